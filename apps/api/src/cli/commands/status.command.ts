@@ -1,0 +1,85 @@
+import { Command } from 'nest-commander';
+import { ExitCode } from '../../common/exceptions/exit-code';
+import { describeHolder } from '../../modules/database/migration-lock.service';
+import { MigrationStatusService, StatusReport } from '../../scripts/migration/migration-status.service';
+import { CommandContextFactory } from '../runner/command-context.factory';
+import { formatBytes, table } from '../runner/command-output.service';
+import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
+
+@Command({
+  name: 'status',
+  description:
+    'where things stand: monolith, backups, split state, databases with sizes, pending migrations, connections',
+})
+export class StatusCommand extends TopsteelCommand<BaseCommandOptions, StatusReport> {
+  protected readonly commandName = 'status';
+
+  constructor(
+    contexts: CommandContextFactory,
+    private readonly status: MigrationStatusService,
+  ) {
+    super(contexts);
+  }
+
+  protected async execute(): Promise<CommandResult<StatusReport>> {
+    const report = await this.status.collect();
+    return { exitCode: ExitCode.Success, report, text: render(report) };
+  }
+}
+
+function render(report: StatusReport): string {
+  const lines: string[] = [];
+  const monolith = report.monolith;
+  lines.push(`PostgreSQL ${report.server.version} on ${report.server.host}:${report.server.port}`, '');
+  if (monolith.exists) {
+    lines.push(
+      `Monolith ${monolith.database}: ${monolith.tableCount} tables, ${monolith.totalRows} rows, ${formatBytes(monolith.sizeBytes ?? 0)}`,
+    );
+    lines.push(
+      table(
+        ['table', 'rows', 'size', 'pk'],
+        monolith.tables.map((t) => [
+          t.name,
+          t.rows,
+          formatBytes(t.sizeBytes),
+          t.hasPrimaryKey ? 'yes' : 'no',
+        ]),
+      ),
+    );
+  } else {
+    lines.push(`Monolith ${monolith.database}: does not exist`);
+  }
+  lines.push(
+    '',
+    `Split: ${report.split.status}${report.split.completedAt ? ` (completed ${report.split.completedAt})` : ''}`,
+  );
+  lines.push('', 'Databases:');
+  lines.push(
+    table(
+      ['database', 'kind', 'société', 'exists', 'ours', 'size', 'conns', 'pending migrations'],
+      report.databases.map((database) => [
+        database.name,
+        database.kind,
+        database.societe ?? '',
+        database.exists ? 'yes' : 'no',
+        database.ownedByTool ? 'yes' : 'no',
+        database.sizeBytes === null ? '' : formatBytes(database.sizeBytes),
+        database.connections,
+        database.error
+          ? `error: ${database.error}`
+          : database.pendingMigrations === null
+            ? ''
+            : database.pendingMigrations.length === 0
+              ? 'none'
+              : database.pendingMigrations.join(', '),
+      ]),
+    ),
+  );
+  lines.push('', `Backups (${report.backups.length}):`);
+  for (const backup of report.backups.slice(0, 5))
+    lines.push(`  ${backup.name}  ${backup.databases.join(', ')}  ${formatBytes(backup.bytes)}`);
+  lines.push('', 'Connections per database:');
+  for (const connection of report.connections) lines.push(`  ${connection.database}: ${connection.count}`);
+  lines.push('', `Migration lock: ${report.lock ? `held by ${describeHolder(report.lock)}` : 'free'}`);
+  return lines.join('\n');
+}

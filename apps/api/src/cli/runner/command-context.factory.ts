@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { ExitCode } from '../../common/exceptions/exit-code';
+import { RunContext } from './command-context';
+import { CommandOutputService } from './command-output.service';
+import { CommandShutdownService } from './command-shutdown.service';
+import { RunLogService } from './run-log.service';
+
+/** Opens and closes runs: one start line and one end line in the log per command. */
+@Injectable()
+export class CommandContextFactory {
+  constructor(
+    private readonly output: CommandOutputService,
+    private readonly runLog: RunLogService,
+    private readonly shutdown: CommandShutdownService,
+  ) {}
+
+  open(command: string, options: { json?: boolean; verbose?: boolean }): RunContext {
+    this.output.json = Boolean(options.json);
+    this.output.verbose = Boolean(options.verbose);
+    const run = new RunContext(command, this.output, this.runLog, this.shutdown);
+    const flags = Object.fromEntries(
+      Object.entries(options).filter(([, value]) => typeof value !== 'function'),
+    );
+    this.runLog.append({ runId: run.runId, command, event: 'start', details: { flags } });
+    return run;
+  }
+
+  close(run: RunContext, exitCode: ExitCode, error?: Record<string, unknown>): void {
+    const outcome = exitCode === ExitCode.Success ? 'ok' : run.shutdown.requested ? 'interrupted' : 'failed';
+    this.runLog.append({
+      runId: run.runId,
+      command: run.command,
+      event: 'end',
+      durationMs: Date.now() - run.startedAt.getTime(),
+      outcome,
+      exitCode,
+      details: error ? { error } : undefined,
+    });
+  }
+}

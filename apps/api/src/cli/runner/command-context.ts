@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { CommandOutputService, formatDuration } from './command-output.service';
+import { CommandShutdownService } from './command-shutdown.service';
+import { ProgressReporter } from './progress-reporter';
+import { RunLogService } from './run-log.service';
+
+/**
+ * What a service needs from the command that runs it: an id for the journal and the log, timed
+ * steps, narrative on stderr, progress, and the shutdown signal. Services receive it as a parameter
+ * so that tests can drive them without a CLI.
+ */
+export class RunContext {
+  readonly runId = randomUUID();
+  readonly startedAt = new Date();
+  readonly progress: ProgressReporter;
+
+  constructor(
+    readonly command: string,
+    readonly output: CommandOutputService,
+    private readonly runLog: RunLogService,
+    readonly shutdown: CommandShutdownService,
+  ) {
+    this.progress = new ProgressReporter(output);
+  }
+
+  info(text: string): void {
+    this.output.info(text);
+  }
+
+  log(
+    step: string,
+    details: Record<string, unknown> = {},
+    outcome: 'ok' | 'failed' | 'skipped' = 'ok',
+  ): void {
+    this.runLog.append({ runId: this.runId, command: this.command, event: 'step', step, outcome, details });
+  }
+
+  /** Runs a named step, logs its duration and outcome, and stops before it when shutdown was requested. */
+  async step<T>(name: string, work: () => Promise<T>, options: { quiet?: boolean } = {}): Promise<T> {
+    this.shutdown.throwIfRequested();
+    const started = Date.now();
+    if (!options.quiet) this.output.detail(`→ ${name}`);
+    try {
+      const result = await work();
+      this.runLog.append({
+        runId: this.runId,
+        command: this.command,
+        event: 'step',
+        step: name,
+        durationMs: Date.now() - started,
+        outcome: 'ok',
+      });
+      if (!options.quiet) this.output.detail(`  ${name} done in ${formatDuration(Date.now() - started)}`);
+      return result;
+    } catch (error) {
+      this.runLog.append({
+        runId: this.runId,
+        command: this.command,
+        event: 'step',
+        step: name,
+        durationMs: Date.now() - started,
+        outcome: this.shutdown.requested ? 'interrupted' : 'failed',
+        details: { error: error instanceof Error ? error.message : String(error) },
+      });
+      throw error;
+    }
+  }
+}

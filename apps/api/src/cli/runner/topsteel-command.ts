@@ -1,0 +1,94 @@
+import { Command as CommanderCommand } from 'commander';
+import { CommandRunner, Option } from 'nest-commander';
+import { ExitCode } from '../../common/exceptions/exit-code';
+import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
+import { redactSecrets } from '../../common/secrets/secret';
+import { CommandContextFactory } from './command-context.factory';
+import { RunContext } from './command-context';
+
+export type BaseCommandOptions = { json?: boolean; verbose?: boolean };
+
+/** What a command hands back: the exit code, the JSON report, and the human rendering of it. */
+export type CommandResult<Report> = { exitCode: ExitCode; report: Report; text: string };
+
+/**
+ * The thin-command base: parses the shared flags, opens a run (id, log lines), calls the service,
+ * renders the report on stdout (one JSON document with --json), and turns every failure into a
+ * message, a next step and an exit code from the contract. Commands implement only `execute`.
+ */
+export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report> extends CommandRunner {
+  protected abstract readonly commandName: string;
+
+  constructor(protected readonly contexts: CommandContextFactory) {
+    super();
+  }
+
+  protected abstract execute(
+    parameters: string[],
+    options: Options,
+    run: RunContext,
+  ): Promise<CommandResult<Report>>;
+
+  @Option({
+    flags: '--json',
+    description: 'print exactly one JSON document on stdout (progress goes to stderr)',
+  })
+  parseJson(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '-v, --verbose', description: 'print every step with its duration on stderr' })
+  parseVerbose(): boolean {
+    return true;
+  }
+
+  /** Bad flags and stray arguments are usage errors (exit 2), like the rest of the contract. */
+  override setCommand(command: CommanderCommand): this {
+    command.exitOverride();
+    command.allowExcessArguments(false);
+    return super.setCommand(command);
+  }
+
+  async run(parameters: string[], options: Options): Promise<void> {
+    const run = this.contexts.open(this.commandName, options);
+    const output = run.output;
+    try {
+      const result = await this.execute(parameters, options, run);
+      run.progress.stop();
+      if (output.json)
+        output.document({
+          command: this.commandName,
+          runId: run.runId,
+          exitCode: result.exitCode,
+          ...result.report,
+        });
+      else output.report(result.text);
+      this.contexts.close(run, result.exitCode);
+      process.exitCode = result.exitCode;
+    } catch (error) {
+      run.progress.stop();
+      const exitCode = this.exitCodeOf(error, run);
+      const failure = isTopsteelException(error)
+        ? error.toJSON()
+        : {
+            domain: 'internal',
+            code: 'UNEXPECTED',
+            message: error instanceof Error ? error.message : String(error),
+            hint: 'This is a bug: report it with logs/migration.log.',
+          };
+      if (output.json)
+        output.document({ command: this.commandName, runId: run.runId, exitCode, error: failure });
+      output.info(`\n✖ ${failure.message as string}`);
+      if (failure.hint) output.info(`  → ${failure.hint as string}`);
+      if (!isTopsteelException(error) && error instanceof Error && error.stack)
+        output.detail(redactSecrets(error.stack));
+      this.contexts.close(run, exitCode, failure);
+      process.exitCode = exitCode;
+    }
+  }
+
+  private exitCodeOf(error: unknown, run: RunContext): ExitCode {
+    if (run.shutdown.requested) return run.shutdown.exitCodeFor(run.shutdown.requested);
+    return isTopsteelException(error) ? error.exitCode : ExitCode.Failure;
+  }
+}

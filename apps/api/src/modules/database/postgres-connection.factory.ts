@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import { Client, ClientConfig } from 'pg';
+import { DatabaseConfigService } from './database-config.service';
+import { translateDatabaseError } from './database.exception';
+
+/** Where a database lives; an empty host or port means the configured default server. */
+export type DatabaseLocation = { database: string; host?: string | null; port?: number | null };
+
+export type ConnectOptions = {
+  applicationName?: string;
+  /** Adds `default_transaction_read_only`: the monolith is opened this way by every reading command. */
+  readOnly?: boolean;
+};
+
+/** Session settings that make text output, and therefore checksums, identical on every server. */
+export const DETERMINISTIC_SESSION_SETTINGS = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  'SET extra_float_digits = 1',
+  "SET bytea_output = 'hex'",
+].join('; ');
+
+/** Builds pg connections and child-process environments from the validated configuration. */
+@Injectable()
+export class PostgresConnectionFactory {
+  constructor(private readonly configService: DatabaseConfigService) {}
+
+  clientConfig(location: DatabaseLocation, options: ConnectOptions = {}): ClientConfig {
+    const config = this.configService.config;
+    const password = config.password.reveal();
+    return {
+      host: location.host || config.host,
+      port: location.port || config.port,
+      user: config.username,
+      password: password === '' ? undefined : password,
+      database: location.database,
+      ssl: config.ssl,
+      connectionTimeoutMillis: config.connectionTimeoutMs,
+      keepAlive: true,
+      application_name: (options.applicationName ?? 'topsteel').slice(0, 63),
+      options: options.readOnly ? '-c default_transaction_read_only=on' : undefined,
+    };
+  }
+
+  describe(location: DatabaseLocation): string {
+    const config = this.configService.config;
+    return `database "${location.database}" on ${location.host || config.host}:${location.port || config.port}`;
+  }
+
+  /** Opens a client; connection failures come back as DatabaseException with the exit code to use. */
+  async connect(location: DatabaseLocation, options: ConnectOptions = {}): Promise<Client> {
+    const client = new Client(this.clientConfig(location, options));
+    // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw translateDatabaseError(error, this.describe(location));
+    }
+    return client;
+  }
+
+  async withClient<T>(
+    location: DatabaseLocation,
+    work: (client: Client) => Promise<T>,
+    options: ConnectOptions = {},
+  ): Promise<T> {
+    const client = await this.connect(location, options);
+    try {
+      return await work(client);
+    } catch (error) {
+      throw translateDatabaseError(error, this.describe(location));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Environment for pg_dump/pg_restore: the password travels here, never in argv
+   * (DESIGN.md invariant 6). PATH and locale are kept; other PG* variables are replaced.
+   */
+  childProcessEnvironment(location: DatabaseLocation): NodeJS.ProcessEnv {
+    const config = this.configService.config;
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('PG')),
+    );
+    const environment: NodeJS.ProcessEnv = {
+      ...inherited,
+      PGHOST: location.host || config.host,
+      PGPORT: String(location.port || config.port),
+      PGUSER: config.username,
+      PGDATABASE: location.database,
+      PGCONNECT_TIMEOUT: String(Math.max(1, Math.ceil(config.connectionTimeoutMs / 1000))),
+      PGAPPNAME: 'topsteel-dump',
+      PGSSLMODE: config.ssl === false ? 'disable' : config.ssl.rejectUnauthorized ? 'verify-full' : 'require',
+    };
+    const password = config.password.reveal();
+    if (password !== '') environment.PGPASSWORD = password;
+    return environment;
+  }
+}

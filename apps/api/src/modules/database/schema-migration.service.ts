@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { createDataSource } from './data-source.factory';
+import {
+  MigrationClass,
+  migrationName,
+  migrationsFor,
+  SchemaKind,
+} from '../../database/migrations/migration-sets';
+import { DatabaseConfigService } from './database-config.service';
+import { translateDatabaseError } from './database.exception';
+import { DatabaseLocation, PostgresConnectionFactory } from './postgres-connection.factory';
+
+/** TypeORM's bookkeeping table in every new database (each database has its own). */
+export const MIGRATIONS_TABLE = 'migrations';
+
+export type MigrationRunReport = { database: string; kind: SchemaKind; executed: string[] };
+
+/** Applies and reports the TypeORM migrations of AUTH, SHARED and tenant databases. */
+@Injectable()
+export class SchemaMigrationService {
+  constructor(
+    private readonly configService: DatabaseConfigService,
+    private readonly connections: PostgresConnectionFactory,
+  ) {}
+
+  migrations(kind: SchemaKind): MigrationClass[] {
+    return migrationsFor(kind, this.configService.config.migrationsExtraDir);
+  }
+
+  migrationNames(kind: SchemaKind): string[] {
+    return this.migrations(kind).map(migrationName);
+  }
+
+  /** Names already applied, read with an existing client (one query, no DataSource). */
+  async appliedWith(client: Client): Promise<string[]> {
+    const table = await client.query<{ present: boolean }>(
+      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
+    );
+    if (!table.rows[0].present) return [];
+    const result = await client.query<{ name: string }>(
+      `SELECT name FROM public.${MIGRATIONS_TABLE} ORDER BY id`,
+    );
+    return result.rows.map((row) => row.name);
+  }
+
+  async pendingWith(client: Client, kind: SchemaKind): Promise<string[]> {
+    const applied = new Set(await this.appliedWith(client));
+    return this.migrationNames(kind).filter((name) => !applied.has(name));
+  }
+
+  async pending(location: DatabaseLocation, kind: SchemaKind): Promise<string[]> {
+    return this.connections.withClient(location, (client) => this.pendingWith(client, kind), {
+      applicationName: 'topsteel-migrations',
+    });
+  }
+
+  /** Runs every pending migration of one database in a single transaction: all or nothing. */
+  async run(location: DatabaseLocation, kind: SchemaKind): Promise<MigrationRunReport> {
+    return this.withDataSource(location, kind, async (dataSource) => {
+      const executed = await dataSource.runMigrations({ transaction: 'all' });
+      return { database: location.database, kind, executed: executed.map((migration) => migration.name) };
+    });
+  }
+
+  /** Reverts every applied migration, newest first (used by tests and by `down` checks). */
+  async revertAll(location: DatabaseLocation, kind: SchemaKind): Promise<string[]> {
+    return this.withDataSource(location, kind, async (dataSource) => {
+      const reverted: string[] = [];
+      for (;;) {
+        const before = await dataSource.query<{ name: string }[]>(
+          `SELECT name FROM public.${MIGRATIONS_TABLE} ORDER BY id DESC LIMIT 1`,
+        );
+        if (before.length === 0) return reverted;
+        await dataSource.undoLastMigration({ transaction: 'all' });
+        reverted.push(before[0].name);
+      }
+    });
+  }
+
+  private async withDataSource<T>(
+    location: DatabaseLocation,
+    kind: SchemaKind,
+    work: (dataSource: DataSource) => Promise<T>,
+  ): Promise<T> {
+    const dataSource = createDataSource(this.connections, location, {
+      poolSize: 1,
+      applicationName: `topsteel-migrate-${kind}`,
+      migrations: this.migrations(kind),
+    });
+    try {
+      await dataSource.initialize();
+      return await work(dataSource);
+    } catch (error) {
+      throw translateDatabaseError(error, this.connections.describe(location));
+    } finally {
+      if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    }
+  }
+}

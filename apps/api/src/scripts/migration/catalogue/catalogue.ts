@@ -1,0 +1,135 @@
+import { Client } from 'pg';
+import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
+
+export type CatalogueTable = {
+  schema: string;
+  name: string;
+  /** r = table, p = partitioned table, v = view, m = materialized view, f = foreign table */
+  kind: 'r' | 'p' | 'v' | 'm' | 'f';
+  sizeBytes: number;
+  estimatedRows: number;
+  hasPrimaryKey: boolean;
+};
+
+export type CatalogueColumn = {
+  name: string;
+  type: string;
+  nullable: boolean;
+  hasDefault: boolean;
+  /** The enum type name when the column is an enum. */
+  enumType: string | null;
+};
+
+export type QualifiedTable = { schema: string; name: string };
+
+/** Tables, views and foreign tables outside the system schemas, with size and primary-key flag. */
+export async function listRelations(client: Client): Promise<CatalogueTable[]> {
+  const result = await client.query<{
+    schema: string;
+    name: string;
+    kind: CatalogueTable['kind'];
+    size: string;
+    estimate: string;
+    pk: boolean;
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind,
+            pg_total_relation_size(c.oid) AS size, greatest(c.reltuples, 0)::bigint AS estimate,
+            EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS pk
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%'
+       AND n.nspname NOT LIKE 'pg_toast_temp%'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+     ORDER BY n.nspname, c.relname`,
+  );
+  return result.rows.map((row) => ({
+    schema: row.schema,
+    name: row.name,
+    kind: row.kind,
+    sizeBytes: Number(row.size),
+    estimatedRows: Number(row.estimate),
+    hasPrimaryKey: row.pk,
+  }));
+}
+
+/** Columns of every table of a schema, in column order. */
+export async function listColumns(
+  client: Client,
+  schema = 'public',
+): Promise<Map<string, CatalogueColumn[]>> {
+  const result = await client.query<{
+    table: string;
+    name: string;
+    type: string;
+    notnull: boolean;
+    hasdefault: boolean;
+    enumtype: string | null;
+  }>(
+    `SELECT c.relname AS table, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
+            a.atthasdef AS hasdefault, CASE WHEN t.typtype = 'e' THEN t.typname END AS enumtype
+     FROM pg_attribute a
+     JOIN pg_class c ON c.oid = a.attrelid
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     JOIN pg_type t ON t.oid = a.atttypid
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY c.relname, a.attnum`,
+    [schema],
+  );
+  const columns = new Map<string, CatalogueColumn[]>();
+  for (const row of result.rows) {
+    const list = columns.get(row.table) ?? [];
+    list.push({
+      name: row.name,
+      type: row.type,
+      nullable: !row.notnull,
+      hasDefault: row.hasdefault,
+      enumType: row.enumtype,
+    });
+    columns.set(row.table, list);
+  }
+  return columns;
+}
+
+/** Exact row counts of many tables in one round trip. */
+export async function exactRowCounts(client: Client, tables: QualifiedTable[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  // Batches keep each statement short; one statement per batch is one round trip.
+  for (let start = 0; start < tables.length; start += 50) {
+    const batch = tables.slice(start, start + 50);
+    const sql = batch
+      .map(
+        (table, index) =>
+          `SELECT ${index} AS position, count(*)::bigint AS rows FROM ${quoteQualified(table.schema, table.name)}`,
+      )
+      .join(' UNION ALL ');
+    const result = await client.query<{ position: number; rows: string }>(sql);
+    for (const row of result.rows) {
+      const table = batch[row.position];
+      counts.set(`${table.schema}.${table.name}`, Number(row.rows));
+    }
+  }
+  return counts;
+}
+
+export type TableChecksum = { rows: number; checksum: string };
+
+/**
+ * An order-independent content checksum computed by PostgreSQL: the sum of the first 64 bits of
+ * the md5 of each row's text over the given columns. A sum (not a xor) so that duplicate rows count;
+ * md5 of text (not a type-specific hash) so two servers of different versions agree. Sessions must
+ * use DETERMINISTIC_SESSION_SETTINGS so that timestamps and numbers print the same everywhere.
+ */
+export function checksumSql(table: QualifiedTable, columns: string[], where?: string): string {
+  const row = `ROW(${columns.map((column) => `t.${quoteIdentifier(column)}`).join(', ')})::text`;
+  return `SELECT count(*)::bigint AS rows, coalesce(sum(('x' || left(md5(${row}), 16))::bit(64)::bigint), 0)::text AS checksum
+          FROM ${quoteQualified(table.schema, table.name)} AS t${where ? ` WHERE ${where}` : ''}`;
+}
+
+export async function tableChecksum(
+  client: Client,
+  table: QualifiedTable,
+  columns: string[],
+): Promise<TableChecksum> {
+  const result = await client.query<{ rows: string; checksum: string }>(checksumSql(table, columns));
+  return { rows: Number(result.rows[0].rows), checksum: result.rows[0].checksum };
+}

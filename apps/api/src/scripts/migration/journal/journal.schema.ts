@@ -1,0 +1,70 @@
+/**
+ * The journal lives in AUTH, in its own schema so it never mixes with migrated tables. It records
+ * which databases the tool created (rollback drops only those), the split's progress table by
+ * table (resume), the constraints set aside during the load, and the content of the new
+ * databases at completion (rollback compares against it to find data written after the cutover).
+ */
+export const JOURNAL_SCHEMA = 'migration_journal';
+
+export const JOURNAL_DDL = `
+CREATE SCHEMA IF NOT EXISTS migration_journal;
+CREATE TABLE IF NOT EXISTS migration_journal.runs (
+  run_id uuid PRIMARY KEY,
+  command text NOT NULL,
+  host text,
+  pid integer,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  status text NOT NULL DEFAULT 'running',
+  exit_code integer,
+  details jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS migration_journal.databases (
+  name text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('auth', 'shared', 'tenant')),
+  societe_code text,
+  host text,
+  port integer,
+  created_by_run uuid,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS migration_journal.split (
+  id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  status text NOT NULL CHECK (status IN ('in_progress', 'verifying', 'complete', 'failed')),
+  source_database text NOT NULL,
+  backup_path text,
+  backup_manifest_sha256 text,
+  societe_id uuid,
+  run_id uuid NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  completed_at timestamptz,
+  failure jsonb
+);
+CREATE TABLE IF NOT EXISTS migration_journal.split_tables (
+  target_database text NOT NULL,
+  target_table text NOT NULL,
+  source_table text NOT NULL,
+  status text NOT NULL CHECK (status IN ('copying', 'copied', 'verified', 'failed')),
+  rows bigint,
+  checksum text,
+  copied_at timestamptz,
+  verified_at timestamptz,
+  run_id uuid,
+  PRIMARY KEY (target_database, target_table)
+);
+CREATE TABLE IF NOT EXISTS migration_journal.deferred_constraints (
+  target_database text NOT NULL,
+  table_name text NOT NULL,
+  constraint_name text NOT NULL,
+  definition text NOT NULL,
+  PRIMARY KEY (target_database, table_name, constraint_name)
+);
+CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
+  database text NOT NULL,
+  table_name text NOT NULL,
+  rows bigint NOT NULL,
+  checksum text NOT NULL,
+  taken_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (database, table_name)
+);
+`;

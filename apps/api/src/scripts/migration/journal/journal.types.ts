@@ -1,0 +1,52 @@
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+
+export type CreatedDatabase = {
+  name: string;
+  kind: SchemaKind;
+  societeCode: string | null;
+  host: string | null;
+  port: number | null;
+  createdByRun: string | null;
+  createdAt: string;
+};
+
+export type SplitStatus = 'in_progress' | 'verifying' | 'complete' | 'failed';
+
+export type SplitState = {
+  status: SplitStatus;
+  sourceDatabase: string;
+  backupPath: string | null;
+  backupManifestSha256: string | null;
+  societeId: string | null;
+  runId: string;
+  startedAt: string;
+  completedAt: string | null;
+  failure: Record<string, unknown> | null;
+};
+
+export type TableCopyStatus = 'copying' | 'copied' | 'verified' | 'failed';
+
+export type TableCopyState = {
+  sourceTable: string;
+  targetDatabase: string;
+  targetTable: string;
+  status: TableCopyStatus;
+  rows: number | null;
+  checksum: string | null;
+  copiedAt: string | null;
+  verifiedAt: string | null;
+};
+
+export type DeferredConstraint = {
+  targetDatabase: string;
+  tableName: string;
+  constraintName: string;
+  definition: string;
+};
+
+/** Per-table counts and checksums of a new database, taken when the split completes. */
+export type DatabaseSnapshot = {
+  database: string;
+  tables: Record<string, { rows: number; checksum: string }>;
+  takenAt: string;
+};

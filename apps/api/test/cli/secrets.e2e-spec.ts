@@ -1,0 +1,85 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, runNpmScript } from '../../../../test/harness/cli';
+import { startEmbeddedServer } from '../../../../test/harness/embedded-server';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { testServer } from '../../../../test/harness/test-server';
+
+/** DESIGN.md invariant 6: no password in any output or log, whatever happens. */
+describe('secrets never leak', () => {
+  const environment = TestEnvironment.create('secrets');
+  const password = testServer().password;
+
+  beforeAll(() => environment.createMonolith());
+  afterAll(() => environment.cleanup());
+
+  const logs = (): string =>
+    readdirSync(environment.logDir)
+      .map((file) => readFileSync(join(environment.logDir, file), 'utf8'))
+      .join('\n');
+
+  it('uses a recognisable password', () => {
+    expect(password.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each([
+    ['a successful run', ['status', '--json'], {}],
+    ['a verbose run', ['status', '--verbose'], {}],
+    ['a configuration error', ['status'], { DB_PORT: 'x' }],
+    [
+      'an unreachable server',
+      ['status', '--json'],
+      { DB_HOST: '127.0.0.1', DB_PORT: '1', DB_CONNECTION_TIMEOUT: '1000' },
+    ],
+    ['a missing database', ['status'], { DB_MAINTENANCE_NAME: 'no_such_database_here' }],
+    ['a bad flag', ['status', '--bogus'], {}],
+  ])('in %s', async (_label, args, overrides) => {
+    const result = await runCli(args, environment.env(overrides));
+    expect(result.stdout + result.stderr).not.toContain(password);
+    expect(logs()).not.toContain(password);
+  });
+
+  it('through the npm script', async () => {
+    const result = await runNpmScript('db:status', ['--json'], environment.env());
+    expect(result.code).toBe(0);
+    expect(result.stdout + result.stderr + logs()).not.toContain(password);
+  });
+
+  describe('on a server that checks passwords', () => {
+    const serverPassword = 'Pa55-Embedded-Check';
+    let server: Awaited<ReturnType<typeof startEmbeddedServer>>;
+
+    beforeAll(async () => {
+      server = await startEmbeddedServer(serverPassword);
+    }, 60000);
+    afterAll(() => server?.stop());
+
+    const against = (password: string | undefined) =>
+      environment.env({
+        DB_HOST: server.host,
+        DB_PORT: String(server.port),
+        DB_USERNAME: server.user,
+        DB_PASSWORD: password,
+        DB_NAME: 'postgres_monolith',
+      });
+
+    it('a wrong password exits 2 naming DB_PASSWORD, without the password', async () => {
+      const result = await runCli(['status'], against('Wrong-Pa55word'));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('DB_PASSWORD');
+      expect(result.stdout + result.stderr + logs()).not.toContain('Wrong-Pa55word');
+    });
+
+    it('a missing password exits 2 and says DB_PASSWORD is needed', async () => {
+      const result = await runCli(['status'], against(''));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/DB_PASSWORD/);
+    });
+
+    it('the right password works and is not printed', async () => {
+      const result = await runCli(['status', '--json'], against(serverPassword));
+      expect(result.code).toBe(0);
+      expect(result.stdout + result.stderr + logs()).not.toContain(serverPassword);
+    });
+  });
+});

@@ -1,0 +1,82 @@
+import { legacyTableNames } from '@topsteel/legacy-fixture';
+import { freePort } from '../../src/common/embedded/embedded-postgres.server';
+import { StatusReport } from '../../src/scripts/migration/migration-status.service';
+import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+
+type StatusDocument = StatusReport & { exitCode: number };
+
+describe('db:status', () => {
+  const environment = TestEnvironment.create('status');
+
+  beforeAll(() => environment.createMonolith());
+  afterAll(() => environment.cleanup());
+
+  it('prints valid JSON naming all 66 tables of a fresh monolith with their exact row counts', async () => {
+    const result = await runNpmScript('db:status', ['--json'], environment.env());
+    expect(result.code).toBe(0);
+    const report = parseJson<StatusDocument>(result);
+    expect(report.monolith.tables.map((table) => table.name).sort()).toEqual([...legacyTableNames()].sort());
+    const [clients] = await environment.query<{ count: string }>(
+      environment.names.monolith,
+      'SELECT count(*) FROM clients',
+    );
+    expect(report.monolith.tables.find((table) => table.name === 'clients')?.rows).toBe(
+      Number(clients.count),
+    );
+    expect(report.split.status).toBe('not-started');
+    expect(report.databases.map((database) => [database.name, database.exists])).toEqual([
+      [environment.names.auth, false],
+      [environment.names.shared, false],
+      [environment.names.defaultTenant, false],
+    ]);
+  });
+
+  it('prints a readable report without --json', async () => {
+    const result = await runCli(['status'], environment.env());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Monolith ${environment.names.monolith}: 66 tables`);
+  });
+
+  it('answers --help in well under two seconds with no usable configuration or server', async () => {
+    const started = Date.now();
+    const result = await runCli(
+      ['status', '--help'],
+      environment.env({ DB_PORT: 'not-a-port', DB_HOST: '203.0.113.1' }),
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage:');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('exits 2 on invalid configuration, naming the variable', async () => {
+    const result = await runCli(
+      ['status', '--json'],
+      environment.env({ DB_PORT: 'abc', DB_NAME: 'erp"; drop database x; --' }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('DB_PORT');
+    expect(result.stderr).toContain('DB_NAME');
+    expect(parseJson<{ error: { code: string } }>(result).error.code).toBe('INVALID_ENVIRONMENT');
+  });
+
+  it('exits 2 on an unknown flag or a stray argument', async () => {
+    expect((await runCli(['status', '--no-such-flag'], environment.env())).code).toBe(2);
+    expect((await runCli(['status', 'extra'], environment.env())).code).toBe(2);
+    expect((await runCli(['no-such-command'], environment.env())).code).toBe(2);
+  });
+
+  it('exits 1 with a clear message when the server is unreachable', async () => {
+    const result = await runCli(
+      ['status'],
+      environment.env({
+        DB_HOST: '127.0.0.1',
+        DB_PORT: String(await freePort()),
+        DB_CONNECTION_TIMEOUT: '2000',
+      }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot reach database "postgres" on 127\.0\.0\.1:\d+/);
+    expect(result.stderr).toContain('→');
+  });
+});
