@@ -70,6 +70,12 @@ describe('secrets never leak', () => {
       expect(result.stdout + result.stderr + logs()).not.toContain('Wrong-Pa55word');
     });
 
+    it('dry-run with a wrong password exits 2 (configuration), without the password', async () => {
+      const result = await runCli(['dry-run', '--json'], against('Wrong-Pa55word'));
+      expect(result.code).toBe(2);
+      expect(result.stdout + result.stderr + logs()).not.toContain('Wrong-Pa55word');
+    });
+
     it('a missing password exits 2 and says DB_PASSWORD is needed', async () => {
       const result = await runCli(['status'], against(''));
       expect(result.code).toBe(2);

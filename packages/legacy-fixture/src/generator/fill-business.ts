@@ -141,7 +141,9 @@ export function businessStatements(counts: TableCounts): string[] {
 
     // One audit row names a user that does not exist (utilisateur_id has no FK).
     `INSERT INTO tracabilite (id, entity_type, entity_id, action, utilisateur_id, date_action, donnees_avant, donnees_apres, ip_address, user_agent, version, created_at, updated_at, deleted_at)
-     SELECT ${uid('tracabilite', 'i')}, ${pick(['commande', 'client', 'facture', 'devis'], 'i')}, ${uid('commandes', `1 + i % ${c.commandes}`)},
+     SELECT ${uid('tracabilite', 'i')}, ${pick(['commande', 'client', 'facture', 'devis'], 'i')},
+            CASE i % 4 WHEN 0 THEN ${uid('commandes', `1 + i % ${c.commandes}`)} WHEN 1 THEN ${uid('clients', `1 + i % ${c.clients}`)}
+                       WHEN 2 THEN ${uid('facturation', `1 + i % ${c.facturation}`)} ELSE ${uid('devis', `1 + i % ${c.devis}`)} END,
             ${pick(['CREATE', 'UPDATE', 'DELETE', 'VIEW'], 'i')},
             CASE WHEN i = 1 THEN ${uid('users', '-42')} WHEN i % 6 <> 0 THEN ${uid('users', `1 + i % ${c.users}`)} END,
             ${before('i % 2000', 'hours')}, CASE WHEN i % 4 = 1 THEN '{"statut":"nouvelle"}' END, '{"statut":"confirmee"}',

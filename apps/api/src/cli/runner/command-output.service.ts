@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { redactSecrets } from '../../common/secrets/secret';
 
+export { formatBytes, formatDuration } from '../../common/format/format';
+
 /**
  * The two streams of the contract: stdout carries the result (one JSON document with --json, or the
  * human report), stderr carries progress and narrative. Everything is scrubbed of secrets.
@@ -37,21 +39,6 @@ export class CommandOutputService {
 export const CHECK = '✅';
 export const CROSS = '❌';
 export const WARN = '⚠️';
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value >= 10 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
-
-export function formatDuration(milliseconds: number): string {
-  return milliseconds < 1000 ? `${Math.round(milliseconds)} ms` : `${(milliseconds / 1000).toFixed(1)} s`;
-}
 
 /** Left-aligned text table for human reports. */
 export function table(headers: string[], rows: (string | number)[][]): string {

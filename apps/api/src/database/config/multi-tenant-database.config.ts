@@ -31,6 +31,8 @@ export type MultiTenantDatabaseConfig = {
   defaultSocieteName: string;
   cleanTestEmailDomains: string[];
   migrationsExtraDir?: string;
+  /** Folder holding pg_dump and pg_restore; PATH when unset. */
+  pgBinDir?: string;
 };
 
 export type Environment = Record<string, string | undefined>;
@@ -177,6 +179,7 @@ export function loadMultiTenantDatabaseConfig(
     defaultSocieteName,
     cleanTestEmailDomains: domains,
     migrationsExtraDir: env.MIGRATIONS_EXTRA_DIR ? folder('MIGRATIONS_EXTRA_DIR', '') : undefined,
+    pgBinDir: env.PG_BIN_DIR ? folder('PG_BIN_DIR', '') : undefined,
   };
   if (problems.length > 0) {
     const lines = problems.map((problem) => `  ${problem.variable}: ${problem.reason}`).join('\n');

@@ -80,7 +80,8 @@ export async function listColumns(
     const list = columns.get(row.table) ?? [];
     list.push({
       name: row.name,
-      type: row.type,
+      // Unqualified like the contract, whatever the session's search_path.
+      type: row.type.replace(/^public\./, ''),
       nullable: !row.notnull,
       hasDefault: row.hasdefault,
       enumType: row.enumtype,
@@ -90,25 +91,43 @@ export async function listColumns(
   return columns;
 }
 
-/** Exact row counts of many tables in one round trip. */
-export async function exactRowCounts(client: Client, tables: QualifiedTable[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  // Batches keep each statement short; one statement per batch is one round trip.
+export type TableStatistics = { rows: number; softDeleted: number | null };
+
+/**
+ * Exact row counts (and soft-deleted rows where a deleted_at column exists) of many tables, fifty
+ * tables per statement so that a monolith of any width costs a couple of round trips.
+ */
+export async function tableStatistics(
+  client: Client,
+  tables: (QualifiedTable & { softDeleteColumn?: string })[],
+): Promise<Map<string, TableStatistics>> {
+  const statistics = new Map<string, TableStatistics>();
   for (let start = 0; start < tables.length; start += 50) {
     const batch = tables.slice(start, start + 50);
     const sql = batch
-      .map(
-        (table, index) =>
-          `SELECT ${index} AS position, count(*)::bigint AS rows FROM ${quoteQualified(table.schema, table.name)}`,
-      )
+      .map((table, index) => {
+        const softDeleted = table.softDeleteColumn
+          ? `count(*) FILTER (WHERE ${quoteIdentifier(table.softDeleteColumn)} IS NOT NULL)`
+          : 'NULL::bigint';
+        return `SELECT ${index} AS position, count(*)::bigint AS rows, ${softDeleted} AS soft_deleted FROM ${quoteQualified(table.schema, table.name)}`;
+      })
       .join(' UNION ALL ');
-    const result = await client.query<{ position: number; rows: string }>(sql);
+    const result = await client.query<{ position: number; rows: string; soft_deleted: string | null }>(sql);
     for (const row of result.rows) {
       const table = batch[row.position];
-      counts.set(`${table.schema}.${table.name}`, Number(row.rows));
+      statistics.set(`${table.schema}.${table.name}`, {
+        rows: Number(row.rows),
+        softDeleted: row.soft_deleted === null ? null : Number(row.soft_deleted),
+      });
     }
   }
-  return counts;
+  return statistics;
+}
+
+/** Exact row counts of many tables. */
+export async function exactRowCounts(client: Client, tables: QualifiedTable[]): Promise<Map<string, number>> {
+  const statistics = await tableStatistics(client, tables);
+  return new Map([...statistics].map(([name, value]) => [name, value.rows]));
 }
 
 export type TableChecksum = { rows: number; checksum: string };

@@ -21,15 +21,14 @@ const SOCIETE_ID: AddedColumn = {
  *  - a session already ended, expired or forced out (status <> 'active' or "isActive" false) expired at its "lastActivity";
  *  - an active session expires 24 hours after its "lastActivity" (the legacy idle timeout).
  */
+export const SESSION_EXPIRY_SQL = `CASE WHEN "logoutTime" IS NOT NULL THEN "logoutTime"
+     WHEN status <> 'active' OR NOT "isActive" THEN "lastActivity"
+     ELSE "lastActivity" + interval '24 hours' END`;
+
 const EXPIRES_AT: AddedColumn = {
   name: 'expires_at',
   type: 'timestamp without time zone',
-  fill: {
-    kind: 'expression',
-    sql: `CASE WHEN "logoutTime" IS NOT NULL THEN "logoutTime"
-               WHEN status <> 'active' OR NOT "isActive" THEN "lastActivity"
-               ELSE "lastActivity" + interval '24 hours' END`,
-  },
+  fill: { kind: 'expression', sql: SESSION_EXPIRY_SQL },
   rule: 'logoutTime when set; else lastActivity for sessions no longer active; else lastActivity + 24 h',
 };
 

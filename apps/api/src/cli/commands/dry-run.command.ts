@@ -1,0 +1,94 @@
+import { Command, Option } from 'nest-commander';
+import { cpus } from 'node:os';
+import { ExitCode } from '../../common/exceptions/exit-code';
+import { DryRunMigrationService, DryRunReport } from '../../scripts/migration/dry-run-migration';
+import { CommandContextFactory } from '../runner/command-context.factory';
+import { CHECK, CROSS, table } from '../runner/command-output.service';
+import { collect, parsePositiveInteger } from '../runner/option-parsers';
+import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
+import { renderFindings } from './render-findings';
+
+type DryRunOptions = BaseCommandOptions & { excludeTable?: string[]; jobs?: number };
+
+export const defaultJobs = (): number => Math.max(2, Math.min(8, cpus().length));
+
+@Command({
+  name: 'dry-run',
+  description:
+    'every pre-flight check with ✅/❌ and why, then the plan: databases to create, tables to copy with row counts, exclusions',
+})
+export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> {
+  protected readonly commandName = 'dry-run';
+
+  constructor(
+    contexts: CommandContextFactory,
+    private readonly dryRun: DryRunMigrationService,
+  ) {
+    super(contexts);
+  }
+
+  @Option({
+    flags: '--exclude-table <name>',
+    description: 'leave this table in the monolith knowingly (repeatable)',
+  })
+  parseExcludeTable(value: string, previous?: string[]): string[] {
+    return collect(value, previous);
+  }
+
+  @Option({
+    flags: '--jobs <n>',
+    description: 'tables copied in parallel by db:migrate (checked against max_connections)',
+  })
+  parseJobs(value: string): number {
+    return parsePositiveInteger(value, '--jobs', 64);
+  }
+
+  protected async execute(
+    _parameters: string[],
+    options: DryRunOptions,
+  ): Promise<CommandResult<DryRunReport>> {
+    const { report } = await this.dryRun.preflight({
+      excludeTables: options.excludeTable,
+      jobs: options.jobs ?? defaultJobs(),
+    });
+    return { exitCode: report.ok ? ExitCode.Success : ExitCode.Failure, report, text: renderDryRun(report) };
+  }
+}
+
+export function renderDryRun(report: DryRunReport): string {
+  const lines = [
+    'Pre-flight checks',
+    ...report.checks.map((check) => `  ${check.ok ? CHECK : CROSS} ${check.label}: ${check.detail}`),
+  ];
+  if (report.plan.databases.length > 0) {
+    lines.push(
+      '',
+      'Databases',
+      ...report.plan.databases.map((database) => `  ${database.name} (${database.kind}): ${database.action}`),
+    );
+  }
+  if (report.plan.tables.length > 0) {
+    lines.push(
+      '',
+      `Tables to copy (${report.plan.tables.length}, ${report.plan.totalRows} rows)`,
+      table(
+        ['source', 'target', 'rows'],
+        report.plan.tables.map((entry) => [entry.source, `${entry.database}.${entry.target}`, entry.rows]),
+      ),
+    );
+  }
+  if (report.plan.excluded.length > 0) {
+    lines.push('', 'Excluded', ...report.plan.excluded.map((entry) => `  ${entry.source}: ${entry.reason}`));
+  }
+  const notable = report.findings.filter((finding) => finding.severity !== 'info');
+  if (notable.length > 0) lines.push('', 'Findings', renderFindings(notable));
+  if (report.notes.length > 0) lines.push('', ...report.notes.map((note) => `Note: ${note}`));
+  const failed = report.checks.filter((check) => !check.ok).length;
+  lines.push(
+    '',
+    failed === 0
+      ? `${CHECK} ready to migrate`
+      : `${CROSS} ${failed} check(s) failed: fix them before db:migrate`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,159 @@
+import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
+import { Severity } from '../plan/finding';
+import { CutReference } from '../plan/plan.types';
+import { UnconstrainedReference } from '../plan/references';
+
+/** One data-quality question asked of the monolith. Its SQL returns `count` and optionally `sample` (text[]). */
+export type AuditCheck = {
+  code: string;
+  severity: Severity;
+  table: string;
+  column?: string;
+  /** Columns the SQL reads; the check is skipped (and says so) when the live schema lacks one. */
+  requires: { table: string; columns: string[] }[];
+  sql: string;
+  parameters?: unknown[];
+  message: (count: number) => string;
+};
+
+const t = (table: string): string => quoteQualified('public', table);
+const SAMPLE = (expression: string): string =>
+  `(array_agg(${expression} ORDER BY ${expression}))[1:5] AS sample`;
+
+/** The session-expiry rule of the plan (user_sessions.expires_at), so audit and copy agree. */
+export type AuditContext = { sessionExpiresAt: string; testEmailDomains: string[]; testTables: string[] };
+
+export function dataQualityChecks(context: AuditContext): AuditCheck[] {
+  return [
+    {
+      code: 'USER_WITHOUT_EMAIL',
+      severity: 'warning',
+      table: 'users',
+      column: 'email',
+      requires: [{ table: 'users', columns: ['id', 'email'] }],
+      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('users')} WHERE email IS NULL OR btrim(email) = ''`,
+      message: (count) => `${count} user(s) without an e-mail address`,
+    },
+    {
+      code: 'USER_WITHOUT_PASSWORD',
+      severity: 'warning',
+      table: 'users',
+      column: 'password',
+      requires: [{ table: 'users', columns: ['id', 'password'] }],
+      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('users')} WHERE password IS NULL OR btrim(password) = ''`,
+      message: (count) => `${count} user(s) without a password (they cannot log in)`,
+    },
+    {
+      code: 'EMAIL_CASE_COLLISION',
+      severity: 'warning',
+      table: 'users',
+      column: 'email',
+      requires: [{ table: 'users', columns: ['id', 'email'] }],
+      sql: `SELECT coalesce(sum(users), 0)::bigint AS count, (array_agg(ids ORDER BY ids))[1:5] AS sample
+            FROM (SELECT count(*) AS users, string_agg(id::text, '+' ORDER BY id) AS ids FROM ${t('users')}
+                  WHERE btrim(email) <> '' GROUP BY lower(btrim(email)) HAVING count(*) > 1) AS collisions`,
+      message: (count) => `${count} user(s) share an e-mail address that differs only in case`,
+    },
+    {
+      code: 'SESSION_EXPIRED',
+      severity: 'info',
+      table: 'user_sessions',
+      requires: [
+        { table: 'user_sessions', columns: ['id', 'logoutTime', 'lastActivity', 'status', 'isActive'] },
+      ],
+      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('user_sessions')} WHERE (${context.sessionExpiresAt}) < localtimestamp`,
+      message: (count) =>
+        `${count} session(s) already expired (migrated as they are; db:clean removes old ones)`,
+    },
+    {
+      code: 'MFA_SESSION_EXPIRED',
+      severity: 'info',
+      table: 'mfa_session',
+      requires: [{ table: 'mfa_session', columns: ['id', 'expiresAt'] }],
+      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('mfa_session')} WHERE ${q('expiresAt')} < localtimestamp`,
+      message: (count) => `${count} MFA challenge(s) already expired`,
+    },
+    ...context.testTables.map((table): AuditCheck => ({
+      code: 'TEST_DATA_PRESENT',
+      severity: 'warning',
+      table,
+      requires: [{ table, columns: [] }],
+      sql: `SELECT count(*) AS count FROM ${t(table)}`,
+      message: (count) => `${count} row(s) of demo data in ${table}`,
+    })),
+    ...['users', 'clients'].map((table): AuditCheck => ({
+      code: 'DEMO_ACCOUNT_PRESENT',
+      severity: 'warning',
+      table,
+      column: 'email',
+      requires: [{ table, columns: ['id', 'email'] }],
+      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t(table)} WHERE lower(split_part(email, '@', 2)) = ANY($1::text[])`,
+      parameters: [context.testEmailDomains],
+      message: (count) =>
+        `${count} ${table} row(s) on a demo e-mail domain (${context.testEmailDomains.join(', ')})`,
+    })),
+  ];
+}
+
+/** Orphans of references the monolith never enforced. */
+export function orphanChecks(references: UnconstrainedReference[]): AuditCheck[] {
+  return references.map((reference): AuditCheck => {
+    if ('references' in reference) {
+      return {
+        code: 'ORPHAN_REFERENCE',
+        severity: 'warning',
+        table: reference.table,
+        column: reference.column,
+        requires: [
+          { table: reference.table, columns: ['id', reference.column] },
+          { table: reference.references, columns: ['id'] },
+        ],
+        sql: `SELECT count(*) AS count, ${SAMPLE('c.id::text')} FROM ${t(reference.table)} c
+              WHERE c.${q(reference.column)} IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM ${t(reference.references)} p WHERE p.id = c.${q(reference.column)})`,
+        message: (count) =>
+          `${count} ${reference.table}.${reference.column} value(s) point at no ${reference.references} row`,
+      };
+    }
+    const known = Object.entries(reference.targets);
+    const branches = known
+      .map(
+        ([type, table]) =>
+          `(c.${q(reference.typeColumn)} = '${type.replace(/'/g, "''")}' AND NOT EXISTS (SELECT 1 FROM ${t(table)} p WHERE p.id = c.${q(reference.column)}))`,
+      )
+      .join(' OR ');
+    return {
+      code: 'ORPHAN_REFERENCE',
+      severity: 'warning',
+      table: reference.table,
+      column: reference.column,
+      requires: [
+        { table: reference.table, columns: ['id', reference.column, reference.typeColumn] },
+        ...known.map(([, table]) => ({ table, columns: ['id'] })),
+      ],
+      sql: `SELECT count(*) AS count, ${SAMPLE('c.id::text')} FROM ${t(reference.table)} c
+            WHERE c.${q(reference.column)} IS NOT NULL AND (${branches})`,
+      message: (count) =>
+        `${count} ${reference.table} row(s) whose ${reference.column} points at no row of its ${reference.typeColumn}`,
+    };
+  });
+}
+
+/** Cross-database references that dangle already in the monolith (the split must not add any). */
+export function danglingChecks(references: CutReference[]): AuditCheck[] {
+  return references.map((reference) => ({
+    code: 'CROSS_DATABASE_REFERENCE_DANGLING',
+    severity: 'warning',
+    table: reference.from.sourceTable,
+    column: reference.from.column,
+    requires: [
+      { table: reference.from.sourceTable, columns: ['id', reference.from.column] },
+      { table: reference.to.sourceTable, columns: [reference.to.column] },
+    ],
+    sql: `SELECT count(*) AS count, ${SAMPLE('c.id::text')} FROM ${t(reference.from.sourceTable)} c
+          WHERE c.${q(reference.from.column)} IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM ${t(reference.to.sourceTable)} p WHERE p.${q(reference.to.column)} = c.${q(reference.from.column)})`,
+    message: (count) =>
+      `${count} ${reference.from.sourceTable}.${reference.from.column} value(s) already point at no ${reference.to.sourceTable} row (${reference.from.database} -> ${reference.to.database} after the split)`,
+  }));
+}

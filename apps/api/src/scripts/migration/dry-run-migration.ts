@@ -1,0 +1,355 @@
+import { Injectable } from '@nestjs/common';
+import { existsSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Client } from 'pg';
+import { ExitCode } from '../../common/exceptions/exit-code';
+import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
+import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
+import { SCHEMA_KINDS, SchemaKind } from '../../database/migrations/migration-sets';
+import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
+import { DatabaseConfigService } from '../../modules/database/database-config.service';
+import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
+import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
+import { formatBytes } from '../../common/format/format';
+import { tableStatistics } from './catalogue/catalogue';
+import { MigrationJournalService } from './journal/migration-journal.service';
+import { DEFAULT_PLAN } from './plan/default-plan';
+import { Finding } from './plan/finding';
+import {
+  readTargetSchema,
+  ResolvedExclusion,
+  ResolvedPlan,
+  resolvePlan,
+  TargetSchemas,
+} from './plan/plan-resolver';
+import { CutReference, NewTable } from './plan/plan.types';
+import { PgToolsService, serverMajor } from './tools/pg-tools.service';
+
+export type PreflightCheck = { id: string; label: string; ok: boolean; detail: string };
+
+export type PlannedDatabase = {
+  name: string;
+  kind: SchemaKind;
+  action: 'create' | 'resume' | 'complete' | 'refused';
+};
+
+export type DryRunReport = {
+  ok: boolean;
+  checks: PreflightCheck[];
+  plan: {
+    databases: PlannedDatabase[];
+    tables: { source: string; target: string; database: SchemaKind; rows: number }[];
+    excluded: ResolvedExclusion[];
+    cutReferences: CutReference[];
+    newTables: NewTable[];
+    totalRows: number;
+  };
+  findings: Finding[];
+  notes: string[];
+};
+
+export type DryRunOptions = { excludeTables?: string[]; jobs: number };
+
+/** What migrate needs from a passed pre-flight: the resolved plan and the row counts it showed. */
+export type Preflight = { report: DryRunReport; plan: ResolvedPlan | null; splitComplete: boolean };
+
+const MINIMUM_SERVER_MAJOR = 12;
+
+/**
+ * `db:migration:dry-run`, and the pre-flight `db:migrate` runs before writing anything: every check
+ * with ✅/❌ and why, then the plan (databases to create, tables with row counts, exclusions).
+ */
+@Injectable()
+export class DryRunMigrationService {
+  constructor(
+    private readonly configService: DatabaseConfigService,
+    private readonly connections: PostgresConnectionFactory,
+    private readonly admin: DatabaseAdminService,
+    private readonly schemaMigrations: SchemaMigrationService,
+    private readonly journal: MigrationJournalService,
+    private readonly tools: PgToolsService,
+  ) {}
+
+  async preflight(options: DryRunOptions): Promise<Preflight> {
+    const config = this.configService.config;
+    const checks: PreflightCheck[] = [];
+    const notes: string[] = [];
+    const check = (id: string, label: string, ok: boolean, detail: string) =>
+      checks.push({ id, label, ok, detail });
+    check(
+      'configuration',
+      'configuration complete and valid',
+      true,
+      `monolith ${config.monolithDatabase} on ${config.host}:${config.port}, AUTH ${config.authDatabase}, SHARED ${config.sharedDatabase}, tenants ${config.tenantPrefix}_<code>`,
+    );
+
+    let source: Client;
+    try {
+      source = await this.connections.connect(
+        { database: config.monolithDatabase },
+        { readOnly: true, applicationName: 'topsteel-dry-run' },
+      );
+    } catch (error) {
+      if (isTopsteelException(error) && error.exitCode === ExitCode.Usage) throw error;
+      check('source', 'source reachable', false, error instanceof Error ? error.message : String(error));
+      return { report: this.report(checks, null, [], notes, 0), plan: null, splitComplete: false };
+    }
+    try {
+      await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      check(
+        'source',
+        'source reachable',
+        true,
+        this.connections.describe({ database: config.monolithDatabase }),
+      );
+
+      const server = await source.query<{
+        version: string;
+        number: string;
+        createdb: boolean;
+        free: number;
+        max: number;
+        tables: string;
+        database: string;
+      }>(
+        `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number,
+                (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS createdb,
+                current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+                  - (SELECT count(*)::int FROM pg_stat_activity) AS free,
+                current_setting('max_connections')::int AS max,
+                (SELECT coalesce(sum(pg_table_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')) AS tables,
+                pg_database_size(current_database()) AS database`,
+      );
+      const info = server.rows[0];
+      const major = serverMajor(Number(info.number));
+      check(
+        'server-version',
+        `server version ≥ ${MINIMUM_SERVER_MAJOR}`,
+        major >= MINIMUM_SERVER_MAJOR,
+        `PostgreSQL ${info.version}`,
+      );
+      check(
+        'create-database',
+        'the role can create databases',
+        info.createdb,
+        info.createdb
+          ? `${config.username} has CREATEDB`
+          : `${config.username} lacks CREATEDB: ALTER ROLE ... CREATEDB`,
+      );
+
+      for (const tool of ['pg_dump', 'pg_restore'] as const) {
+        const version = await this.tools.version(tool);
+        check(
+          tool,
+          `${tool} present and not older than the server`,
+          version !== null && version.major >= major,
+          version === null
+            ? `${this.tools.path(tool)} not found: install the PostgreSQL ${major} client tools or set PG_BIN_DIR`
+            : `${version.path} ${version.version}${version.major < major ? ` is older than the server (${major})` : ''}`,
+        );
+      }
+
+      const missingMigrations = SCHEMA_KINDS.filter(
+        (kind) => this.schemaMigrations.migrations(kind).length === 0,
+      );
+      check(
+        'migrations',
+        'migration files for auth, shared and tenant found',
+        missingMigrations.length === 0,
+        missingMigrations.length === 0
+          ? SCHEMA_KINDS.map((kind) => `${kind}: ${this.schemaMigrations.migrationNames(kind).length}`).join(
+              ', ',
+            )
+          : `none for ${missingMigrations.join(', ')}`,
+      );
+
+      const { databases, targets, splitComplete } = await this.targetDatabases();
+      const refused = databases.filter((database) => database.action === 'refused');
+      check(
+        'targets',
+        'target databases absent, or created by this tool (resumable)',
+        refused.length === 0,
+        refused.length > 0
+          ? `${refused.map((database) => database.name).join(', ')} exist(s) but were not created by this tool; they are never touched`
+          : databases.map((database) => `${database.name}: ${database.action}`).join(', '),
+      );
+
+      const validation = await resolvePlan(source, DEFAULT_PLAN, {
+        excludeTables: options.excludeTables,
+        targets,
+      });
+      const schemaBlockers = validation.findings.filter(
+        (finding) =>
+          finding.severity === 'blocker' &&
+          ['UNKNOWN_TABLE', 'UNKNOWN_COLUMN', 'INCOMPATIBLE_TYPE', 'NOT_NULL_NOT_FED'].includes(finding.code),
+      );
+      const dataBlockers = validation.findings.filter(
+        (finding) => finding.severity === 'blocker' && !schemaBlockers.includes(finding),
+      );
+      check(
+        'plan-coverage',
+        'the plan covers the live schema',
+        schemaBlockers.length === 0,
+        schemaBlockers.length === 0
+          ? `${validation.plan.tasks.length} tables planned, ${validation.plan.excluded.length} excluded`
+          : schemaBlockers.map((finding) => finding.message).join('; '),
+      );
+      check(
+        'data-blockers',
+        'no blocker in the data',
+        dataBlockers.length === 0,
+        dataBlockers.length === 0
+          ? 'enum values and NOT NULL columns fit the targets'
+          : dataBlockers.map((finding) => finding.message).join('; '),
+      );
+
+      const statistics = await tableStatistics(
+        source,
+        validation.plan.tasks.map((task) => ({ schema: 'public', name: task.source })),
+      );
+      const rowsOf = (name: string) => statistics.get(`public.${name}`)?.rows ?? 0;
+      const usersTask = validation.plan.tasks.find((task) => task.source === 'users');
+      check(
+        'users',
+        'users to migrate identified',
+        usersTask !== undefined,
+        usersTask ? `${rowsOf('users')} user(s)` : 'no users table in the source',
+      );
+
+      const estimate = Number(info.tables);
+      const free = freeBytes(config.backupDir);
+      check(
+        'disk-space',
+        `free disk space in BACKUP_DIR above the estimated dump size`,
+        free === null || free > estimate,
+        free === null
+          ? `cannot read free space of ${config.backupDir}`
+          : `${formatBytes(free)} free, dump estimated at most ${formatBytes(estimate)}`,
+      );
+      const needed = options.jobs * 2 + 4;
+      check(
+        'connections',
+        `max_connections leaves room for --jobs ${options.jobs}`,
+        info.free >= needed,
+        `${info.free} of ${info.max} connections free, ${needed} needed`,
+      );
+
+      const testTables = validation.plan.excluded.filter(
+        (exclusion) => /^test_/.test(exclusion.source) && validation.present.has(exclusion.source),
+      );
+      const testStatistics = await tableStatistics(
+        source,
+        testTables.map((exclusion) => ({ schema: 'public', name: exclusion.source })),
+      );
+      const testData = [...testStatistics.values()].reduce((sum, value) => sum + value.rows, 0);
+      if (testData > 0)
+        notes.push(
+          `${testData} row(s) of test data in test_* tables stay behind: review and remove them with npm run db:clean (then db:clean:execute).`,
+        );
+      if (splitComplete)
+        notes.push('The split is already complete: db:migrate will only apply pending schema migrations.');
+
+      const tables = validation.plan.tasks.map((task) => ({
+        source: task.source,
+        target: task.target,
+        database: task.database,
+        rows: rowsOf(task.source),
+      }));
+      const report = this.report(
+        checks,
+        { databases, tables, excluded: validation.plan.excluded },
+        validation.findings,
+        notes,
+        tables.reduce((sum, table) => sum + table.rows, 0),
+      );
+      return { report, plan: validation.plan, splitComplete };
+    } finally {
+      await source.query('ROLLBACK').catch(() => undefined);
+      await source.end().catch(() => undefined);
+    }
+  }
+
+  /** AUTH, SHARED and the default tenant: absent (create), ours (resume), or someone else's (refused). */
+  private async targetDatabases(): Promise<{
+    databases: PlannedDatabase[];
+    targets: TargetSchemas;
+    splitComplete: boolean;
+  }> {
+    const config = this.configService.config;
+    const journal = await this.journal.read().catch(() => null);
+    const recorded = new Set(journal?.databases.map((database) => database.name) ?? []);
+    const splitComplete = journal?.split?.status === 'complete';
+    const wanted: [string, SchemaKind][] = [
+      [config.authDatabase, 'auth'],
+      [config.sharedDatabase, 'shared'],
+      [tenantDatabaseName(config, config.defaultSocieteCode), 'tenant'],
+    ];
+    const infos = new Map(
+      (
+        await this.admin.list(
+          {},
+          wanted.map(([name]) => name),
+        )
+      ).map((info) => [info.name, info]),
+    );
+    const databases: PlannedDatabase[] = [];
+    const targets: TargetSchemas = {};
+    for (const [name, kind] of wanted) {
+      const info = infos.get(name);
+      if (!info) {
+        databases.push({ name, kind, action: 'create' });
+        continue;
+      }
+      const ours = recorded.has(name) || (info.comment ?? '').startsWith(OWNERSHIP_MARKER);
+      databases.push({ name, kind, action: !ours ? 'refused' : splitComplete ? 'complete' : 'resume' });
+      if (ours) {
+        targets[kind] = await this.connections.withClient(
+          { database: name },
+          (client) => readTargetSchema(client),
+          { applicationName: 'topsteel-dry-run' },
+        );
+      }
+    }
+    return { databases, targets, splitComplete };
+  }
+
+  private report(
+    checks: PreflightCheck[],
+    plan: {
+      databases: PlannedDatabase[];
+      tables: DryRunReport['plan']['tables'];
+      excluded: ResolvedExclusion[];
+    } | null,
+    findings: Finding[],
+    notes: string[],
+    totalRows: number,
+  ): DryRunReport {
+    return {
+      ok: checks.every((entry) => entry.ok),
+      checks,
+      plan: {
+        databases: plan?.databases ?? [],
+        tables: plan?.tables ?? [],
+        excluded: plan?.excluded ?? [],
+        cutReferences: DEFAULT_PLAN.cutReferences,
+        newTables: DEFAULT_PLAN.newTables,
+        totalRows,
+      },
+      findings,
+      notes,
+    };
+  }
+}
+
+/** Free bytes on the file system that holds `path` (or its nearest existing parent). */
+function freeBytes(path: string): number | null {
+  let existing = path;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    const stats = statfsSync(existing);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
+}

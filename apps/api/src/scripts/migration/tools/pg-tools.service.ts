@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DatabaseConfigService } from '../../../modules/database/database-config.service';
+
+const run = promisify(execFile);
+
+export type PgTool = 'pg_dump' | 'pg_restore';
+
+export type PgToolVersion = { tool: PgTool; path: string; version: string; major: number };
+
+/** Locates pg_dump/pg_restore (PG_BIN_DIR, else PATH) and reads their versions. */
+@Injectable()
+export class PgToolsService {
+  constructor(private readonly configService: DatabaseConfigService) {}
+
+  path(tool: PgTool): string {
+    const folder = this.configService.config.pgBinDir;
+    return folder ? join(folder, tool) : tool;
+  }
+
+  /** The tool's version, or null when it cannot be run. */
+  async version(tool: PgTool): Promise<PgToolVersion | null> {
+    const path = this.path(tool);
+    try {
+      const { stdout } = await run(path, ['--version'], { timeout: 10000 });
+      const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout);
+      if (!match) return null;
+      return {
+        tool,
+        path,
+        version: match[2] ? `${match[1]}.${match[2]}` : match[1],
+        major: Number(match[1]),
+      };
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** "15.20 (Debian ...)" or server_version_num 150020 -> 15. */
+export function serverMajor(serverVersionNumber: number): number {
+  return Math.floor(serverVersionNumber / 10000);
+}
