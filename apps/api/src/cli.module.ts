@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { AuditCommand } from './cli/commands/audit.command';
+import { BackupCommand } from './cli/commands/backup.command';
 import { DryRunCommand } from './cli/commands/dry-run.command';
+import { MigrateCommand } from './cli/commands/migrate.command';
 import { StatusCommand } from './cli/commands/status.command';
 import { CliRunnerModule } from './cli/runner/cli-runner.module';
 import { DatabaseMultiTenantModule } from './modules/database/database-multi-tenant.module';
 import { SocietesModule } from './modules/societes/societes.module';
 import { MigrationScriptsModule } from './scripts/migration/migration-scripts.module';
 
-const COMMANDS = [StatusCommand, AuditCommand, DryRunCommand];
+const COMMANDS = [StatusCommand, AuditCommand, DryRunCommand, BackupCommand, MigrateCommand];
 
 /** The CLI: the shared data layer, the migration services, and one thin command per guide script. */
 @Module({

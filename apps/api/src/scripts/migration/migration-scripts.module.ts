@@ -2,17 +2,21 @@ import { Module } from '@nestjs/common';
 import { SocietesModule } from '../../modules/societes/societes.module';
 import { AuditService } from './audit-current-data';
 import { BackupCatalogService } from './backup/backup-catalog.service';
+import { BackupCurrentDatabaseService } from './backup-current-database';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from './journal/migration-journal.module';
+import { MigrationService } from './migration-service';
 import { MigrationStatusService } from './migration-status.service';
 import { PgToolsService } from './tools/pg-tools.service';
 
 const SERVICES = [
   BackupCatalogService,
+  BackupCurrentDatabaseService,
   MigrationStatusService,
   PgToolsService,
   AuditService,
   DryRunMigrationService,
+  MigrationService,
 ];
 
 /** The services behind the guide's scripts; commands and tests drive them. */

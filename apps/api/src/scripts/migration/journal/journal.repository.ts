@@ -188,6 +188,23 @@ export class JournalRepository {
     ]);
   }
 
+  async saveReferenceBaselines(baselines: Map<string, number>): Promise<void> {
+    for (const [reference, dangling] of baselines) {
+      await this.client.query(
+        `INSERT INTO migration_journal.reference_baselines (reference, source_dangling) VALUES ($1, $2)
+         ON CONFLICT (reference) DO UPDATE SET source_dangling = EXCLUDED.source_dangling`,
+        [reference, dangling],
+      );
+    }
+  }
+
+  async referenceBaselines(): Promise<Map<string, number>> {
+    const result = await this.client.query<{ reference: string; source_dangling: string }>(
+      'SELECT * FROM migration_journal.reference_baselines',
+    );
+    return new Map(result.rows.map((row) => [row.reference, Number(row.source_dangling)]));
+  }
+
   async saveSnapshot(snapshot: DatabaseSnapshot): Promise<void> {
     await this.client.query('DELETE FROM migration_journal.database_snapshots WHERE database = $1', [
       snapshot.database,

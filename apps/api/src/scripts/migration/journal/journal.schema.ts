@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS migration_journal.deferred_constraints (
   definition text NOT NULL,
   PRIMARY KEY (target_database, table_name, constraint_name)
 );
+CREATE TABLE IF NOT EXISTS migration_journal.reference_baselines (
+  reference text PRIMARY KEY,
+  source_dangling bigint NOT NULL
+);
 CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
   database text NOT NULL,
   table_name text NOT NULL,

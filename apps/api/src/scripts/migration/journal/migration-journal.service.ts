@@ -14,6 +14,7 @@ export type JournalContents = {
   split: SplitState | null;
   tables: TableCopyState[];
   snapshots: DatabaseSnapshot[];
+  referenceBaselines: Map<string, number>;
 };
 
 /** Opens the journal in AUTH. Reading never creates anything; only `withJournal` ensures the schema. */
@@ -55,6 +56,7 @@ export class MigrationJournalService {
           split: await journal.split(),
           tables: await journal.tableStates(),
           snapshots: await journal.snapshots(),
+          referenceBaselines: await journal.referenceBaselines(),
         };
       },
       { applicationName: 'topsteel-journal' },

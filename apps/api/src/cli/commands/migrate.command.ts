@@ -1,0 +1,162 @@
+import { Command, Option } from 'nest-commander';
+import { ExitCode } from '../../common/exceptions/exit-code';
+import { formatDuration } from '../../common/format/format';
+import { MigrateReport, MigrationService, SplitReport } from '../../scripts/migration/migration-service';
+import { SchemaFanOutReport } from '../../scripts/migration/split/schema-fan-out';
+import { RunContext } from '../runner/command-context';
+import { CommandContextFactory } from '../runner/command-context.factory';
+import { CHECK, CROSS, table } from '../runner/command-output.service';
+import { collect, parseDuration, parsePositiveInteger } from '../runner/option-parsers';
+import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
+import { renderDryRun } from './dry-run.command';
+
+type MigrateOptions = BaseCommandOptions & {
+  jobs?: number;
+  excludeTable?: string[];
+  lockTimeout?: number;
+  tenant?: string[];
+  dryRun?: boolean;
+};
+
+@Command({
+  name: 'migrate',
+  description:
+    'the split on first run (resumable, verified); afterwards the pending schema migrations of AUTH, SHARED and every tenant',
+})
+export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateReport> {
+  protected readonly commandName = 'migrate';
+
+  constructor(
+    contexts: CommandContextFactory,
+    private readonly migrations: MigrationService,
+  ) {
+    super(contexts);
+  }
+
+  @Option({
+    flags: '--jobs <n>',
+    description:
+      'tables (first run) or databases (later runs) processed in parallel; default from CPUs and max_connections',
+  })
+  parseJobs(value: string): number {
+    return parsePositiveInteger(value, '--jobs', 64);
+  }
+
+  @Option({
+    flags: '--exclude-table <name>',
+    description: 'leave this table in the monolith knowingly (repeatable); reports record it',
+  })
+  parseExcludeTable(value: string, previous?: string[]): string[] {
+    return collect(value, previous);
+  }
+
+  @Option({
+    flags: '--lock-timeout <duration>',
+    description: 'how long to wait for another run holding the migration lock (e.g. 30s, 5m; default 60s)',
+  })
+  parseLockTimeout(value: string): number {
+    return parseDuration(value, '--lock-timeout');
+  }
+
+  @Option({ flags: '--tenant <code>', description: 'after the split: only this société (repeatable)' })
+  parseTenant(value: string, previous?: string[]): string[] {
+    return collect(value, previous);
+  }
+
+  @Option({
+    flags: '--dry-run',
+    description: 'show what would be done (pre-flight, or pending migrations) and change nothing',
+  })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  protected async execute(
+    _parameters: string[],
+    options: MigrateOptions,
+    run: RunContext,
+  ): Promise<CommandResult<MigrateReport>> {
+    const report = await this.migrations.migrate(
+      {
+        jobs: options.jobs,
+        excludeTables: options.excludeTable,
+        lockTimeoutMs: options.lockTimeout ?? 60000,
+        tenants: options.tenant,
+        dryRun: options.dryRun,
+      },
+      run,
+    );
+    switch (report.mode) {
+      case 'split':
+        return { exitCode: ExitCode.Success, report, text: renderSplit(report.split) };
+      case 'preflight':
+        return {
+          exitCode: report.preflight.ok ? ExitCode.Success : ExitCode.Failure,
+          report,
+          text: renderDryRun(report.preflight),
+        };
+      case 'schema-migrations':
+        return {
+          exitCode: report.migrations.failed > 0 ? ExitCode.Failure : ExitCode.Success,
+          report,
+          text: renderFanOut(report.migrations),
+        };
+    }
+  }
+}
+
+function renderSplit(split: SplitReport): string {
+  const rows = split.tables.reduce((sum, entry) => sum + entry.rows, 0);
+  const timings = split.timings;
+  return [
+    `${CHECK} Split complete${split.resumed ? ' (resumed)' : ''}: ${split.tables.length} tables, ${rows} rows copied and verified.`,
+    `Backup: ${split.backup.path}${split.backup.reused ? ' (reused: it matches the monolith)' : ''}`,
+    `Databases: ${split.databases.map((database) => `${database.name} (${database.kind}${database.created ? ', created' : ''})`).join(', ')}`,
+    `Default société id ${split.societeId}; ${split.usersLinked} user link(s) added; ${split.constraintsRestored} foreign key(s) restored.`,
+    '',
+    table(
+      ['source', 'target', 'rows', 'copied', 'verified'],
+      split.tables.map((entry) => {
+        const verified = split.verification.tables.find((table) => table.source === entry.source);
+        return [
+          entry.source,
+          `${entry.database}.${entry.target}`,
+          entry.rows,
+          entry.copied ? formatDuration(entry.durationMs ?? 0) : 'earlier run',
+          verified?.ok ? CHECK : CROSS,
+        ];
+      }),
+    ),
+    '',
+    'Cross-database references:',
+    ...split.verification.references.map(
+      (reference) =>
+        `  ${reference.ok ? CHECK : CROSS} ${reference.reference}: ${reference.targetDangling} dangling (monolith: ${reference.sourceDangling})`,
+    ),
+    '',
+    `Timings: pre-flight ${formatDuration(timings.preflightMs)}, databases ${formatDuration(timings.prepareMs)}, backup ${formatDuration(timings.backupMs)}, copy ${formatDuration(timings.copyMs)}, foreign keys ${formatDuration(timings.constraintsMs)}, verification ${formatDuration(timings.verifyMs)}, total ${formatDuration(timings.totalMs)}`,
+    ...(split.excluded.length > 0
+      ? [
+          '',
+          `Left in the monolith: ${split.excluded.map((entry) => `${entry.source} (${entry.reason})`).join('; ')}`,
+        ]
+      : []),
+    '',
+    'Next: npm run db:verify, then restart the application with DB_MODE=multi-tenant.',
+  ].join('\n');
+}
+
+function renderFanOut(report: SchemaFanOutReport): string {
+  if (report.nothingToDo) return `${CHECK} Nothing to do: ${report.upToDate} database(s) up to date.`;
+  const lines = report.databases
+    .filter((database) => database.status !== 'up-to-date')
+    .map(
+      (database) =>
+        `  ${database.status === 'failed' ? CROSS : CHECK} ${database.database}: ${database.status} ${database.error ?? database.migrations.join(', ')}`,
+    );
+  return [
+    ...lines,
+    '',
+    `${report.migrated} migrated, ${report.failed} failed, ${report.upToDate} up to date${report.pending ? `, ${report.pending} pending (dry run)` : ''}`,
+  ].join('\n');
+}

@@ -1,0 +1,396 @@
+import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { RunContext } from '../../cli/runner/command-context';
+import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
+import { DatabaseAdminService } from '../../modules/database/database-admin.service';
+import { DatabaseConfigService } from '../../modules/database/database-config.service';
+import {
+  DatabaseLocation,
+  PostgresConnectionFactory,
+} from '../../modules/database/postgres-connection.factory';
+import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
+import { BackupException, BackupExceptionCode } from './backup/backup.exception';
+import { BackupCatalogService } from './backup/backup-catalog.service';
+import {
+  BackupDatabaseEntry,
+  BackupManifest,
+  DatabaseRole,
+  MANIFEST_FILE,
+  TableFingerprint,
+} from './backup/backup-manifest';
+import { dumpToFile, runTool } from './backup/pg-process';
+import { MigrationJournalService } from './journal/migration-journal.service';
+import { ExportedSnapshot, releaseClients } from './snapshot/exported-snapshot';
+import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
+import { PgToolsService, PgToolVersion, serverMajor } from './tools/pg-tools.service';
+
+export type DatabaseToBackUp = { location: DatabaseLocation; role: DatabaseRole };
+
+export type BackupResult = { name: string; path: string; manifest: BackupManifest; durationMs: number };
+
+export type ArchiveCheck = {
+  database: string;
+  file: string;
+  exists: boolean;
+  sha256Matches: boolean;
+  listable: boolean;
+  tableData: number;
+  problem?: string;
+};
+
+export type FingerprintDifference = {
+  table: string;
+  expected: TableFingerprint | null;
+  actual: TableFingerprint | null;
+};
+
+const timestampName = (date: Date): string => date.toISOString().replace(/:/g, '-').replace('.', '-');
+
+/**
+ * `db:backup`: pg_dump --format=custom of the monolith (and of AUTH, SHARED and every tenant when
+ * they exist), each next to per-table counts and checksums computed in the very snapshot pg_dump
+ * used. Written under a hidden temporary folder renamed when complete, 0600 files in a 0700
+ * folder, verified with pg_restore --list. Also verifies and restores such archives.
+ */
+@Injectable()
+export class BackupCurrentDatabaseService {
+  constructor(
+    private readonly configService: DatabaseConfigService,
+    private readonly connections: PostgresConnectionFactory,
+    private readonly admin: DatabaseAdminService,
+    private readonly tools: PgToolsService,
+    private readonly catalog: BackupCatalogService,
+    private readonly journal: MigrationJournalService,
+    private readonly societes: SocieteRegistryService,
+  ) {}
+
+  /** The monolith (when it exists) and every new database that exists. */
+  async databasesToBackUp(options: { monolithOnly?: boolean } = {}): Promise<DatabaseToBackUp[]> {
+    const config = this.configService.config;
+    const databases: DatabaseToBackUp[] = [];
+    if (await this.admin.exists({ database: config.monolithDatabase }))
+      databases.push({ location: { database: config.monolithDatabase }, role: 'monolith' });
+    if (options.monolithOnly) return databases;
+    for (const [database, role] of [
+      [config.authDatabase, 'auth'],
+      [config.sharedDatabase, 'shared'],
+    ] as const) {
+      if (await this.admin.exists({ database })) databases.push({ location: { database }, role });
+    }
+    const tenants = new Map<string, DatabaseLocation>();
+    for (const societe of await this.societes.list().catch(() => []))
+      tenants.set(societe.database, { database: societe.database, host: societe.host, port: societe.port });
+    for (const created of (await this.journal.read().catch(() => null))?.databases ?? []) {
+      if (created.kind === 'tenant')
+        tenants.set(created.name, { database: created.name, host: created.host, port: created.port });
+    }
+    const defaultTenant = tenantDatabaseName(config, config.defaultSocieteCode);
+    if (!tenants.has(defaultTenant)) tenants.set(defaultTenant, { database: defaultTenant });
+    for (const location of tenants.values()) {
+      if (await this.admin.exists(location)) databases.push({ location, role: 'tenant' });
+    }
+    return databases;
+  }
+
+  async backup(
+    databases: DatabaseToBackUp[],
+    options: { kind?: BackupManifest['kind']; run?: RunContext } = {},
+  ): Promise<BackupResult> {
+    if (databases.length === 0)
+      throw new BackupException(BackupExceptionCode.NoBackup, 'there is no database to back up');
+    return this.writeBackup(options.kind ?? 'pre-migration', options.run, async (folder, pgDump) => {
+      const entries: BackupDatabaseEntry[] = [];
+      for (const database of databases) {
+        options.run?.shutdown.throwIfRequested();
+        entries.push(await this.dumpOne(database, folder, pgDump, options.run));
+      }
+      return entries;
+    });
+  }
+
+  /**
+   * Backs up the monolith in a snapshot the caller already holds and has already fingerprinted
+   * (db:migrate copies from that same snapshot, so backup and copy describe the same data).
+   */
+  async backupInSnapshot(
+    database: DatabaseToBackUp,
+    snapshot: ExportedSnapshot,
+    fingerprints: Record<string, TableFingerprint>,
+    run?: RunContext,
+  ): Promise<BackupResult> {
+    return this.writeBackup('pre-migration', run, async (folder, pgDump) => [
+      await this.dumpOne(database, folder, pgDump, run, { snapshot, fingerprints }),
+    ]);
+  }
+
+  /** Folder handling shared by every backup: hidden while written, renamed when complete, removed on failure. */
+  private async writeBackup(
+    kind: BackupManifest['kind'],
+    run: RunContext | undefined,
+    produce: (folder: string, pgDump: PgToolVersion) => Promise<BackupDatabaseEntry[]>,
+  ): Promise<BackupResult> {
+    const started = Date.now();
+    const pgDump = await this.tools.version('pg_dump');
+    if (!pgDump)
+      throw new BackupException(
+        BackupExceptionCode.ToolMissing,
+        `pg_dump not found (${this.tools.path('pg_dump')})`,
+      );
+    const createdAt = new Date();
+    const name = timestampName(createdAt);
+    const parent = this.catalog.folder(kind);
+    const partial = join(parent, `.${name}.partial`);
+    const final = join(parent, name);
+    try {
+      // mkdir's mode applies to the folders it creates; BACKUP_DIR itself may be shared, so only our sub-folder is tightened.
+      mkdirSync(parent, { recursive: true, mode: 0o700 });
+      chmodSync(parent, 0o700);
+      mkdirSync(partial, { mode: 0o700 });
+    } catch (error) {
+      throw new BackupException(
+        BackupExceptionCode.FolderNotWritable,
+        `cannot create ${partial}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        { folder: parent },
+      );
+    }
+    try {
+      const databases = await produce(partial, pgDump);
+      const manifest: BackupManifest = {
+        formatVersion: 1,
+        tool: 'topsteel-migration',
+        kind,
+        createdAt: createdAt.toISOString(),
+        runId: run?.runId ?? 'library',
+        databases,
+      };
+      writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+      renameSync(partial, final);
+      return { name, path: final, manifest, durationMs: Date.now() - started };
+    } catch (error) {
+      // Nothing half-written may ever look like a backup.
+      rmSync(partial, { recursive: true, force: true });
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new BackupException(
+          BackupExceptionCode.DiskFull,
+          `no space left on the device holding ${parent}`,
+          {},
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async dumpOne(
+    database: DatabaseToBackUp,
+    folder: string,
+    pgDump: PgToolVersion,
+    run?: RunContext,
+    existing?: { snapshot: ExportedSnapshot; fingerprints: Record<string, TableFingerprint> },
+  ): Promise<BackupDatabaseEntry> {
+    const file = `${database.location.database}.dump`;
+    const task = run?.progress.task(`backup ${database.location.database}`, 1, 'database');
+    const snapshot =
+      existing?.snapshot ??
+      (await ExportedSnapshot.open(this.connections, database.location, {
+        applicationName: 'topsteel-backup',
+      }));
+    const sessions = [];
+    try {
+      const version = await snapshot.client.query<{ version: string; number: string }>(
+        "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number",
+      );
+      const major = serverMajor(Number(version.rows[0].number));
+      if (pgDump.major < major) {
+        throw new BackupException(
+          BackupExceptionCode.ToolTooOld,
+          `pg_dump ${pgDump.version} is older than the server (${version.rows[0].version})`,
+        );
+      }
+      let fingerprints: Promise<Record<string, TableFingerprint>>;
+      let tableCount: number;
+      if (existing) {
+        fingerprints = Promise.resolve(existing.fingerprints);
+        tableCount = Object.keys(existing.fingerprints).length;
+      } else {
+        const targets = await fingerprintTargets(snapshot.client);
+        tableCount = targets.length;
+        // One checksum session: a second one would compete with pg_dump for the CPU.
+        sessions.push(await snapshot.join('topsteel-backup-checksum'));
+        fingerprints = computeFingerprints(sessions, targets);
+      }
+      // The dump and the fingerprints read the same snapshot at the same time: they describe the same data.
+      const [dump, tables] = await Promise.all([
+        dumpToFile(
+          pgDump.path,
+          ['--format=custom', `--snapshot=${snapshot.id}`, '--no-password'],
+          this.connections.childProcessEnvironment(database.location),
+          join(folder, file),
+          run?.shutdown.signal,
+        ),
+        fingerprints,
+      ]);
+      if (dump.result.code !== 0) {
+        const disk = /No space left on device/i.test(dump.result.stderr);
+        throw new BackupException(
+          disk ? BackupExceptionCode.DiskFull : BackupExceptionCode.DumpFailed,
+          `pg_dump of ${database.location.database} failed: ${dump.result.stderr.trim() || `exit ${dump.result.code ?? dump.result.signal}`}`,
+        );
+      }
+      const listing = await this.listArchive(join(folder, file));
+      if (!listing.ok) {
+        throw new BackupException(
+          BackupExceptionCode.Corrupted,
+          `pg_restore --list cannot read the new dump of ${database.location.database}: ${listing.problem}`,
+        );
+      }
+      task?.finish(`${(dump.bytes / 1048576).toFixed(1)} MB, ${tableCount} tables`);
+      return {
+        database: database.location.database,
+        role: database.role,
+        file,
+        bytes: dump.bytes,
+        sha256: dump.sha256,
+        serverVersion: version.rows[0].version,
+        pgDumpVersion: pgDump.version,
+        tables,
+      };
+    } catch (error) {
+      task?.fail(error instanceof Error ? error.message : String(error));
+      throw error;
+    } finally {
+      await releaseClients(sessions);
+      if (!existing) await snapshot.close();
+    }
+  }
+
+  /**
+   * The newest pre-migration backup of `database` whose manifest matches `fingerprints` (the
+   * database's current content) and whose file is intact, or null.
+   */
+  async findMatchingBackup(
+    database: string,
+    fingerprints: Record<string, TableFingerprint>,
+  ): Promise<{ name: string; path: string; manifest: BackupManifest } | null> {
+    for (const candidate of this.catalog.list('pre-migration').slice(0, 10)) {
+      const entry = candidate.manifest.databases.find(
+        (item) => item.role === 'monolith' && item.database === database,
+      );
+      if (!entry || compareFingerprints(entry.tables, fingerprints).length > 0) continue;
+      const checks = await this.verifyArchive(candidate.path, { ...candidate.manifest, databases: [entry] });
+      if (checks.every((check) => !check.problem)) return candidate;
+    }
+    return null;
+  }
+
+  /** pg_restore --list: the archive's table of contents is readable. */
+  async listArchive(file: string): Promise<{ ok: boolean; tableData: number; problem?: string }> {
+    const restore = await this.tools.version('pg_restore');
+    if (!restore) return { ok: false, tableData: 0, problem: 'pg_restore not found' };
+    const result = await runTool(restore.path, ['--list', file], { ...process.env });
+    if (result.code !== 0)
+      return { ok: false, tableData: 0, problem: result.stderr.trim() || `exit ${result.code}` };
+    return {
+      ok: true,
+      tableData: result.stdout.split('\n').filter((line) => / TABLE DATA /.test(line)).length,
+    };
+  }
+
+  /** Checks every file of a backup: present, sha256 as recorded, readable by pg_restore. */
+  async verifyArchive(path: string, manifest: BackupManifest): Promise<ArchiveCheck[]> {
+    const checks: ArchiveCheck[] = [];
+    for (const entry of manifest.databases) {
+      const file = join(path, entry.file);
+      const check: ArchiveCheck = {
+        database: entry.database,
+        file,
+        exists: existsSync(file),
+        sha256Matches: false,
+        listable: false,
+        tableData: 0,
+      };
+      if (check.exists) {
+        check.sha256Matches = (await sha256(file)) === entry.sha256;
+        const listing = await this.listArchive(file);
+        check.listable = listing.ok;
+        check.tableData = listing.tableData;
+        if (!check.sha256Matches) check.problem = 'sha256 differs from the manifest';
+        else if (!listing.ok) check.problem = `pg_restore --list: ${listing.problem}`;
+      } else {
+        check.problem = 'file missing';
+      }
+      checks.push(check);
+    }
+    return checks;
+  }
+
+  /** Restores an archive into an existing empty database, stopping at the first error. */
+  async restore(file: string, location: DatabaseLocation, signal?: AbortSignal): Promise<void> {
+    const restore = await this.tools.version('pg_restore');
+    if (!restore) throw new BackupException(BackupExceptionCode.ToolMissing, 'pg_restore not found');
+    const result = await runTool(
+      restore.path,
+      ['--exit-on-error', '--no-password', '--jobs=2', `--dbname=${location.database}`, file],
+      this.connections.childProcessEnvironment(location),
+      signal,
+    );
+    if (result.code !== 0) {
+      throw new BackupException(
+        BackupExceptionCode.RestoreFailed,
+        `pg_restore into ${location.database} failed: ${result.stderr.trim() || `exit ${result.code}`}`,
+      );
+    }
+  }
+
+  /** Current counts and checksums of a database, in one snapshot. */
+  async fingerprints(
+    location: DatabaseLocation,
+    options: { excludeSchemas?: string[] } = {},
+  ): Promise<Record<string, TableFingerprint>> {
+    const snapshot = await ExportedSnapshot.open(this.connections, location, {
+      applicationName: 'topsteel-fingerprint',
+    });
+    const sessions = [];
+    try {
+      const targets = await fingerprintTargets(snapshot.client, options);
+      sessions.push(await snapshot.join('topsteel-fingerprint'));
+      if (targets.length > 1) sessions.push(await snapshot.join('topsteel-fingerprint'));
+      return await computeFingerprints(sessions, targets);
+    } finally {
+      await releaseClients(sessions);
+      await snapshot.close();
+    }
+  }
+}
+
+/** Tables whose count or checksum differs between two fingerprint sets (missing on either side included). */
+export function compareFingerprints(
+  expected: Record<string, TableFingerprint>,
+  actual: Record<string, TableFingerprint>,
+): FingerprintDifference[] {
+  const differences: FingerprintDifference[] = [];
+  for (const table of [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort()) {
+    const left = expected[table] ?? null;
+    const right = actual[table] ?? null;
+    if (!left || !right || left.rows !== right.rows || left.checksum !== right.checksum)
+      differences.push({ table, expected: left, actual: right });
+  }
+  return differences;
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}

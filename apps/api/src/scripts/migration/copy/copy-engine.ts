@@ -1,0 +1,175 @@
+import { Client } from 'pg';
+import { RunContext } from '../../../cli/runner/command-context';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import {
+  DatabaseLocation,
+  PostgresConnectionFactory,
+} from '../../../modules/database/postgres-connection.factory';
+import { JournalRepository } from '../journal/journal.repository';
+import { MigrationException, MigrationExceptionCode } from '../migration.exception';
+import { CopyTask } from '../plan/plan-resolver';
+import { ExportedSnapshot } from '../snapshot/exported-snapshot';
+import { deferForeignKeys, restoreForeignKeys } from './constraint-deferral';
+import { copyTable } from './table-copier';
+
+export type CopyEngineOptions = {
+  snapshot: ExportedSnapshot;
+  jobs: number;
+  societeId: string;
+  locations: Record<SchemaKind, DatabaseLocation>;
+  journal: JournalRepository;
+  run: RunContext;
+};
+
+export type CopiedTable = {
+  source: string;
+  target: string;
+  database: SchemaKind;
+  rows: number;
+  durationMs: number;
+};
+
+type Worker = { source?: Client; targets: Map<SchemaKind, Client> };
+
+/**
+ * Copies tables in parallel (`--jobs` workers), every source read in the one exported snapshot,
+ * largest tables first so the longest copy starts early. Each table is one target transaction
+ * recorded in the journal; foreign keys are set aside per database while loading and restored at
+ * the end. On SIGINT/SIGTERM the workers finish the table in hand and take no other.
+ */
+export class CopyEngine {
+  constructor(
+    private readonly connections: PostgresConnectionFactory,
+    private readonly options: CopyEngineOptions,
+  ) {}
+
+  async copy(tasks: CopyTask[]): Promise<CopiedTable[]> {
+    const { journal, run, locations } = this.options;
+    const kinds = [...new Set(tasks.map((task) => task.database))];
+    for (const kind of kinds) {
+      const target = await this.connections.connect(locations[kind], {
+        applicationName: 'topsteel-migrate-defer',
+      });
+      try {
+        await deferForeignKeys(target, locations[kind].database, journal);
+      } finally {
+        await target.end().catch(() => undefined);
+      }
+    }
+
+    const queue = [...tasks].sort((left, right) => right.sizeBytes - left.sizeBytes);
+    const copied: CopiedTable[] = [];
+    let failure: { task: CopyTask; error: unknown } | undefined;
+    const work = async (worker: Worker): Promise<void> => {
+      while (queue.length > 0 && !failure && !run.shutdown.requested) {
+        const task = queue.shift() as CopyTask;
+        const started = Date.now();
+        const progress = run.progress.task(`${task.database}.${task.target}`, task.estimatedRows);
+        try {
+          worker.source ??= await this.options.snapshot.join('topsteel-migrate-read');
+          let target = worker.targets.get(task.database);
+          if (!target) {
+            target = await this.connections.connect(locations[task.database], {
+              applicationName: 'topsteel-migrate-write',
+            });
+            worker.targets.set(task.database, target);
+          }
+          await journal.setTableState(
+            {
+              sourceTable: task.source,
+              targetDatabase: locations[task.database].database,
+              targetTable: task.target,
+              status: 'copying',
+              rows: null,
+              checksum: null,
+            },
+            run.runId,
+          );
+          const rows = await copyTable(worker.source, target, task, {
+            societeId: this.options.societeId,
+            maintenanceWorkMem: '256MB',
+            onRows: (count) => progress.update(count),
+          });
+          await journal.setTableState(
+            {
+              sourceTable: task.source,
+              targetDatabase: locations[task.database].database,
+              targetTable: task.target,
+              status: 'copied',
+              rows,
+              checksum: null,
+            },
+            run.runId,
+          );
+          progress.finish(`${rows} rows`);
+          copied.push({
+            source: task.source,
+            target: task.target,
+            database: task.database,
+            rows,
+            durationMs: Date.now() - started,
+          });
+          run.log('copy table', {
+            table: `${task.database}.${task.target}`,
+            rows,
+            durationMs: Date.now() - started,
+          });
+        } catch (error) {
+          progress.fail(error instanceof Error ? error.message : String(error));
+          failure ??= { task, error };
+          // A session that failed mid-COPY is in an unknown state: drop it, the next table opens a new one.
+          await closeWorker(worker);
+        }
+      }
+    };
+    const workers: Worker[] = Array.from(
+      { length: Math.max(1, Math.min(this.options.jobs, tasks.length)) },
+      () => ({ targets: new Map() }),
+    );
+    try {
+      await Promise.all(workers.map(work));
+    } finally {
+      await Promise.all(workers.map(closeWorker));
+    }
+    if (failure) {
+      const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+      throw new MigrationException(
+        MigrationExceptionCode.CopyFailed,
+        `copy of ${failure.task.source} into ${failure.task.database}.${failure.task.target} failed: ${message}`,
+        { table: failure.task.source },
+        { cause: failure.error },
+      );
+    }
+    run.shutdown.throwIfRequested();
+    return copied;
+  }
+
+  /** Adds back the deferred foreign keys of every target database. */
+  async restoreConstraints(kinds: SchemaKind[]): Promise<number> {
+    let restored = 0;
+    for (const kind of kinds) {
+      const location = this.options.locations[kind];
+      const sessions: Client[] = [];
+      try {
+        for (let index = 0; index < Math.max(1, this.options.jobs); index++) {
+          sessions.push(
+            await this.connections.connect(location, { applicationName: 'topsteel-migrate-constraints' }),
+          );
+        }
+        restored += await restoreForeignKeys(sessions, location.database, this.options.journal);
+      } finally {
+        await Promise.all(sessions.map((session) => session.end().catch(() => undefined)));
+      }
+    }
+    return restored;
+  }
+}
+
+async function closeWorker(worker: Worker): Promise<void> {
+  const clients = [worker.source, ...worker.targets.values()].filter(
+    (client): client is Client => client !== undefined,
+  );
+  worker.source = undefined;
+  worker.targets.clear();
+  await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+}

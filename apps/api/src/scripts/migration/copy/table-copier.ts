@@ -1,0 +1,106 @@
+import { Client } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
+import { CopyTask } from '../plan/plan-resolver';
+import { BinaryCopyRowCounter } from './binary-copy-row-counter';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type CopyContext = {
+  /** The société whose tenant database receives tenant rows (validated uuid). */
+  societeId: string;
+  /** Per-session memory for index builds; several tables build side by side. */
+  maintenanceWorkMem: string;
+  onRows?: (rows: number) => void;
+};
+
+/**
+ * The projection the source streams: the legacy columns (cast only when the target type is a
+ * wider one), then the added columns computed in SQL. Nothing is computed in JavaScript.
+ */
+export function sourceProjection(task: CopyTask, societeId: string): string {
+  if (!UUID.test(societeId)) throw new Error(`société id "${societeId}" is not a uuid`);
+  const columns = task.columns.map((column) =>
+    column.sourceType === column.targetType
+      ? `t.${quoteIdentifier(column.name)}`
+      : `t.${quoteIdentifier(column.name)}::${column.targetType}`,
+  );
+  const added = task.addedColumns.map((column) =>
+    column.fill.kind === 'societe-id'
+      ? `'${societeId}'::uuid AS ${quoteIdentifier(column.name)}`
+      : `(${column.fill.sql})::${column.type} AS ${quoteIdentifier(column.name)}`,
+  );
+  return `SELECT ${[...columns, ...added].join(', ')} FROM ${quoteQualified('public', task.source)} AS t`;
+}
+
+export function targetColumnList(task: CopyTask): string {
+  return [...task.columns.map((column) => column.name), ...task.addedColumns.map((column) => column.name)]
+    .map(quoteIdentifier)
+    .join(', ');
+}
+
+type Rebuild = { drop: string; create: string };
+
+/** Primary keys, unique/exclusion constraints and plain indexes of a table, as statements to drop and rebuild. */
+async function secondaryStructures(target: Client, table: string): Promise<Rebuild[]> {
+  const qualified = quoteQualified('public', table);
+  const constraints = await target.query<{ name: string; definition: string }>(
+    `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+     WHERE conrelid = to_regclass($1) AND contype IN ('p', 'u', 'x') ORDER BY contype = 'p' DESC, conname`,
+    [qualified],
+  );
+  const indexes = await target.query<{ name: string; definition: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition FROM pg_index i
+     WHERE i.indrelid = to_regclass($1) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+     ORDER BY 1`,
+    [qualified],
+  );
+  return [
+    ...constraints.rows.map((row) => ({
+      drop: `ALTER TABLE ${qualified} DROP CONSTRAINT ${quoteIdentifier(row.name)}`,
+      create: `ALTER TABLE ${qualified} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition}`,
+    })),
+    // regclass::text is already quoted where needed and schema-qualified when off the search_path.
+    ...indexes.rows.map((row) => ({ drop: `DROP INDEX ${row.name}`, create: row.definition })),
+  ];
+}
+
+/**
+ * Copies one table in one target transaction: drop its indexes and keys, truncate, stream the
+ * source projection through binary COPY (FREEZE: the rows are written frozen, so the verification
+ * scan right after does not have to set hint bits), rebuild the indexes while the other workers
+ * are still copying, commit. Interrupted or failed, the transaction rolls back and the table is
+ * exactly as it was.
+ */
+export async function copyTable(
+  source: Client,
+  target: Client,
+  task: CopyTask,
+  context: CopyContext,
+): Promise<number> {
+  const qualified = quoteQualified('public', task.target);
+  await target.query('BEGIN');
+  try {
+    await target.query(
+      `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${context.maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`,
+    );
+    const structures = await secondaryStructures(target, task.target);
+    for (const structure of structures) await target.query(structure.drop);
+    await target.query(`TRUNCATE ${qualified}`);
+    const writer = target.query(
+      copyFrom(`COPY ${qualified} (${targetColumnList(task)}) FROM STDIN (FORMAT binary, FREEZE)`),
+    );
+    const reader = source.query(
+      copyTo(`COPY (${sourceProjection(task, context.societeId)}) TO STDOUT (FORMAT binary)`),
+    );
+    const counter = new BinaryCopyRowCounter(context.onRows);
+    await pipeline(reader, counter, writer);
+    for (const structure of structures) await target.query(structure.create);
+    await target.query('COMMIT');
+    return writer.rowCount;
+  } catch (error) {
+    await target.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,225 @@
+import { Client } from 'pg';
+import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import {
+  DatabaseLocation,
+  DETERMINISTIC_SESSION_SETTINGS,
+  PostgresConnectionFactory,
+} from '../../../modules/database/postgres-connection.factory';
+import { checksumSql } from '../catalogue/catalogue';
+import { JOURNAL_SCHEMA } from '../journal/journal.schema';
+import { DatabaseSnapshot } from '../journal/journal.types';
+import { CopyTask } from '../plan/plan-resolver';
+import { CutReference } from '../plan/plan.types';
+import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
+import { FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
+import { danglingAcrossDatabases, danglingInSource } from './reference-check';
+
+export type TableVerification = {
+  source: string;
+  target: string;
+  database: SchemaKind;
+  sourceRows: number | null;
+  targetRows: number | null;
+  sourceChecksum: string | null;
+  targetChecksum: string | null;
+  ok: boolean;
+};
+
+export type ReferenceVerification = {
+  reference: string;
+  sourceDangling: number | null;
+  targetDangling: number;
+  ok: boolean;
+};
+
+export type VerificationReport = {
+  ok: boolean;
+  tables: TableVerification[];
+  references: ReferenceVerification[];
+  /** All-column fingerprints of every table of the new databases, for the journal. */
+  snapshots: DatabaseSnapshot[];
+  durationMs: number;
+};
+
+export type VerifyOptions = {
+  tasks: CopyTask[];
+  cutReferences: CutReference[];
+  locations: Record<SchemaKind, DatabaseLocation>;
+  /** The monolith, read in a fresh snapshot; without it targets are compared with `expected`. */
+  source?: DatabaseLocation;
+  /** What the journal recorded when the split completed (`database.table` -> fingerprint), used when the monolith is gone. */
+  expected?: Map<string, { rows: number; checksum: string }>;
+  /** Dangling counts the monolith had, per reference, used when the monolith is gone. */
+  referenceBaselines?: Map<string, number>;
+  jobs: number;
+};
+
+export const taskKey = (database: string, table: string): string => `${database}.${table}`;
+
+/**
+ * The proof of invariant 1: for every copied table, row count and content checksum over the
+ * legacy columns, computed by PostgreSQL on both sides (the source in a fresh snapshot), must be
+ * equal; and no cut cross-database reference may dangle that did not dangle in the monolith.
+ * The same scan of the targets also fingerprints every column of every table for the journal.
+ */
+export async function verifySplit(
+  connections: PostgresConnectionFactory,
+  options: VerifyOptions,
+): Promise<VerificationReport> {
+  const started = Date.now();
+  const snapshot = options.source
+    ? await ExportedSnapshot.open(connections, options.source, { applicationName: 'topsteel-verify' })
+    : undefined;
+  const sourceSessions: Client[] = [];
+  const targetSessions = new Map<SchemaKind, Client>();
+  try {
+    const kinds = Object.keys(options.locations) as SchemaKind[];
+    for (const kind of kinds) {
+      const client = await connections.connect(options.locations[kind], {
+        applicationName: 'topsteel-verify',
+      });
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await client.query(DETERMINISTIC_SESSION_SETTINGS);
+      targetSessions.set(kind, client);
+    }
+    if (snapshot) {
+      const sourceCount = Math.max(1, Math.floor(options.jobs / 2));
+      for (let index = 0; index < sourceCount; index++)
+        sourceSessions.push(await snapshot.join('topsteel-verify-source'));
+    }
+
+    const targetTables = new Map<SchemaKind, FingerprintTarget[]>();
+    for (const [kind, client] of targetSessions)
+      targetTables.set(kind, await fingerprintTargets(client, { excludeSchemas: [JOURNAL_SCHEMA] }));
+
+    const sourceResults = new Map<string, { rows: number; checksum: string }>();
+    const targetResults = new Map<string, { rows: number; checksum: string; all: string }>();
+    const snapshots: DatabaseSnapshot[] = kinds.map((kind) => ({
+      database: options.locations[kind].database,
+      tables: {},
+      takenAt: new Date().toISOString(),
+    }));
+    const taskByTarget = new Map(options.tasks.map((task) => [taskKey(task.database, task.target), task]));
+
+    const sourceWork = async () => {
+      const free = [...sourceSessions];
+      await mapWithConcurrency(
+        [...options.tasks].sort((left, right) => right.sizeBytes - left.sizeBytes),
+        sourceSessions.length,
+        async (task) => {
+          const session = free.pop() as Client;
+          try {
+            const result = await session.query<{ rows: string; checksum: string }>(
+              checksumSql({ schema: 'public', name: task.source }, [
+                task.columns.map((column) => column.name),
+              ]),
+            );
+            sourceResults.set(task.source, {
+              rows: Number(result.rows[0].rows),
+              checksum: result.rows[0].checksum,
+            });
+          } finally {
+            free.push(session);
+          }
+        },
+      ).then(rethrowFirst);
+    };
+    const targetWork = async () => {
+      await Promise.all(
+        kinds.map(async (kind, index) => {
+          const session = targetSessions.get(kind) as Client;
+          for (const table of targetTables.get(kind) ?? []) {
+            const task = table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
+            const columnSets = task
+              ? [task.columns.map((column) => column.name), table.columns]
+              : [table.columns];
+            const result = await session.query<{ rows: string; checksum: string; checksum1?: string }>(
+              checksumSql(table, columnSets),
+            );
+            const row = result.rows[0];
+            snapshots[index].tables[`${table.schema}.${table.name}`] = {
+              rows: Number(row.rows),
+              checksum: row.checksum1 ?? row.checksum,
+            };
+            if (task)
+              targetResults.set(taskKey(kind, task.target), {
+                rows: Number(row.rows),
+                checksum: row.checksum,
+                all: row.checksum1 ?? '',
+              });
+          }
+        }),
+      );
+    };
+    await Promise.all([sourceWork(), targetWork()]);
+
+    const tables: TableVerification[] = options.tasks.map((task) => {
+      const expected = snapshot
+        ? sourceResults.get(task.source)
+        : options.expected?.get(taskKey(task.database, task.target));
+      const actual = targetResults.get(taskKey(task.database, task.target));
+      return {
+        source: task.source,
+        target: task.target,
+        database: task.database,
+        sourceRows: expected?.rows ?? null,
+        targetRows: actual?.rows ?? null,
+        sourceChecksum: expected?.checksum ?? null,
+        targetChecksum: actual?.checksum ?? null,
+        ok: Boolean(
+          expected && actual && expected.rows === actual.rows && expected.checksum === actual.checksum,
+        ),
+      };
+    });
+
+    const references: ReferenceVerification[] = [];
+    for (const reference of options.cutReferences) {
+      const referencing = targetSessions.get(reference.from.database);
+      const referenced = targetSessions.get(reference.to.database);
+      if (!referencing || !referenced) continue;
+      const name = referenceName(reference);
+      const targetDangling = await outsideTransaction(referencing, () =>
+        danglingAcrossDatabases(referencing, referenced, reference),
+      );
+      const sourceDangling = sourceSessions[0]
+        ? await danglingInSource(sourceSessions[0], reference)
+        : (options.referenceBaselines?.get(name) ?? null);
+      references.push({
+        reference: name,
+        sourceDangling,
+        targetDangling,
+        ok: targetDangling <= (sourceDangling ?? 0),
+      });
+    }
+    return {
+      ok: tables.every((table) => table.ok) && references.every((reference) => reference.ok),
+      tables,
+      references,
+      snapshots,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await releaseClients([...sourceSessions, ...targetSessions.values()]);
+    await snapshot?.close();
+  }
+}
+
+function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+export function referenceName(reference: CutReference): string {
+  return `${reference.from.database}.${reference.from.table}.${reference.from.column} -> ${reference.to.database}.${reference.to.table}.${reference.to.column}`;
+}
+
+/** The target sessions hold a read transaction; the reference check needs one of its own for its temporary table. */
+async function outsideTransaction<T>(client: Client, work: () => Promise<T>): Promise<T> {
+  await client.query('COMMIT');
+  try {
+    return await work();
+  } finally {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  }
+}
