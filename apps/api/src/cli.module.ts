@@ -3,13 +3,23 @@ import { AuditCommand } from './cli/commands/audit.command';
 import { BackupCommand } from './cli/commands/backup.command';
 import { DryRunCommand } from './cli/commands/dry-run.command';
 import { MigrateCommand } from './cli/commands/migrate.command';
+import { RollbackCommand } from './cli/commands/rollback.command';
 import { StatusCommand } from './cli/commands/status.command';
+import { VerifyCommand } from './cli/commands/verify.command';
 import { CliRunnerModule } from './cli/runner/cli-runner.module';
 import { DatabaseMultiTenantModule } from './modules/database/database-multi-tenant.module';
 import { SocietesModule } from './modules/societes/societes.module';
 import { MigrationScriptsModule } from './scripts/migration/migration-scripts.module';
 
-const COMMANDS = [StatusCommand, AuditCommand, DryRunCommand, BackupCommand, MigrateCommand];
+const COMMANDS = [
+  StatusCommand,
+  AuditCommand,
+  DryRunCommand,
+  BackupCommand,
+  MigrateCommand,
+  VerifyCommand,
+  RollbackCommand,
+];
 
 /** The CLI: the shared data layer, the migration services, and one thin command per guide script. */
 @Module({

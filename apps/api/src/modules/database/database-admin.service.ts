@@ -15,6 +15,11 @@ export type CreateDatabaseOptions = {
   ctype?: string;
   /** Free text appended to the ownership marker (run id, kind). */
   note?: string;
+  /**
+   * A database that will replace the monolith (rollback restore) keeps the monolith's access
+   * rules: no ownership marker, no REVOKE from PUBLIC.
+   */
+  asMonolithReplacement?: boolean;
 };
 
 export type DatabaseInfo = { name: string; sizeBytes: number; comment: string | null; connections: number };
@@ -60,6 +65,7 @@ export class DatabaseAdminService {
     const marker = [OWNERSHIP_MARKER, options.note].filter(Boolean).join(' ');
     await this.maintenance(location, async (client) => {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)} ${clauses.join(' ')}`);
+      if (options.asMonolithReplacement) return;
       // The marker first: if we die right after, a rerun still recognises the database as ours.
       await client.query(`COMMENT ON DATABASE ${quoteIdentifier(name)} IS ${quoteLiteral(marker)}`);
       await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);

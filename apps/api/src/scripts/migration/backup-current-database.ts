@@ -208,8 +208,16 @@ export class BackupCurrentDatabaseService {
       }));
     const sessions = [];
     try {
-      const version = await snapshot.client.query<{ version: string; number: string }>(
-        "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number",
+      const version = await snapshot.client.query<{
+        version: string;
+        number: string;
+        encoding: string;
+        collate: string;
+        ctype: string;
+      }>(
+        `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number,
+                pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+         FROM pg_database WHERE datname = current_database()`,
       );
       const major = serverMajor(Number(version.rows[0].number));
       if (pgDump.major < major) {
@@ -264,6 +272,9 @@ export class BackupCurrentDatabaseService {
         sha256: dump.sha256,
         serverVersion: version.rows[0].version,
         pgDumpVersion: pgDump.version,
+        encoding: version.rows[0].encoding,
+        collate: version.rows[0].collate,
+        ctype: version.rows[0].ctype,
         tables,
       };
     } catch (error) {

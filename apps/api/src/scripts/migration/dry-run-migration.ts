@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { existsSync, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { freeBytes } from '../../common/fs/free-bytes';
 import { Client } from 'pg';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
@@ -339,17 +338,5 @@ export class DryRunMigrationService {
       findings,
       notes,
     };
-  }
-}
-
-/** Free bytes on the file system that holds `path` (or its nearest existing parent). */
-function freeBytes(path: string): number | null {
-  let existing = path;
-  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  try {
-    const stats = statfsSync(existing);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return null;
   }
 }

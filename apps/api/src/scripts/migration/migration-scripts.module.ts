@@ -7,7 +7,9 @@ import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from './journal/migration-journal.module';
 import { MigrationService } from './migration-service';
 import { MigrationStatusService } from './migration-status.service';
+import { RollbackMigrationService } from './rollback-migration';
 import { PgToolsService } from './tools/pg-tools.service';
+import { VerifyMigrationService } from './verify-migration';
 
 const SERVICES = [
   BackupCatalogService,
@@ -17,6 +19,8 @@ const SERVICES = [
   AuditService,
   DryRunMigrationService,
   MigrationService,
+  VerifyMigrationService,
+  RollbackMigrationService,
 ];
 
 /** The services behind the guide's scripts; commands and tests drive them. */

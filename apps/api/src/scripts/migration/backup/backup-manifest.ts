@@ -12,6 +12,10 @@ export type BackupDatabaseEntry = {
   sha256: string;
   serverVersion: string;
   pgDumpVersion: string;
+  /** The database's encoding and collation, so a restore recreates it like the original. */
+  encoding?: string;
+  collate?: string;
+  ctype?: string;
   /** Per-table counts and checksums computed in the same snapshot as the dump; keys are schema.table. */
   tables: Record<string, TableFingerprint>;
 };

@@ -103,6 +103,7 @@ export async function verifySplit(
     const taskByTarget = new Map(options.tasks.map((task) => [taskKey(task.database, task.target), task]));
 
     const sourceWork = async () => {
+      if (sourceSessions.length === 0) return;
       const free = [...sourceSessions];
       await mapWithConcurrency(
         [...options.tasks].sort((left, right) => right.sizeBytes - left.sizeBytes),

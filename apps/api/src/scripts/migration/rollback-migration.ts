@@ -1,0 +1,510 @@
+import { Injectable } from '@nestjs/common';
+import { freeBytes } from '../../common/fs/free-bytes';
+import { join } from 'node:path';
+import { RunContext } from '../../cli/runner/command-context';
+import { safeIdentifier } from '../../common/identifiers/identifier';
+import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
+import { DatabaseConfigService } from '../../modules/database/database-config.service';
+import { describeHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
+import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
+import { BackupException, BackupExceptionCode } from './backup/backup.exception';
+import { BackupCatalogService } from './backup/backup-catalog.service';
+import { BackupDatabaseEntry, BackupManifest } from './backup/backup-manifest';
+import {
+  BackupCurrentDatabaseService,
+  compareFingerprints,
+  DatabaseToBackUp,
+  FingerprintDifference,
+} from './backup-current-database';
+import { JOURNAL_SCHEMA } from './journal/journal.schema';
+import { DatabaseSnapshot } from './journal/journal.types';
+import { MigrationJournalService } from './journal/migration-journal.service';
+import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
+import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
+import { PgToolsService, serverMajor } from './tools/pg-tools.service';
+
+export type RollbackCheck = { id: string; label: string; ok: boolean; detail: string };
+
+export type PostSplitChange = {
+  database: string;
+  table: string;
+  rowsAtSplit: number | null;
+  rowsNow: number | null;
+};
+
+export type RollbackValidation = {
+  ok: boolean;
+  inProgress: boolean;
+  nothingToDo: boolean;
+  checks: RollbackCheck[];
+  backup: { name: string; path: string } | null;
+  drop: DatabaseToDrop[];
+  untouched: string[];
+  restore: { needed: boolean; monolithExists: boolean; differences: FingerprintDifference[] };
+  postSplitData: PostSplitChange[];
+};
+
+export type RollbackOptions = { acceptDataLoss?: boolean; backupName?: string };
+
+export type RollbackReport = {
+  nothingToDo: boolean;
+  dropped: string[];
+  preDropBackup: string | null;
+  restored: boolean;
+  replacedMonolith: string | null;
+  backup: string | null;
+  nextSteps: string[];
+};
+
+/** Tables whose changes are schema history rather than business data. */
+const SCHEMA_HISTORY = new Set(['public.migrations']);
+
+const timestamp = (date: Date): string =>
+  date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .toLowerCase();
+
+/**
+ * `db:rollback:validate` and `db:rollback` (DESIGN.md invariant 5): drop only what the journal
+ * records as created by the tool, dump it first, restore the monolith only when it differs from
+ * its backup, restore into a new database, verify it against the manifest, then swap names; say,
+ * before acting, which rows written after the split would only survive in the pre-drop dump.
+ */
+@Injectable()
+export class RollbackMigrationService {
+  constructor(
+    private readonly configService: DatabaseConfigService,
+    private readonly connections: PostgresConnectionFactory,
+    private readonly admin: DatabaseAdminService,
+    private readonly lock: MigrationLockService,
+    private readonly journal: MigrationJournalService,
+    private readonly backups: BackupCurrentDatabaseService,
+    private readonly catalog: BackupCatalogService,
+    private readonly tools: PgToolsService,
+  ) {}
+
+  private get stateFile(): RollbackStateFile {
+    return new RollbackStateFile(this.configService.config.backupDir);
+  }
+
+  async validate(options: RollbackOptions = {}): Promise<RollbackValidation> {
+    const config = this.configService.config;
+    const checks: RollbackCheck[] = [];
+    const check = (id: string, label: string, ok: boolean, detail: string) =>
+      checks.push({ id, label, ok, detail });
+    const inProgress = this.stateFile.read();
+    const journal = inProgress ? null : await this.journal.read();
+
+    // The backup to restore from.
+    const backup = inProgress
+      ? inProgress.backup
+      : this.chooseBackup(options.backupName, journal?.split?.backupPath ?? null);
+    const manifest = backup ? this.catalog.readManifest(backup.path) : null;
+    const monolithEntry =
+      manifest?.databases.find(
+        (entry) => entry.role === 'monolith' && entry.database === config.monolithDatabase,
+      ) ?? null;
+    if (!backup || !manifest || !monolithEntry) {
+      check(
+        'backup',
+        'the backup to restore from exists and is intact',
+        false,
+        backup
+          ? `${backup.path} has no manifest entry for ${config.monolithDatabase}`
+          : `no pre-migration backup of ${config.monolithDatabase} in ${this.catalog.folder('pre-migration')}`,
+      );
+    } else {
+      const [archive] = await this.backups.verifyArchive(backup.path, {
+        ...manifest,
+        databases: [monolithEntry],
+      });
+      check(
+        'backup',
+        'the backup to restore from exists and is intact',
+        !archive.problem,
+        archive.problem
+          ? `${archive.file}: ${archive.problem}`
+          : `${backup.path} (sha256 matches, pg_restore --list reads ${archive.tableData} tables)`,
+      );
+    }
+
+    // What would be dropped: only databases the journal records as created by the tool, and still marked as ours.
+    const recorded = inProgress
+      ? inProgress.drop.filter((database) => !inProgress.dropped.includes(database.name))
+      : (journal?.databases ?? []).map((database) => ({
+          name: database.name,
+          kind: database.kind,
+          host: database.host,
+          port: database.port,
+        }));
+    const drop: DatabaseToDrop[] = [];
+    const unmarked: string[] = [];
+    for (const database of recorded) {
+      const location = { database: database.name, host: database.host, port: database.port };
+      if (!(await this.admin.exists(location))) continue;
+      if ((await this.admin.comment(location))?.startsWith(OWNERSHIP_MARKER)) drop.push(database);
+      else unmarked.push(database.name);
+    }
+    const untouched = (await this.admin.list({}))
+      .map((info) => info.name)
+      .filter(
+        (name) =>
+          (name.startsWith(`${config.tenantPrefix}_`) ||
+            name === config.authDatabase ||
+            name === config.sharedDatabase) &&
+          !drop.some((database) => database.name === name),
+      );
+    check(
+      'drop',
+      'only databases created by this tool are dropped',
+      unmarked.length === 0,
+      unmarked.length > 0
+        ? `${unmarked.join(', ')} recorded in the journal but without the tool's marker: refusing to guess, inspect them`
+        : `${drop.length === 0 ? 'none to drop' : `to drop: ${drop.map((database) => database.name).join(', ')}`}${untouched.length ? `; never touched: ${untouched.join(', ')}` : ''}`,
+    );
+
+    // Is a restore needed?
+    const monolithExists = await this.admin.exists({ database: config.monolithDatabase });
+    let differences: FingerprintDifference[] = [];
+    if (monolithExists && monolithEntry) {
+      differences = compareFingerprints(
+        monolithEntry.tables,
+        await this.backups.fingerprints({ database: config.monolithDatabase }),
+      );
+    }
+    const restoreNeeded = inProgress
+      ? inProgress.restore.needed && !inProgress.restore.swapped
+      : !monolithExists || differences.length > 0;
+    check(
+      'monolith',
+      'monolith compared with the backup manifest',
+      true,
+      !monolithExists
+        ? `${config.monolithDatabase} does not exist: it will be restored`
+        : differences.length === 0
+          ? `${config.monolithDatabase} matches the backup: no restore needed`
+          : `${config.monolithDatabase} differs in ${differences.length} table(s) (${differences.map((difference) => `${difference.table} ${difference.actual?.rows ?? 0} rows, backup ${difference.expected?.rows ?? 0}`).join(', ')}): it will be restored into a new database, verified, then swapped in`,
+    );
+
+    // Data written into the new databases after the split.
+    const postSplitData = inProgress ? [] : await this.postSplitChanges(drop, journal?.snapshots ?? []);
+    check(
+      'post-split-data',
+      'no data written after the split would be lost',
+      postSplitData.length === 0 || Boolean(options.acceptDataLoss),
+      postSplitData.length === 0
+        ? 'the new databases hold exactly what the split wrote'
+        : `${postSplitData.map((change) => `${change.database}.${change.table}: ${change.rowsNow ?? 0} rows now, ${change.rowsAtSplit ?? 0} at the split`).join('; ')}${options.acceptDataLoss ? ' (accepted: kept only in the pre-drop dump)' : ' — this data would survive only in the pre-drop dump; pass --accept-data-loss to proceed'}`,
+    );
+
+    await this.checkServer(check, drop, restoreNeeded);
+    const nothingToDo = !inProgress && drop.length === 0 && !restoreNeeded;
+    return {
+      ok: checks.every((entry) => entry.ok),
+      inProgress: inProgress !== null,
+      nothingToDo,
+      checks,
+      backup,
+      drop,
+      untouched,
+      restore: { needed: restoreNeeded, monolithExists, differences },
+      postSplitData,
+    };
+  }
+
+  async rollback(
+    options: RollbackOptions & {
+      lockTimeoutMs: number;
+      confirm: (validation: RollbackValidation) => Promise<boolean>;
+    },
+    run: RunContext,
+  ): Promise<RollbackReport> {
+    const validation = await run.step('validate', () => this.validate(options));
+    this.assertValid(validation);
+    if (validation.nothingToDo) {
+      return {
+        nothingToDo: true,
+        dropped: [],
+        preDropBackup: null,
+        restored: false,
+        replacedMonolith: null,
+        backup: validation.backup?.path ?? null,
+        nextSteps: [
+          'Nothing to roll back: no database created by the tool exists and the monolith matches its backup.',
+        ],
+      };
+    }
+    if (!(await options.confirm(validation)))
+      throw new RollbackException(RollbackExceptionCode.Declined, 'rollback declined');
+
+    return this.lock.withMigrationLock(
+      'rollback',
+      {
+        timeoutMs: options.lockTimeoutMs,
+        onWait: (holder) => run.info(`Waiting for the migration lock held by ${describeHolder(holder)}…`),
+      },
+      async (lock) => {
+        // Things may have moved while we waited for the lock: check again before touching anything.
+        const current = await this.validate(options);
+        this.assertValid(current);
+        const state = this.stateFile.read() ?? (await this.newState(current, run));
+        this.stateFile.write(state);
+        lock.assertHeld();
+        await this.dropDatabases(state, run);
+        lock.assertHeld();
+        if (state.restore.needed && !state.restore.swapped) await this.restoreMonolith(state, run);
+        const record = state.preDropBackup ?? state.backup.path;
+        this.stateFile.complete(state, record);
+        return {
+          nothingToDo: false,
+          dropped: state.dropped,
+          preDropBackup: state.preDropBackup,
+          restored: state.restore.needed,
+          replacedMonolith: state.restore.replacedName,
+          backup: state.backup.path,
+          nextSteps: this.nextSteps(state),
+        };
+      },
+    );
+  }
+
+  private assertValid(validation: RollbackValidation): void {
+    if (validation.ok) return;
+    const failed = validation.checks.filter((check) => !check.ok);
+    throw new RollbackException(
+      RollbackExceptionCode.ValidationFailed,
+      `rollback refused, nothing was changed:\n${failed.map((check) => `  ❌ ${check.label}: ${check.detail}`).join('\n')}`,
+      { checks: failed },
+    );
+  }
+
+  private chooseBackup(
+    name: string | undefined,
+    journalPath: string | null,
+  ): { name: string; path: string } | null {
+    const backups = this.catalog
+      .list('pre-migration')
+      .filter((backup) =>
+        backup.manifest.databases.some(
+          (entry) =>
+            entry.role === 'monolith' && entry.database === this.configService.config.monolithDatabase,
+        ),
+      );
+    const chosen = name
+      ? backups.find((backup) => backup.name === name)
+      : journalPath
+        ? (backups.find((backup) => backup.path === journalPath) ?? null)
+        : backups[0];
+    if (chosen) return { name: chosen.name, path: chosen.path };
+    // The journal names a backup the catalogue cannot read: report it as it is rather than pick another.
+    return journalPath && !name
+      ? { name: journalPath.split('/').pop() ?? journalPath, path: journalPath }
+      : null;
+  }
+
+  private async postSplitChanges(
+    databases: DatabaseToDrop[],
+    snapshots: DatabaseSnapshot[],
+  ): Promise<PostSplitChange[]> {
+    const changes: PostSplitChange[] = [];
+    for (const database of databases) {
+      const recorded = snapshots.find((snapshot) => snapshot.database === database.name)?.tables ?? {};
+      const current = await this.backups.fingerprints(
+        { database: database.name, host: database.host, port: database.port },
+        { excludeSchemas: [JOURNAL_SCHEMA] },
+      );
+      for (const difference of compareFingerprints(recorded, current)) {
+        if (SCHEMA_HISTORY.has(difference.table)) continue;
+        // A table created after the split but still empty holds nothing that could be lost.
+        if (!difference.expected && difference.actual?.rows === 0) continue;
+        changes.push({
+          database: database.name,
+          table: difference.table,
+          rowsAtSplit: difference.expected?.rows ?? null,
+          rowsNow: difference.actual?.rows ?? null,
+        });
+      }
+    }
+    return changes;
+  }
+
+  private async checkServer(
+    check: (id: string, label: string, ok: boolean, detail: string) => void,
+    drop: DatabaseToDrop[],
+    restoreNeeded: boolean,
+  ): Promise<void> {
+    const config = this.configService.config;
+    const server = await this.connections.withClient(
+      { database: config.maintenanceDatabase },
+      async (client) => {
+        const role = await client.query<{ superuser: boolean; createdb: boolean; number: string }>(
+          "SELECT rolsuper AS superuser, rolcreatedb AS createdb, current_setting('server_version_num') AS number FROM pg_roles WHERE rolname = current_user",
+        );
+        const owners = await client.query<{ name: string; owner: string; size: string }>(
+          'SELECT datname AS name, pg_get_userbyid(datdba) AS owner, pg_database_size(oid) AS size FROM pg_database WHERE datname = ANY($1::text[])',
+          [drop.map((database) => database.name)],
+        );
+        return { role: role.rows[0], owners: owners.rows };
+      },
+    );
+    const notOwned = server.role.superuser
+      ? []
+      : server.owners.filter((row) => row.owner !== config.username).map((row) => row.name);
+    const canCreate = server.role.superuser || server.role.createdb || !restoreNeeded;
+    check(
+      'privileges',
+      "the role's privileges allow the rollback",
+      notOwned.length === 0 && canCreate,
+      [
+        notOwned.length > 0 ? `${config.username} does not own ${notOwned.join(', ')}` : '',
+        !canCreate ? `${config.username} lacks CREATEDB for the restore` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') || `${config.username}${server.role.superuser ? ' is superuser' : ' owns the databases'}`,
+    );
+    const needed = server.owners.reduce((sum, row) => sum + Number(row.size), 0);
+    const free = freeBytes(config.backupDir);
+    check(
+      'disk-space',
+      'free disk space for the pre-drop dumps',
+      free === null || free > needed,
+      free === null
+        ? `cannot read free space of ${config.backupDir}`
+        : `${Math.round(free / 1048576)} MB free, at most ${Math.round(needed / 1048576)} MB needed`,
+    );
+    const major = serverMajor(Number(server.role.number));
+    for (const tool of ['pg_dump', 'pg_restore'] as const) {
+      const version = await this.tools.version(tool);
+      check(
+        tool,
+        `${tool} present and not older than the server`,
+        version !== null && version.major >= major,
+        version ? `${version.path} ${version.version}` : `${this.tools.path(tool)} not found`,
+      );
+    }
+  }
+
+  private async newState(validation: RollbackValidation, run: RunContext): Promise<RollbackState> {
+    const config = this.configService.config;
+    const journal = await this.journal.read().catch(() => null);
+    const suffix = `_${timestamp(new Date())}`;
+    const base = config.monolithDatabase.slice(0, 63 - suffix.length - 9);
+    return {
+      version: 1,
+      runId: run.runId,
+      startedAt: new Date().toISOString(),
+      monolith: config.monolithDatabase,
+      backup: validation.backup as { name: string; path: string },
+      // Tenants first, AUTH (which holds the journal) last.
+      drop: [...validation.drop].sort(
+        (left, right) =>
+          ['tenant', 'shared', 'auth'].indexOf(left.kind) - ['tenant', 'shared', 'auth'].indexOf(right.kind),
+      ),
+      dropped: [],
+      snapshots: journal?.snapshots ?? [],
+      preDropBackup: null,
+      restore: {
+        needed: validation.restore.needed,
+        newName: safeIdentifier(`${base}_restore${suffix}`, 'restore database name'),
+        replacedName: validation.restore.monolithExists
+          ? safeIdentifier(`${base}_replaced${suffix}`, 'replaced database name')
+          : null,
+        restored: false,
+        swapped: false,
+      },
+    };
+  }
+
+  private async dropDatabases(state: RollbackState, run: RunContext): Promise<void> {
+    const remaining = state.drop.filter((database) => !state.dropped.includes(database.name));
+    if (remaining.length > 0 && !state.preDropBackup) {
+      const existing: DatabaseToBackUp[] = [];
+      for (const database of remaining) {
+        const location = { database: database.name, host: database.host, port: database.port };
+        if (await this.admin.exists(location)) existing.push({ location, role: database.kind });
+      }
+      if (existing.length > 0) {
+        const dump = await run.step('pre-drop dump', () =>
+          this.backups.backup(existing, { kind: 'rollback', run }),
+        );
+        state.preDropBackup = dump.path;
+        this.stateFile.write(state);
+        run.info(
+          `Dumped ${existing.map((entry) => entry.location.database).join(', ')} to ${dump.path} (verified).`,
+        );
+      }
+    }
+    for (const database of remaining) {
+      run.shutdown.throwIfRequested();
+      await run.step(`drop ${database.name}`, () =>
+        this.admin.drop(
+          { database: database.name, host: database.host, port: database.port },
+          { requireOwnership: true },
+        ),
+      );
+      state.dropped.push(database.name);
+      this.stateFile.write(state);
+      run.info(`Dropped ${database.name}.`);
+    }
+  }
+
+  private async restoreMonolith(state: RollbackState, run: RunContext): Promise<void> {
+    const manifest = this.catalog.readManifest(state.backup.path) as BackupManifest;
+    const entry = manifest.databases.find(
+      (candidate) => candidate.role === 'monolith' && candidate.database === state.monolith,
+    ) as BackupDatabaseEntry;
+    const fresh = { database: state.restore.newName };
+    if (!state.restore.restored) {
+      // A half-restored database from an interrupted run is ours (recorded in the state): start it again.
+      await this.admin.drop(fresh, { requireOwnership: false });
+      await this.admin.create(fresh, {
+        encoding: entry.encoding,
+        collate: entry.collate,
+        ctype: entry.ctype,
+        asMonolithReplacement: true,
+      });
+      try {
+        await run.step('restore the monolith backup', () =>
+          this.backups.restore(join(state.backup.path, entry.file), fresh),
+        );
+        const differences = compareFingerprints(
+          entry.tables,
+          await run.step('verify the restore', () => this.backups.fingerprints(fresh)),
+        );
+        if (differences.length > 0) {
+          throw new BackupException(
+            BackupExceptionCode.Mismatch,
+            `the restored database differs from the manifest in ${differences.map((difference) => difference.table).join(', ')}`,
+          );
+        }
+      } catch (error) {
+        await this.admin.drop(fresh, { requireOwnership: false }).catch(() => undefined);
+        throw error;
+      }
+      state.restore.restored = true;
+      this.stateFile.write(state);
+      run.info(`Restored ${state.backup.name} into ${fresh.database} and verified it against the manifest.`);
+    }
+    if (state.restore.replacedName && (await this.admin.exists({ database: state.monolith }))) {
+      await run.step('set the current monolith aside', () =>
+        this.admin.rename({ database: state.monolith }, state.restore.replacedName as string),
+      );
+    }
+    await run.step('swap the restored monolith in', () => this.admin.rename(fresh, state.monolith));
+    state.restore.swapped = true;
+    this.stateFile.write(state);
+  }
+
+  private nextSteps(state: RollbackState): string[] {
+    return [
+      'Restart the application on the monolith: set DB_MODE=monolith in .env (or the environment) and restart it; no code change is needed.',
+      state.preDropBackup ? `The dropped databases are dumped in ${state.preDropBackup}.` : '',
+      state.restore.replacedName && state.restore.swapped
+        ? `The monolith as it was before the restore is kept as ${state.restore.replacedName}; drop it once you are satisfied (DROP DATABASE "${state.restore.replacedName}").`
+        : '',
+      'npm run db:status shows the result.',
+    ].filter(Boolean);
+  }
+}

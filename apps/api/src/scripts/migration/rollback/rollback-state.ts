@@ -1,0 +1,60 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { DatabaseSnapshot } from '../journal/journal.types';
+
+export type DatabaseToDrop = { name: string; kind: SchemaKind; host: string | null; port: number | null };
+
+/**
+ * A rollback in progress, on disk next to the backups: the journal lives in AUTH, which the
+ * rollback drops, so everything a rerun needs to finish the job is written here first.
+ */
+export type RollbackState = {
+  version: 1;
+  runId: string;
+  startedAt: string;
+  monolith: string;
+  backup: { name: string; path: string };
+  drop: DatabaseToDrop[];
+  dropped: string[];
+  snapshots: DatabaseSnapshot[];
+  preDropBackup: string | null;
+  restore: {
+    needed: boolean;
+    newName: string;
+    replacedName: string | null;
+    restored: boolean;
+    swapped: boolean;
+  };
+};
+
+export class RollbackStateFile {
+  readonly path: string;
+
+  constructor(backupDir: string) {
+    this.path = join(backupDir, 'rollback', 'in-progress.json');
+  }
+
+  read(): RollbackState | null {
+    if (!existsSync(this.path)) return null;
+    return JSON.parse(readFileSync(this.path, 'utf8')) as RollbackState;
+  }
+
+  /** Written to a temporary name then renamed, so a crash never leaves half a state file. */
+  write(state: RollbackState): void {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    const temporary = `${this.path}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, this.path);
+  }
+
+  /** Keeps the finished state as a record of what was done. */
+  complete(state: RollbackState, folder: string): void {
+    writeFileSync(
+      join(folder, 'rollback-state.json'),
+      `${JSON.stringify({ ...state, completedAt: new Date().toISOString() }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
+    rmSync(this.path, { force: true });
+  }
+}

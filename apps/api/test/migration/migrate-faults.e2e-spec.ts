@@ -1,0 +1,135 @@
+import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
+import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
+import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
+import { WatchedProcess } from '../../../../test/harness/process-watch';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+
+const TABLE_DONE = /✔ (auth|shared|tenant)\./;
+
+async function expectFaithfulCopy(environment: TestEnvironment): Promise<void> {
+  const databaseOf = {
+    auth: environment.names.auth,
+    shared: environment.names.shared,
+    tenant: environment.names.defaultTenant,
+  };
+  for (const table of DEFAULT_PLAN.tables) {
+    const columns = await legacyColumns(environment, environment.names.monolith, table.source);
+    expect([
+      table.source,
+      await tableContent(environment, databaseOf[table.database], table.target, columns),
+    ]).toEqual([
+      table.source,
+      await tableContent(environment, environment.names.monolith, table.source, columns),
+    ]);
+  }
+}
+
+async function splitStatus(environment: TestEnvironment): Promise<string | null> {
+  if (!(await environment.databaseExists(environment.names.auth))) return null;
+  const rows = await environment.query<{ status: string }>(
+    environment.names.auth,
+    "SELECT status FROM migration_journal.split WHERE to_regclass('migration_journal.split') IS NOT NULL",
+  );
+  return rows[0]?.status ?? null;
+}
+
+describe('db:migrate under faults', () => {
+  it('resumes after kill -9 in the middle of the copy, ending complete and verified with no duplicate', async () => {
+    const environment = TestEnvironment.create('kill9');
+    try {
+      await environment.createMonolith({ scale: 10 });
+      const run = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await run.waitFor(TABLE_DONE, 3);
+      run.child.kill('SIGKILL');
+      const killed = await run.done;
+      expect(killed.signal).toBe('SIGKILL');
+      expect(await splitStatus(environment)).toBe('in_progress');
+
+      const rerun = await runCli(['migrate', '--json'], environment.env());
+      expect(rerun.code).toBe(0);
+      const report = parseJson<{ mode: string; split: { resumed: boolean; verification: { ok: boolean } } }>(
+        rerun,
+      );
+      expect(report.split).toMatchObject({ resumed: true, verification: { ok: true } });
+      expect(await splitStatus(environment)).toBe('complete');
+      await expectFaithfulCopy(environment);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('stops after the current table on SIGINT with exit 130, and the next run finishes', async () => {
+    const environment = TestEnvironment.create('sigint');
+    try {
+      await environment.createMonolith({ scale: 5 });
+      const run = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await run.waitFor(TABLE_DONE, 2);
+      run.child.kill('SIGINT');
+      const interrupted = await run.done;
+      expect(interrupted.code).toBe(130);
+      expect(interrupted.stderr).toMatch(/SIGINT received: finishing the current step/);
+      expect(await splitStatus(environment)).toBe('in_progress');
+      const copying = await environment.query(
+        environment.names.auth,
+        "SELECT 1 FROM migration_journal.split_tables WHERE status = 'copying'",
+      );
+      expect(copying).toEqual([]);
+
+      const rerun = await runCli(['migrate'], environment.env());
+      expect(rerun.code).toBe(0);
+      await expectFaithfulCopy(environment);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('lets one of two concurrent runs work: the other exits 3 naming the holder, or waits and finds nothing to do', async () => {
+    const environment = TestEnvironment.create('concurrent');
+    try {
+      await environment.createMonolith({ scale: 3 });
+      const first = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await first.waitFor(/Splitting/);
+      const impatient = await runCli(['migrate', '--lock-timeout', '300ms'], environment.env());
+      expect(impatient.code).toBe(3);
+      expect(impatient.stderr).toMatch(
+        new RegExp(
+          `another run holds the migration lock: "migrate" \\(pid ${first.child.pid} on .+\\) since`,
+        ),
+      );
+      const patient = await runCli(['migrate', '--lock-timeout', '120s', '--json'], environment.env());
+      expect((await first.done).code).toBe(0);
+      expect(patient.code).toBe(0);
+      expect(parseJson<{ mode: string; migrations: { nothingToDo: boolean } }>(patient)).toMatchObject({
+        mode: 'schema-migrations',
+        migrations: { nothingToDo: true },
+      });
+      expect(patient.stderr).toContain('Waiting for the migration lock held by "migrate"');
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('recopies a table whose source changed after an interrupted run', async () => {
+    const environment = TestEnvironment.create('changed');
+    try {
+      await environment.createMonolith({ scale: 3 });
+      const run = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await run.waitFor(/✔ tenant\.commandes/);
+      run.child.kill('SIGKILL');
+      await run.done;
+      await environment.query(
+        environment.names.monolith,
+        "UPDATE commandes SET statut = 'annulee' WHERE numero = 'CMD-000000003'",
+      );
+      const rerun = await runCli(['migrate'], environment.env());
+      expect(rerun.code).toBe(0);
+      const [row] = await environment.query<{ statut: string }>(
+        environment.names.defaultTenant,
+        "SELECT statut FROM commandes WHERE numero = 'CMD-000000003'",
+      );
+      expect(row.statut).toBe('annulee');
+    } finally {
+      await environment.cleanup();
+    }
+  });
+});

@@ -1,0 +1,174 @@
+import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
+import { MigrateReport } from '../../src/scripts/migration/migration-service';
+import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
+import { databaseContent, legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+
+type MigrateDocument = MigrateReport & { exitCode: number };
+
+describe('db:migrate (the split)', () => {
+  const environment = TestEnvironment.create('migrate');
+  const databaseOf = {
+    auth: environment.names.auth,
+    shared: environment.names.shared,
+    tenant: environment.names.defaultTenant,
+  };
+  let monolithBefore: Awaited<ReturnType<typeof databaseContent>>;
+  let first: MigrateDocument;
+
+  beforeAll(async () => {
+    await environment.createMonolith();
+    monolithBefore = await databaseContent(environment, environment.names.monolith);
+    const result = await runNpmScript('db:migrate', ['--json'], environment.env());
+    expect(result.code).toBe(0);
+    first = parseJson<MigrateDocument>(result);
+  }, 120000);
+  afterAll(() => environment.cleanup());
+
+  it('splits on the first run and says so', () => {
+    expect(first.mode).toBe('split');
+    if (first.mode !== 'split') return;
+    expect(first.split.verification.ok).toBe(true);
+    expect(first.split.databases.map((database) => database.created)).toEqual([true, true, true]);
+    expect(first.split.backup.reused).toBe(false);
+  });
+
+  it('copies every planned table with the same rows and content over the legacy columns (checked independently)', async () => {
+    for (const table of DEFAULT_PLAN.tables) {
+      const columns = await legacyColumns(environment, environment.names.monolith, table.source);
+      const source = await tableContent(environment, environment.names.monolith, table.source, columns);
+      const target = await tableContent(environment, databaseOf[table.database], table.target, columns);
+      expect([table.source, target]).toEqual([table.source, source]);
+    }
+  });
+
+  it('fills the added columns from the plan: societe_id and expires_at', async () => {
+    const [societe] = await environment.query<{ id: string }>(
+      environment.names.auth,
+      "SELECT id FROM societes WHERE code = 'TOPSTEEL'",
+    );
+    const [commandes] = await environment.query<{ other: string }>(
+      environment.names.defaultTenant,
+      'SELECT count(*) AS other FROM commandes WHERE societe_id <> $1',
+      [societe.id],
+    );
+    expect(Number(commandes.other)).toBe(0);
+    const [sessions] = await environment.query<{ missing: string }>(
+      environment.names.auth,
+      'SELECT count(*) AS missing FROM user_sessions WHERE expires_at IS NULL',
+    );
+    expect(Number(sessions.missing)).toBe(0);
+  });
+
+  it('passes the migration guide verification queries', async () => {
+    const count = async (database: string, sql: string) =>
+      Number((await environment.query<{ count: string }>(database, sql))[0].count);
+    expect(await count(environment.names.auth, 'SELECT count(*) FROM users')).toBe(monolithBefore.users.rows);
+    expect(await count(environment.names.auth, 'SELECT count(*) FROM societes')).toBe(1);
+    expect(await count(environment.names.shared, 'SELECT count(*) FROM shared_materials')).toBe(
+      monolithBefore.materiaux.rows,
+    );
+    expect(await count(environment.names.defaultTenant, 'SELECT count(*) FROM clients')).toBe(
+      monolithBefore.clients.rows,
+    );
+    expect(await count(environment.names.defaultTenant, 'SELECT count(*) FROM commandes')).toBe(
+      monolithBefore.commandes.rows,
+    );
+    expect(
+      await count(
+        environment.names.auth,
+        'SELECT count(*) FROM societe_users su WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = su.user_id)',
+      ),
+    ).toBe(0);
+    expect(
+      await count(
+        environment.names.auth,
+        'SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM societe_users su WHERE su.user_id = u.id)',
+      ),
+    ).toBe(0);
+    expect(await count(environment.names.auth, 'SELECT count(*) FROM sites WHERE is_default')).toBe(1);
+  });
+
+  it('keeps foreign keys inside each database, and closes tenant databases to PUBLIC', async () => {
+    const [keys] = await environment.query<{ count: string }>(
+      environment.names.defaultTenant,
+      "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated",
+    );
+    expect(Number(keys.count)).toBeGreaterThan(15);
+    const [open] = await environment.query<{ open: boolean }>(
+      'postgres',
+      "SELECT has_database_privilege('public', $1, 'CONNECT') AS open",
+      [environment.names.defaultTenant],
+    );
+    expect(open.open).toBe(false);
+  });
+
+  it('never writes to the monolith', async () => {
+    expect(await databaseContent(environment, environment.names.monolith)).toEqual(monolithBefore);
+  });
+
+  it('exits 0 with nothing to do on the next run and changes no row', async () => {
+    const targetsBefore = await Promise.all(
+      Object.values(databaseOf).map((database) => databaseContent(environment, database)),
+    );
+    const result = await runNpmScript('db:migrate', ['--json'], environment.env());
+    expect(result.code).toBe(0);
+    const report = parseJson<MigrateDocument>(result);
+    expect(report.mode).toBe('schema-migrations');
+    if (report.mode === 'schema-migrations')
+      expect(report.migrations).toMatchObject({ nothingToDo: true, migrated: 0, failed: 0, upToDate: 3 });
+    expect(
+      await Promise.all(Object.values(databaseOf).map((database) => databaseContent(environment, database))),
+    ).toEqual(targetsBefore);
+  });
+
+  it('db:verify passes, then exits 1 naming a table whose row was altered after the copy', async () => {
+    const ok = await runNpmScript('db:verify', ['--json'], environment.env());
+    expect(ok.code).toBe(0);
+    await environment.query(
+      environment.names.defaultTenant,
+      "UPDATE facturation SET notes = 'modifié après la migration' WHERE numero = 'FAC-000000007'",
+    );
+    const failing = await runNpmScript('db:verify', [], environment.env());
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/❌ row counts and checksums equal.*tenant\.facturation/);
+    await environment.query(
+      environment.names.defaultTenant,
+      "UPDATE facturation SET notes = NULL WHERE numero = 'FAC-000000007'",
+    );
+  });
+
+  it('records every run in logs/migration.log', async () => {
+    const { readFileSync } = await import('node:fs');
+    const lines = readFileSync(`${environment.logDir}/migration.log`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { command: string; event: string; outcome?: string });
+    expect(
+      lines.filter((line) => line.command === 'migrate' && line.event === 'end').map((line) => line.outcome),
+    ).toEqual(['ok', 'ok']);
+  });
+});
+
+describe('db:migrate pre-flight', () => {
+  const environment = TestEnvironment.create('migratepre');
+
+  afterAll(() => environment.cleanup());
+
+  it('refuses to start on a blocker and writes nothing', async () => {
+    const monolith = await environment.createMonolith();
+    await environment.query(monolith, 'ALTER TABLE clients ADD COLUMN code_naf varchar(10)');
+    const result = await runCli(['migrate'], environment.env());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('clients.code_naf');
+    expect(await environment.databaseExists(environment.names.auth)).toBe(false);
+  });
+
+  it('--dry-run changes nothing', async () => {
+    await environment.query(environment.names.monolith, 'ALTER TABLE clients DROP COLUMN code_naf');
+    const result = await runCli(['migrate', '--dry-run', '--json'], environment.env());
+    expect(result.code).toBe(0);
+    expect(parseJson<MigrateDocument>(result).mode).toBe('preflight');
+    expect(await environment.databaseExists(environment.names.auth)).toBe(false);
+  });
+});
