@@ -1,4 +1,5 @@
-import { DataSource, MigrationInterface } from 'typeorm';
+import { DataSource, Logger as TypeormLogger, MigrationInterface } from 'typeorm';
+import { redactSecrets } from '../../common/secrets/secret';
 import { EntityList } from '../../database/entities';
 import { DatabaseLocation, PostgresConnectionFactory } from './postgres-connection.factory';
 
@@ -9,6 +10,21 @@ export type DataSourceOptions = {
   migrations?: (new () => MigrationInterface)[];
   idleTimeoutMs?: number;
 };
+
+/**
+ * TypeORM prints migration events on stdout whatever `logging` says, which would break the single
+ * JSON document of --json. Our commands report outcomes themselves; warnings go to stderr.
+ */
+export class QuietTypeormLogger implements TypeormLogger {
+  logQuery(): void {}
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    if (level === 'warn') process.stderr.write(`${redactSecrets(String(message))}\n`);
+  }
+}
 
 /** One TypeORM DataSource on one database, configured from the validated configuration. Not initialised. */
 export function createDataSource(
@@ -31,6 +47,7 @@ export function createDataSource(
     synchronize: false,
     migrationsRun: false,
     logging: false,
+    logger: new QuietTypeormLogger(),
     extra: {
       max: options.poolSize,
       connectionTimeoutMillis: client.connectionTimeoutMillis,
