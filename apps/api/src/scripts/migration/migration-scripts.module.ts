@@ -7,5 +7,9 @@ import { MigrationStatusService } from './migration-status.service';
 const SERVICES = [BackupCatalogService, MigrationStatusService];
 
 /** The services behind the guide's scripts; commands and tests drive them. */
-@Module({ imports: [SocietesModule, MigrationJournalModule], providers: SERVICES, exports: [...SERVICES, MigrationJournalModule] })
+@Module({
+  imports: [SocietesModule, MigrationJournalModule],
+  providers: SERVICES,
+  exports: [...SERVICES, MigrationJournalModule],
+})
 export class MigrationScriptsModule {}
