@@ -68,6 +68,7 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
   });
   app.get(DatabaseConfigService).useConfig(config.database);
+  app.disable('x-powered-by');
   // The request logger goes first, so that even a malformed body gets an id and a log line.
   app.use(requestLogger(log));
   app.useBodyParser('json', { limit: '100kb' });

@@ -11,6 +11,8 @@ export type RequestContext = {
   /** The société named by the token at login, used when no x-societe-id header is sent. */
   tokenSocieteId?: string | null;
   grant?: TenantGrant;
+  /** The société a request asked for (header or token), logged also when it was refused. */
+  requestedSociete?: string;
   /** The error code of a failed request, for the request log line. */
   errorCode?: string;
 };

@@ -273,7 +273,12 @@ describe('HTTP app', () => {
     expect(typeof served?.requestId).toBe('string');
     expect(typeof served?.durationMs).toBe('number');
     expect(requests).toContainEqual(
-      expect.objectContaining({ path: '/tenant/clients', status: 403, error: 'NOT_A_MEMBER' }),
+      expect.objectContaining({
+        path: '/tenant/clients',
+        status: 403,
+        error: 'NOT_A_MEMBER',
+        societe: 'ACME',
+      }),
     );
     expect(text).not.toContain(adminToken);
     expect(text).not.toContain(ADMIN_ACCOUNT.password);

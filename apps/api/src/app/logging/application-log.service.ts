@@ -11,6 +11,7 @@ export type RequestLogEntry = {
   status: number;
   durationMs: number;
   userId?: string;
+  /** The granted société's code, or what a refused request asked for. */
   societe?: string;
   error?: string;
   aborted?: boolean;

@@ -24,7 +24,7 @@ export function requestLogger(log: ApplicationLogService) {
         status: response.statusCode,
         durationMs: Math.round((performance.now() - context.startedAt) * 10) / 10,
         userId: context.user?.userId,
-        societe: context.grant?.societe.code,
+        societe: context.grant?.societe.code ?? context.requestedSociete,
         error: context.errorCode,
         ...(response.writableFinished ? {} : { aborted: true }),
       });

@@ -25,6 +25,8 @@ export class TenantGuard implements CanActivate {
         `no société: send the ${SOCIETE_HEADER} header or log in with a société`,
       );
     }
+    // Logged even when refused, for audits; anything but a plain code or id is not echoed.
+    requestContext.requestedSociete = /^[A-Za-z0-9_-]{1,64}$/.test(societe) ? societe : '[invalid]';
     requestContext.grant = await this.tenantAccess.authorize(user, societe);
     return true;
   }
