@@ -38,6 +38,35 @@ export default tseslint.config(
     },
   },
   {
+    // Tenant isolation: app code reaches tenant data only through TenantAccessService, which checks
+    // membership first. Type-only imports (TenantLocation, TenantPoolStats) stay allowed.
+    files: [
+      'apps/api/src/app/**/*.ts',
+      'apps/api/src/modules/{access,shared,tenant}/**/*.ts',
+      'apps/api/src/*.ts',
+    ],
+    ignores: [
+      'apps/api/src/modules/access/tenant-access.service.ts',
+      'apps/api/src/cli.ts',
+      'apps/api/src/cli.module.ts',
+    ],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/tenant-data-source.provider'],
+              allowTypeImports: true,
+              message:
+                'Use TenantAccessService: it checks membership before handing out a tenant DataSource.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

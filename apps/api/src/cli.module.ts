@@ -4,6 +4,8 @@ import { BackupCommand } from './cli/commands/backup.command';
 import { DryRunCommand } from './cli/commands/dry-run.command';
 import { MigrateCommand } from './cli/commands/migrate.command';
 import { RollbackCommand } from './cli/commands/rollback.command';
+import { SocieteCreateCommand } from './cli/commands/societe-create.command';
+import { SocieteListCommand } from './cli/commands/societe-list.command';
 import { StatusCommand } from './cli/commands/status.command';
 import { VerifyCommand } from './cli/commands/verify.command';
 import { CliRunnerModule } from './cli/runner/cli-runner.module';
@@ -19,6 +21,8 @@ const COMMANDS = [
   MigrateCommand,
   VerifyCommand,
   RollbackCommand,
+  SocieteCreateCommand,
+  SocieteListCommand,
 ];
 
 /** The CLI: the shared data layer, the migration services, and one thin command per guide script. */

@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DataMode } from '../../app/app-config';
+import { SocietesModule } from '../societes/societes.module';
+import { AuthenticationService } from './authentication.service';
+import { DATA_MODE, DataModeService } from './data-mode.service';
+import { TenantAccessService } from './tenant-access.service';
+
+const SERVICES = [DataModeService, AuthenticationService, TenantAccessService];
+
+/**
+ * Who may read what: credentials, memberships, tenant grants, in the given data mode. Global and
+ * registered once (by the HTTP app with DB_MODE, by the CLI with multi-tenant) so that every module
+ * sees the same grants. Needs no JWT_SECRET: tokens belong to the HTTP layer.
+ */
+@Module({})
+export class AccessModule {
+  static register(options: { mode: DataMode }): DynamicModule {
+    return {
+      module: AccessModule,
+      global: true,
+      imports: [SocietesModule],
+      providers: [{ provide: DATA_MODE, useValue: options.mode }, ...SERVICES],
+      exports: [...SERVICES, SocietesModule],
+    };
+  }
+}
