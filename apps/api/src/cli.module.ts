@@ -9,6 +9,7 @@ import { SocieteListCommand } from './cli/commands/societe-list.command';
 import { StatusCommand } from './cli/commands/status.command';
 import { VerifyCommand } from './cli/commands/verify.command';
 import { CliRunnerModule } from './cli/runner/cli-runner.module';
+import { AccessCheckModule } from './modules/access/access-check.module';
 import { DatabaseMultiTenantModule } from './modules/database/database-multi-tenant.module';
 import { SocietesModule } from './modules/societes/societes.module';
 import { MigrationScriptsModule } from './scripts/migration/migration-scripts.module';
@@ -27,7 +28,13 @@ const COMMANDS = [
 
 /** The CLI: the shared data layer, the migration services, and one thin command per guide script. */
 @Module({
-  imports: [DatabaseMultiTenantModule, CliRunnerModule, SocietesModule, MigrationScriptsModule],
+  imports: [
+    DatabaseMultiTenantModule,
+    CliRunnerModule,
+    SocietesModule,
+    MigrationScriptsModule,
+    AccessCheckModule,
+  ],
   providers: COMMANDS,
 })
 export class CliModule {}

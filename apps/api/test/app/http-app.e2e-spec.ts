@@ -2,6 +2,7 @@ import { ADMIN_ACCOUNT } from '@topsteel/legacy-fixture';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PageResult } from '../../src/common/pagination/page';
+import { runNpmScript } from '../../../../test/harness/cli';
 import { RunningApp, TEST_JWT_SECRET } from '../../../../test/harness/http-app';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 import { SplitFixture } from './split-fixture';
@@ -12,8 +13,9 @@ type ErrorBody = { statusCode: number; code: string; message: string; requestId:
 const JEAN = 'jean.dupont@topsteel.fr';
 
 /**
- * The app after the split, as a child process: legacy login, tenant routing, shared data,
- * isolation, société creation, health, logs, and the same endpoints on the monolith (DB_MODE).
+ * The app after a real split (npm run db:migrate), as a child process: legacy login, tenant
+ * routing to the migrated data, shared data, isolation, société creation, health, logs, and the
+ * same endpoints on the monolith (DB_MODE).
  */
 describe('HTTP app', () => {
   const environment = TestEnvironment.create('httpapp');
@@ -24,37 +26,13 @@ describe('HTTP app', () => {
   const tenantDatabase = (code: string) => `${environment.prefix}_${code}`;
 
   beforeAll(async () => {
+    // The real guide: a generated monolith, split by db:migrate, a second société by db:societe:create.
     await environment.createMonolith();
-    fixture = await SplitFixture.create(environment);
-    const [topsteel] = await fixture.societes([
-      { code: 'TOPSTEEL', nom: 'TopSteel' },
-      { code: 'ACME', nom: 'Acme' },
-    ]);
-    await fixture.copyTable(
-      { database: monolith(), table: 'users' },
-      { database: environment.names.auth, table: 'users' },
-    );
-    await fixture.copyTable(
-      { database: monolith(), table: 'materiaux' },
-      { database: environment.names.shared, table: 'shared_materials' },
-    );
-    const target = { database: tenantDatabase('topsteel') };
-    await fixture.copyTable(
-      { database: monolith(), table: 'clients' },
-      { ...target, table: 'clients' },
-      {
-        societe_id: topsteel.societeId,
-      },
-    );
-    // devis is not copied here, so the optional reference to it is cleared.
-    await fixture.copyTable(
-      { database: monolith(), table: 'commandes' },
-      { ...target, table: 'commandes' },
-      {
-        societe_id: topsteel.societeId,
-        devis_id: null,
-      },
-    );
+    const migrate = await runNpmScript('db:migrate', [], environment.env());
+    expect(migrate.code).toBe(0);
+    const acmeCreated = await runNpmScript('db:societe:create', ['ACME', 'Acme'], environment.env());
+    expect(acmeCreated.code).toBe(0);
+    fixture = await SplitFixture.attach(environment);
     const [acme] = await environment.query<{ id: string }>(
       environment.names.auth,
       "SELECT id FROM societes WHERE code = 'ACME'",
@@ -64,7 +42,12 @@ describe('HTTP app', () => {
       "INSERT INTO clients (nom, numero_client, societe_id) VALUES ('Acme client 1', 'ACME-1', $1), ('Acme client 2', 'ACME-2', $1)",
       [acme.id],
     );
-    await fixture.addMember('TOPSTEEL', ADMIN_ACCOUNT.email, { isDefault: true });
+    // The split linked every user to TOPSTEEL; Jean moves to ACME only, to test isolation both ways.
+    await environment.query(
+      environment.names.auth,
+      'DELETE FROM societe_users WHERE user_id = (SELECT id FROM users WHERE email = $1)',
+      [JEAN],
+    );
     await fixture.addMember('ACME', JEAN, { isDefault: true });
     app = await RunningApp.start(environment.env());
     adminToken = await app.login(ADMIN_ACCOUNT.email, ADMIN_ACCOUNT.password);

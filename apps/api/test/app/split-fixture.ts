@@ -18,8 +18,9 @@ import { TestEnvironment } from '../../../../test/harness/test-environment';
 class SplitFixtureModule {}
 
 /**
- * Builds the split databases the way db:migrate will (AUTH and SHARED created and migrated, sociétés
- * provisioned through SocieteProvisioningService), until migrate exists to do it for real.
+ * Builds split databases quickly without a monolith (AUTH and SHARED created and migrated, sociétés
+ * provisioned through SocieteProvisioningService), for tests about the app rather than the split
+ * (many sociétés, few rows). The acceptance test of the app runs the real db:migrate instead.
  */
 export class SplitFixture {
   private constructor(
@@ -44,6 +45,11 @@ export class SplitFixture {
     // The journal's CREATE SCHEMA IF NOT EXISTS races when parallel provisionings create it first.
     await context.get(MigrationJournalService).withJournal(async () => undefined);
     return new SplitFixture(environment, context);
+  }
+
+  /** A fixture over databases that already exist (made by a real db:migrate). */
+  static async attach(environment: TestEnvironment): Promise<SplitFixture> {
+    return new SplitFixture(environment, await createTestContext(SplitFixtureModule, environment));
   }
 
   /** Provisions sociétés under the migration lock, a few at a time (2 cores). */

@@ -45,18 +45,16 @@ describe('db:migrate after the split (fan-out over tenants)', () => {
     for (const code of codes) {
       const database = `${environment.prefix}_${code.toLowerCase()}`;
       await admin.create({ database });
-      await context
-        .get(MigrationJournalService)
-        .withJournal((journal) =>
-          journal.recordDatabase({
-            name: database,
-            kind: 'tenant',
-            societeCode: code,
-            host: null,
-            port: null,
-            createdByRun: null,
-          }),
-        );
+      await context.get(MigrationJournalService).withJournal((journal) =>
+        journal.recordDatabase({
+          name: database,
+          kind: 'tenant',
+          societeCode: code,
+          host: null,
+          port: null,
+          createdByRun: null,
+        }),
+      );
       await migrations.run({ database }, 'tenant');
       await environment.query(
         environment.names.auth,

@@ -1,25 +1,30 @@
 import { Command, Option } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
+import { Secret } from '../../common/secrets/secret';
+import { AccessCheckReport, AccessCheckService } from '../../modules/access/access-check.service';
 import { VerifyMigrationService, VerifyReport } from '../../scripts/migration/verify-migration';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS } from '../runner/command-output.service';
 import { parsePositiveInteger } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
+import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
 import { defaultJobs } from './dry-run.command';
 
-type VerifyOptions = BaseCommandOptions & { jobs?: number };
+type VerifyOptions = BaseCommandOptions & { jobs?: number; login?: string };
+type VerifyCommandReport = VerifyReport & { login?: AccessCheckReport };
 
 @Command({
   name: 'verify',
   description:
     'post-migration checks: counts and checksums, cross-database references, every user in a société, tenant databases closed to PUBLIC',
 })
-export class VerifyCommand extends TopsteelCommand<VerifyOptions, VerifyReport> {
+export class VerifyCommand extends TopsteelCommand<VerifyOptions, VerifyCommandReport> {
   protected readonly commandName = 'verify';
 
   constructor(
     contexts: CommandContextFactory,
     private readonly verifier: VerifyMigrationService,
+    private readonly access: AccessCheckService,
   ) {
     super(contexts);
   }
@@ -29,11 +34,44 @@ export class VerifyCommand extends TopsteelCommand<VerifyOptions, VerifyReport> 
     return parsePositiveInteger(value, '--jobs', 64);
   }
 
+  @Option({
+    flags: '--login <email>',
+    description:
+      'also log in as this user (password from VERIFY_PASSWORD) and check sociétés, shared data and isolation as the app does',
+  })
+  parseLogin(value: string): string {
+    return value;
+  }
+
   protected async execute(
     _parameters: string[],
     options: VerifyOptions,
-  ): Promise<CommandResult<VerifyReport>> {
-    const report = await this.verifier.verify({ jobs: options.jobs ?? defaultJobs() });
+  ): Promise<CommandResult<VerifyCommandReport>> {
+    const password = process.env.VERIFY_PASSWORD;
+    if (options.login && !password) {
+      throw new UsageException(
+        UsageExceptionCode.InvalidOption,
+        '--login needs the password in VERIFY_PASSWORD (never on the command line)',
+      );
+    }
+    const verification = await this.verifier.verify({ jobs: options.jobs ?? defaultJobs() });
+    const login = options.login
+      ? await this.access.checkLogin(options.login, new Secret(password ?? ''))
+      : undefined;
+    const report: VerifyCommandReport = {
+      ...verification,
+      ok: verification.ok && (login?.ok ?? true),
+      checks: [
+        ...verification.checks,
+        ...(login?.checks ?? []).map((check) => ({
+          id: `login-${check.name}`,
+          label: `phase 3: ${check.name}`,
+          ok: check.ok,
+          detail: check.skipped ? `skipped: ${check.detail}` : check.detail,
+        })),
+      ],
+      login,
+    };
     const text = [
       `Verification against the ${report.comparedWith}`,
       ...report.checks.map((check) => `  ${check.ok ? CHECK : CROSS} ${check.label}: ${check.detail}`),

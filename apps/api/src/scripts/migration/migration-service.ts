@@ -4,12 +4,17 @@ import { RunContext } from '../../cli/runner/command-context';
 import { SchemaKind } from '../../database/migrations/migration-sets';
 import { DatabaseAdminService } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
-import { describeHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
+import {
+  describeHolder,
+  HeldLock,
+  MigrationLockService,
+} from '../../modules/database/migration-lock.service';
 import {
   DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../modules/database/postgres-connection.factory';
 import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
+import { SocieteProvisioningService } from '../../modules/societes/societe-provisioning.service';
 import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
 import { BackupCurrentDatabaseService, compareFingerprints } from './backup-current-database';
 import { checksumSql } from './catalogue/catalogue';
@@ -83,6 +88,7 @@ export class MigrationService {
     private readonly dryRun: DryRunMigrationService,
     private readonly backups: BackupCurrentDatabaseService,
     private readonly societes: SocieteRegistryService,
+    private readonly provisioning: SocieteProvisioningService,
   ) {}
 
   async migrate(requested: MigrateOptions, run: RunContext): Promise<MigrateReport> {
@@ -118,7 +124,7 @@ export class MigrationService {
         lock.assertHeld();
         return {
           mode: 'split',
-          split: await this.split(options, run, journal !== null && journal.split !== null),
+          split: await this.split(options, run, lock, journal !== null && journal.split !== null),
         };
       },
     );
@@ -142,6 +148,7 @@ export class MigrationService {
   private async split(
     options: MigrateOptions & { jobs: number },
     run: RunContext,
+    lock: HeldLock,
     resumed: boolean,
   ): Promise<SplitReport> {
     const started = Date.now();
@@ -173,6 +180,7 @@ export class MigrationService {
       this.admin,
       this.schemaMigrations,
       this.journal,
+      this.provisioning,
     );
 
     // One snapshot for everything read from the monolith in this run: fingerprints, backup and copy.
@@ -198,7 +206,7 @@ export class MigrationService {
             await releaseClients(fingerprintSessions);
           }
         })(),
-        run.step('prepare databases', () => targets.prepare(run, snapshot.client)),
+        run.step('prepare databases', () => targets.prepare(run, snapshot.client, lock)),
       ]);
       prepared = ready;
       prepareMs = prepareTime();

@@ -12,7 +12,7 @@ import { MigrationJournalService } from './journal/migration-journal.service';
 import { MigrationException, MigrationExceptionCode } from './migration.exception';
 import { DEFAULT_PLAN } from './plan/default-plan';
 import { CopyTask, readTargetSchema, resolvePlan } from './plan/plan-resolver';
-import { SplitTargets } from './split/split-targets';
+import { splitLocations } from './split/split-targets';
 import { danglingAcrossDatabases } from './verify/reference-check';
 import {
   referenceName,
@@ -21,7 +21,6 @@ import {
   taskKey,
   verifySplit,
 } from './verify/split-verifier';
-import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
 
 export type VerifyCheck = { id: string; label: string; ok: boolean; detail: string };
 
@@ -45,7 +44,6 @@ export class VerifyMigrationService {
     private readonly configService: DatabaseConfigService,
     private readonly connections: PostgresConnectionFactory,
     private readonly admin: DatabaseAdminService,
-    private readonly schemaMigrations: SchemaMigrationService,
     private readonly journal: MigrationJournalService,
     private readonly societes: SocieteRegistryService,
   ) {}
@@ -59,14 +57,7 @@ export class VerifyMigrationService {
         `no split recorded in ${config.authDatabase}: nothing to verify`,
       );
     }
-    const targets = new SplitTargets(
-      this.configService,
-      this.connections,
-      this.admin,
-      this.schemaMigrations,
-      this.journal,
-    );
-    const locations = targets.locations();
+    const locations = splitLocations(config);
     const monolith = { database: config.monolithDatabase };
     const monolithExists = await this.admin.exists(monolith);
     const tasks = monolithExists

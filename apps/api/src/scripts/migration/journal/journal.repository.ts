@@ -19,8 +19,18 @@ const iso = (value: unknown): string | null =>
 export class JournalRepository {
   constructor(readonly client: Client) {}
 
+  /** Idempotent; concurrent callers are serialised, since CREATE ... IF NOT EXISTS races on the catalogue. */
   async ensureSchema(): Promise<void> {
-    await this.client.query(JOURNAL_DDL);
+    if (await this.hasSchema()) return;
+    await this.client.query('BEGIN');
+    try {
+      await this.client.query("SELECT pg_advisory_xact_lock(hashtext('topsteel-migration-journal'))");
+      await this.client.query(JOURNAL_DDL);
+      await this.client.query('COMMIT');
+    } catch (error) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   async hasSchema(): Promise<boolean> {

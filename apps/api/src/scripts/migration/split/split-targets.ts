@@ -1,7 +1,10 @@
 import { hostname } from 'node:os';
 import { Client } from 'pg';
 import { RunContext } from '../../../cli/runner/command-context';
-import { tenantDatabaseName } from '../../../database/config/multi-tenant-database.config';
+import {
+  MultiTenantDatabaseConfig,
+  tenantDatabaseName,
+} from '../../../database/config/multi-tenant-database.config';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import {
   CreateDatabaseOptions,
@@ -12,8 +15,19 @@ import {
   DatabaseLocation,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
+import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
+import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
 import { MigrationJournalService } from '../journal/migration-journal.service';
+
+/** AUTH, SHARED and the default société's tenant database: where the split writes. */
+export function splitLocations(config: MultiTenantDatabaseConfig): Record<SchemaKind, DatabaseLocation> {
+  return {
+    auth: { database: config.authDatabase },
+    shared: { database: config.sharedDatabase },
+    tenant: { database: tenantDatabaseName(config, config.defaultSocieteCode) },
+  };
+}
 
 export type PreparedTargets = {
   locations: Record<SchemaKind, DatabaseLocation>;
@@ -24,8 +38,8 @@ export type PreparedTargets = {
 /**
  * Creates what the split writes into, each step idempotent so that a rerun after any crash simply
  * continues: AUTH first with the journal (which then records every other database the tool
- * creates), SHARED, the default société's tenant database, their 001 migrations, and the default
- * société with its default site.
+ * creates), SHARED, the default société's tenant database (like the monolith: same encoding and
+ * collation), their 001 migrations, then the default société through the provisioning service.
  */
 export class SplitTargets {
   constructor(
@@ -34,18 +48,14 @@ export class SplitTargets {
     private readonly admin: DatabaseAdminService,
     private readonly schemaMigrations: SchemaMigrationService,
     private readonly journal: MigrationJournalService,
+    private readonly provisioning: SocieteProvisioningService,
   ) {}
 
   locations(): Record<SchemaKind, DatabaseLocation> {
-    const config = this.configService.config;
-    return {
-      auth: { database: config.authDatabase },
-      shared: { database: config.sharedDatabase },
-      tenant: { database: tenantDatabaseName(config, config.defaultSocieteCode) },
-    };
+    return splitLocations(this.configService.config);
   }
 
-  async prepare(run: RunContext, monolith: Client): Promise<PreparedTargets> {
+  async prepare(run: RunContext, monolith: Client, lock: HeldLock): Promise<PreparedTargets> {
     const config = this.configService.config;
     const locations = this.locations();
     const options = await databaseOptions(monolith);
@@ -87,8 +97,14 @@ export class SplitTargets {
       if (report.executed.length > 0)
         run.info(`  ${location.database}: applied ${report.executed.join(', ')}`);
     }
-    const societeId = await this.ensureDefaultSociete(locations.tenant.database);
-    return { locations, created, societeId };
+    // The société itself goes through the same provisioning as every other one (row, default site, journal).
+    const provisioned = await run.step('default société', () =>
+      this.provisioning.ensureSociete(
+        { code: config.defaultSocieteCode.toUpperCase(), nom: config.defaultSocieteName },
+        { runId: run.runId, lock, onStep: (step) => run.output.detail(`  ${step}`) },
+      ),
+    );
+    return { locations, created, societeId: provisioned.societe.societeId };
   }
 
   /** Same encoding and collation as the monolith, so text is stored and compared the same way. */
@@ -100,25 +116,6 @@ export class SplitTargets {
       if (!(error instanceof Error) || !/locale|collation|encoding/i.test(error.message)) throw error;
       await this.admin.create(location, { encoding: options.encoding, note: options.note });
     }
-  }
-
-  /** The default société and its default site, created once and found again on every rerun. */
-  private async ensureDefaultSociete(database: string): Promise<string> {
-    const config = this.configService.config;
-    return this.connections.withClient({ database: config.authDatabase }, async (client) => {
-      const societe = await client.query<{ id: string }>(
-        `INSERT INTO societes (code, nom, status, database_name) VALUES ($1, $2, 'active', $3)
-         ON CONFLICT (code) DO UPDATE SET updated_at = societes.updated_at RETURNING id`,
-        [config.defaultSocieteCode.toUpperCase(), config.defaultSocieteName, database],
-      );
-      const societeId = societe.rows[0].id;
-      await client.query(
-        `INSERT INTO sites (societe_id, code, nom, is_default) VALUES ($1, 'PRINCIPAL', 'Site principal', true)
-         ON CONFLICT (societe_id, code) DO NOTHING`,
-        [societeId],
-      );
-      return societeId;
-    });
   }
 
   /** Every migrated user belongs to the default société. */
