@@ -262,7 +262,7 @@ export class RollbackMigrationService {
           dropped: state.dropped,
           preDropBackup: state.preDropBackup,
           restored: state.restore.needed,
-          replacedMonolith: state.restore.replacedName,
+          replacedMonolith: state.restore.swapped ? state.restore.replacedName : null,
           backup: state.backup.path,
           nextSteps: this.nextSteps(state),
         };

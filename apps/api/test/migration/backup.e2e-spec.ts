@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BackupManifest } from '../../src/scripts/migration/backup/backup-manifest';
+import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
+import { fakeToolFolder, realToolFolder } from '../../../../test/harness/fake-tools';
+import { databaseContent } from '../../../../test/harness/independent-checksums';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { testServer } from '../../../../test/harness/test-server';
+
+type BackupDocument = { path: string; manifest: BackupManifest };
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+describe('db:backup', () => {
+  const environment = TestEnvironment.create('backup');
+  let backup: BackupDocument;
+
+  beforeAll(async () => {
+    await environment.createMonolith();
+    const result = await runNpmScript('db:backup', ['--json'], environment.env());
+    expect(result.code).toBe(0);
+    backup = parseJson<BackupDocument>(result);
+  });
+  afterAll(() => environment.cleanup());
+
+  const latestFolder = () =>
+    join(
+      environment.backupDir,
+      'pre-migration',
+      readdirSync(join(environment.backupDir, 'pre-migration'))
+        .filter((name) => !name.startsWith('.'))
+        .sort()
+        .pop() as string,
+    );
+
+  it('writes a pg_dump custom archive, 0600 in a 0700 folder, with a manifest that describes it', () => {
+    const [entry] = backup.manifest.databases;
+    const file = join(backup.path, entry.file);
+    expect(entry).toMatchObject({
+      database: environment.names.monolith,
+      role: 'monolith',
+      bytes: statSync(file).size,
+      sha256: sha256(file),
+    });
+    expect(readFileSync(file).subarray(0, 5).toString()).toBe('PGDMP');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(backup.path, 'manifest.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(backup.path).mode & 0o777).toBe(0o700);
+    expect(Object.keys(entry.tables)).toHaveLength(66);
+    expect(entry.pgDumpVersion).toMatch(/^\d+\.\d+/);
+    expect(
+      readdirSync(join(environment.backupDir, 'pre-migration')).filter((name) => name.startsWith('.')),
+    ).toEqual([]);
+  });
+
+  it('restores into a scratch database with identical per-table content and the manifest row counts', async () => {
+    const scratch = `${environment.prefix}_scratch`;
+    await environment.query('postgres', `CREATE DATABASE "${scratch}"`);
+    const server = testServer();
+    execFileSync(
+      join(realToolFolder(), 'pg_restore'),
+      ['--exit-on-error', `--dbname=${scratch}`, join(backup.path, backup.manifest.databases[0].file)],
+      {
+        env: {
+          ...process.env,
+          PGHOST: server.host,
+          PGPORT: String(server.port),
+          PGUSER: server.user,
+          PGPASSWORD: server.password,
+        },
+      },
+    );
+    const restored = await databaseContent(environment, scratch);
+    expect(restored).toEqual(await databaseContent(environment, environment.names.monolith));
+    for (const [table, fingerprint] of Object.entries(backup.manifest.databases[0].tables)) {
+      expect([table, fingerprint.rows]).toEqual([table, restored[table.replace(/^public\./, '')].rows]);
+    }
+  });
+
+  it('passes the password to pg_dump through the environment, never in argv', async () => {
+    const logFile = join(environment.root, 'pg-argv.log');
+    const result = await runCli(
+      ['backup'],
+      environment.env({ PG_BIN_DIR: fakeToolFolder(environment.root, { logFile }) }),
+    );
+    expect(result.code).toBe(0);
+    const argv = readFileSync(logFile, 'utf8');
+    expect(argv).toMatch(/pg_dump --format=custom --snapshot=\S+ --no-password --file=/);
+    expect(argv).not.toContain(testServer().password);
+    expect(readFileSync(`${logFile}.env`, 'utf8')).toContain(`PGPASSWORD=${testServer().password}`);
+  });
+
+  it('fails clearly and leaves no partial backup when pg_dump fails midway', async () => {
+    const before = readdirSync(join(environment.backupDir, 'pre-migration')).sort();
+    const result = await runCli(
+      ['backup'],
+      environment.env({
+        PG_BIN_DIR: fakeToolFolder(join(environment.root, 'failing'), { pg_dump: 'fail-after-writing' }),
+      }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('simulated failure');
+    expect(readdirSync(join(environment.backupDir, 'pre-migration')).sort()).toEqual(before);
+  });
+
+  it('fails with exit 1 when pg_dump is missing, and with exit 2 when BACKUP_DIR cannot be created', async () => {
+    const missing = await runCli(['backup', '--json'], environment.env({ PG_BIN_DIR: '/nonexistent/bin' }));
+    expect(missing.code).toBe(1);
+    expect(parseJson<{ error: { code: string } }>(missing).error.code).toBe('TOOL_MISSING');
+    const unwritable = await runCli(['backup'], environment.env({ BACKUP_DIR: '/etc/hostname/backups' }));
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.stderr).toContain('BACKUP_DIR');
+  });
+
+  it('rollback --validate refuses a backup altered by one byte, and a truncated one', async () => {
+    const folder = latestFolder();
+    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as BackupManifest;
+    const file = join(folder, manifest.databases[0].file);
+    const original = readFileSync(file);
+
+    const altered = Buffer.from(original);
+    altered[Math.floor(altered.length / 2)] ^= 0xff;
+    writeFileSync(file, altered);
+    const alteredRun = await runCli(['rollback', '--validate', '--json'], environment.env());
+    expect(alteredRun.code).toBe(1);
+    const alteredCheck = parseJson<{ validation: { checks: { id: string; ok: boolean; detail: string }[] } }>(
+      alteredRun,
+    ).validation.checks.find((check) => check.id === 'backup');
+    expect(alteredCheck).toMatchObject({ ok: false, detail: expect.stringContaining('sha256') });
+
+    // Truncated, with a manifest made to agree with it: only pg_restore --list can tell.
+    writeFileSync(file, original);
+    truncateSync(file, Math.floor(original.length / 3));
+    writeFileSync(
+      join(folder, 'manifest.json'),
+      JSON.stringify({ ...manifest, databases: [{ ...manifest.databases[0], sha256: sha256(file) }] }),
+    );
+    const truncatedRun = await runCli(['rollback', '--validate', '--json'], environment.env());
+    expect(truncatedRun.code).toBe(1);
+    const truncatedCheck = parseJson<{
+      validation: { checks: { id: string; ok: boolean; detail: string }[] };
+    }>(truncatedRun).validation.checks.find((check) => check.id === 'backup');
+    expect(truncatedCheck).toMatchObject({ ok: false, detail: expect.stringContaining('pg_restore --list') });
+
+    writeFileSync(file, original);
+    writeFileSync(join(folder, 'manifest.json'), JSON.stringify(manifest));
+    expect(existsSync(file)).toBe(true);
+  });
+});

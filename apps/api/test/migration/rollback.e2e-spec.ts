@@ -1,0 +1,189 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RollbackReport, RollbackValidation } from '../../src/scripts/migration/rollback-migration';
+import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
+import { fakeToolFolder, realToolFolder } from '../../../../test/harness/fake-tools';
+import { databaseContent } from '../../../../test/harness/independent-checksums';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { testServer } from '../../../../test/harness/test-server';
+
+type RollbackDocument = { validation: RollbackValidation; rollback?: RollbackReport; exitCode: number };
+
+async function splitEnvironment(label: string): Promise<TestEnvironment> {
+  const environment = TestEnvironment.create(label);
+  await environment.createMonolith();
+  const migrate = await runCli(['migrate'], environment.env());
+  expect(migrate.code).toBe(0);
+  return environment;
+}
+
+const newDatabases = (environment: TestEnvironment) => [
+  environment.names.auth,
+  environment.names.shared,
+  environment.names.defaultTenant,
+];
+
+describe('db:rollback', () => {
+  it('drops exactly the databases the journal lists (a look-alike survives) and leaves an unchanged monolith alone', async () => {
+    const environment = await splitEnvironment('rbplain');
+    try {
+      const lookalike = `${environment.prefix}_topsteel_copy`;
+      await environment.query('postgres', `CREATE DATABASE "${lookalike}"`);
+      const before = await databaseContent(environment, environment.names.monolith);
+
+      const validate = await runNpmScript('db:rollback:validate', ['--json'], environment.env());
+      expect(validate.code).toBe(0);
+      const validation = parseJson<RollbackDocument>(validate).validation;
+      expect(validation.drop.map((database) => database.name).sort()).toEqual(
+        newDatabases(environment).sort(),
+      );
+      expect(validation.untouched).toContain(lookalike);
+      expect(validation.restore.needed).toBe(false);
+
+      const result = await runNpmScript('db:rollback', ['--yes', '--json'], environment.env());
+      expect(result.code).toBe(0);
+      const report = parseJson<RollbackDocument>(result).rollback as RollbackReport;
+      expect(report).toMatchObject({ restored: false, replacedMonolith: null });
+      expect(report.dropped.sort()).toEqual(newDatabases(environment).sort());
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(false);
+      expect(await environment.databaseExists(lookalike)).toBe(true);
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
+      expect(report.nextSteps.join(' ')).toContain('DB_MODE=monolith');
+
+      const again = await runCli(['rollback', '--yes'], environment.env());
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('Nothing to roll back');
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('restores rows deleted from the monolith, verified against the manifest, keeping the replaced one aside', async () => {
+    const environment = await splitEnvironment('rbrestore');
+    try {
+      const before = await databaseContent(environment, environment.names.monolith);
+      await environment.query(
+        environment.names.monolith,
+        "DELETE FROM commandes WHERE numero LIKE 'CMD-0000001%'",
+      );
+      const validation = parseJson<RollbackDocument>(
+        await runCli(['rollback', '--validate', '--json'], environment.env()),
+      ).validation;
+      expect(validation.restore.needed).toBe(true);
+      expect(validation.restore.differences.map((difference) => difference.table)).toContain(
+        'public.commandes',
+      );
+
+      const result = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(result.code).toBe(0);
+      const report = parseJson<RollbackDocument>(result).rollback as RollbackReport;
+      expect(report.restored).toBe(true);
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
+      expect(await environment.databaseExists(report.replacedMonolith as string)).toBe(true);
+      const [kept] = await environment.query<{ count: string }>(
+        report.replacedMonolith as string,
+        'SELECT count(*) FROM commandes',
+      );
+      expect(Number(kept.count)).toBe(before.commandes.rows - 100);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('refuses when rows were written after the split; with --accept-data-loss they are in the pre-drop dump', async () => {
+    const environment = await splitEnvironment('rbdataloss');
+    try {
+      const [societe] = await environment.query<{ id: string }>(
+        environment.names.auth,
+        "SELECT id FROM societes WHERE code = 'TOPSTEEL'",
+      );
+      await environment.query(
+        environment.names.defaultTenant,
+        "INSERT INTO clients (nom, numero_client, societe_id) VALUES ('Client après bascule', 'CLI-APRES-1', $1)",
+        [societe.id],
+      );
+
+      const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
+      expect(validate.code).toBe(1);
+      const validation = parseJson<RollbackDocument>(validate).validation;
+      expect(validation.postSplitData).toEqual([
+        expect.objectContaining({ database: environment.names.defaultTenant, table: 'public.clients' }),
+      ]);
+      const refused = await runCli(['rollback', '--yes'], environment.env());
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('--accept-data-loss');
+      expect(await environment.databaseExists(environment.names.defaultTenant)).toBe(true);
+
+      const accepted = await runCli(['rollback', '--yes', '--accept-data-loss', '--json'], environment.env());
+      expect(accepted.code).toBe(0);
+      const report = parseJson<RollbackDocument>(accepted).rollback as RollbackReport;
+      const dump = join(report.preDropBackup as string, `${environment.names.defaultTenant}.dump`);
+      expect(existsSync(dump)).toBe(true);
+      const scratch = `${environment.prefix}_predrop`;
+      await environment.query('postgres', `CREATE DATABASE "${scratch}"`);
+      const server = testServer();
+      execFileSync(join(realToolFolder(), 'pg_restore'), ['--exit-on-error', `--dbname=${scratch}`, dump], {
+        env: {
+          ...process.env,
+          PGHOST: server.host,
+          PGPORT: String(server.port),
+          PGUSER: server.user,
+          PGPASSWORD: server.password,
+        },
+      });
+      const rows = await environment.query(
+        scratch,
+        "SELECT nom FROM clients WHERE numero_client = 'CLI-APRES-1'",
+      );
+      expect(rows).toEqual([{ nom: 'Client après bascule' }]);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('asks for confirmation: without a terminal and without --yes it changes nothing and exits 2', async () => {
+    const environment = await splitEnvironment('rbconfirm');
+    try {
+      const result = await runCli(['rollback'], environment.env());
+      expect(result.code).toBe(2);
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(true);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('finishes an interrupted rollback on the next run', async () => {
+    const environment = await splitEnvironment('rbresume');
+    try {
+      const before = await databaseContent(environment, environment.names.monolith);
+      await environment.query(
+        environment.names.monolith,
+        "DELETE FROM facturation WHERE numero LIKE 'FAC-0000000%'",
+      );
+      const failing = fakeToolFolder(environment.root, { pg_restore: 'fail-on-restore' });
+      const interrupted = await runCli(['rollback', '--yes'], environment.env({ PG_BIN_DIR: failing }));
+      expect(interrupted.code).toBe(1);
+      expect(existsSync(join(environment.backupDir, 'rollback', 'in-progress.json'))).toBe(true);
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(false);
+
+      const validation = parseJson<RollbackDocument>(
+        await runCli(['rollback', '--validate', '--json'], environment.env()),
+      ).validation;
+      expect(validation.inProgress).toBe(true);
+      const rerun = await runCli(['rollback', '--yes'], environment.env());
+      expect(rerun.code).toBe(0);
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
+      expect(existsSync(join(environment.backupDir, 'rollback', 'in-progress.json'))).toBe(false);
+      const leftovers = readdirSync(join(environment.backupDir, 'rollback')).filter((name) =>
+        name.startsWith('.'),
+      );
+      expect(leftovers).toEqual([]);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/** Where the real client tools are (the folder holding pg_dump on PATH). */
+export function realToolFolder(): string {
+  return execFileSync('sh', ['-c', 'dirname "$(command -v pg_dump)"']).toString().trim();
+}
+
+/**
+ * A PG_BIN_DIR whose pg_dump/pg_restore are shell scripts: each one may log its argv and whether
+ * PGPASSWORD is set, then either run the real tool or fail, so tests can inspect child processes
+ * and inject failures without touching the machine.
+ */
+export function fakeToolFolder(
+  root: string,
+  behaviour: {
+    pg_dump?: 'real' | 'fail-after-writing';
+    pg_restore?: 'real' | 'fail-on-restore';
+    logFile?: string;
+  },
+): string {
+  const folder = join(root, 'fake-bin');
+  mkdirSync(folder, { recursive: true });
+  const real = realToolFolder();
+  const log = behaviour.logFile
+    ? `printf '%s\\n' "$0 $*" >> "${behaviour.logFile}"; printf 'PGPASSWORD=%s\\n' "$PGPASSWORD" >> "${behaviour.logFile}.env"\n`
+    : '';
+  const scripts: Record<string, string> = {
+    pg_dump:
+      behaviour.pg_dump === 'fail-after-writing'
+        ? `#!/bin/sh\n${log}case "$*" in *--version*) exec "${real}/pg_dump" "$@";; esac\nfor arg in "$@"; do case "$arg" in --file=*) printf 'PGDMP partial' > "\${arg#--file=}";; esac; done\necho "pg_dump: error: simulated failure" >&2\nexit 1\n`
+        : `#!/bin/sh\n${log}exec "${real}/pg_dump" "$@"\n`,
+    pg_restore:
+      behaviour.pg_restore === 'fail-on-restore'
+        ? `#!/bin/sh\n${log}case "$*" in *--dbname=*) echo "pg_restore: error: simulated failure" >&2; exit 1;; esac\nexec "${real}/pg_restore" "$@"\n`
+        : `#!/bin/sh\n${log}exec "${real}/pg_restore" "$@"\n`,
+  };
+  for (const [tool, script] of Object.entries(scripts)) {
+    writeFileSync(join(folder, tool), script);
+    chmodSync(join(folder, tool), 0o755);
+  }
+  return folder;
+}
