@@ -12,7 +12,7 @@ export default tseslint.config(
       'backups/**',
       'logs/**',
       '.demo/**',
-      'bench/results/**',
+      'bench/**',
     ],
   },
   eslint.configs.recommended,

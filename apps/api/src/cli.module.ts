@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditCommand } from './cli/commands/audit.command';
 import { BackupCommand } from './cli/commands/backup.command';
+import { DemoCommand } from './cli/commands/demo.command';
 import { DryRunCommand } from './cli/commands/dry-run.command';
 import { MigrateCommand } from './cli/commands/migrate.command';
 import { RollbackCommand } from './cli/commands/rollback.command';
@@ -9,6 +10,7 @@ import { SocieteListCommand } from './cli/commands/societe-list.command';
 import { StatusCommand } from './cli/commands/status.command';
 import { VerifyCommand } from './cli/commands/verify.command';
 import { CliRunnerModule } from './cli/runner/cli-runner.module';
+import { DemoService } from './demo/demo.service';
 import { AccessCheckModule } from './modules/access/access-check.module';
 import { DatabaseMultiTenantModule } from './modules/database/database-multi-tenant.module';
 import { SocietesModule } from './modules/societes/societes.module';
@@ -24,6 +26,7 @@ const COMMANDS = [
   RollbackCommand,
   SocieteCreateCommand,
   SocieteListCommand,
+  DemoCommand,
 ];
 
 /** The CLI: the shared data layer, the migration services, and one thin command per guide script. */
@@ -35,6 +38,6 @@ const COMMANDS = [
     MigrationScriptsModule,
     AccessCheckModule,
   ],
-  providers: COMMANDS,
+  providers: [...COMMANDS, DemoService],
 })
 export class CliModule {}

@@ -283,6 +283,7 @@ export class MigrationService {
         cutReferences: plan.cutReferences,
         locations: prepared.locations,
         source: monolith,
+        societeId: prepared.societeId,
         jobs: options.jobs,
       }),
     );

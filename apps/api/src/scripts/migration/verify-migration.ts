@@ -77,7 +77,9 @@ export class VerifyMigrationService {
           ];
         }),
     );
+    const societeId = journal.split.societeId ?? (await this.defaultSocieteId());
     const verification = await verifySplit(this.connections, {
+      societeId,
       tasks,
       cutReferences: DEFAULT_PLAN.cutReferences,
       locations,
@@ -177,6 +179,23 @@ export class VerifyMigrationService {
       references: verification.references,
       counts,
     };
+  }
+
+  /** The default société, for sources that predate the journal recording its id. */
+  private async defaultSocieteId(): Promise<string> {
+    const config = this.configService.config;
+    return this.connections.withClient({ database: config.authDatabase }, async (client) => {
+      const result = await client.query<{ id: string }>(
+        'SELECT id FROM societes WHERE upper(code) = upper($1)',
+        [config.defaultSocieteCode],
+      );
+      if (!result.rows[0])
+        throw new MigrationException(
+          MigrationExceptionCode.NoSource,
+          `no société ${config.defaultSocieteCode.toUpperCase()} in ${config.authDatabase}`,
+        );
+      return result.rows[0].id;
+    });
   }
 
   /** The guide's verification queries on AUTH. */

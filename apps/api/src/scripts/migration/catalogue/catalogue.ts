@@ -132,8 +132,12 @@ export async function exactRowCounts(client: Client, tables: QualifiedTable[]): 
 
 export type TableChecksum = { rows: number; checksum: string };
 
-const rowHash = (columns: string[]): string =>
-  `hashtextextended(ROW(${columns.map((column) => `t.${quoteIdentifier(column)}`).join(', ')})::text, 0)`;
+const rowHash = (expressions: string[]): string =>
+  `hashtextextended(ROW(${expressions.join(', ')})::text, 0)`;
+
+/** Column references for a checksum over `t`. */
+export const columnExpressions = (columns: string[]): string[] =>
+  columns.map((column) => `t.${quoteIdentifier(column)}`);
 
 /**
  * An order-independent content checksum computed by PostgreSQL: the exact (numeric) sum of a
@@ -146,8 +150,14 @@ const rowHash = (columns: string[]): string =>
  * Several column lists can be summed in one scan (`checksum`, `checksum1`, ...).
  */
 export function checksumSql(table: QualifiedTable, columnSets: string[][]): string {
-  const sums = columnSets.map(
-    (columns, index) => `coalesce(sum(${rowHash(columns)}), 0)::text AS checksum${index === 0 ? '' : index}`,
+  return checksumOfExpressionsSql(table, columnSets.map(columnExpressions));
+}
+
+/** The same checksum over SQL expressions of `t` (a projection: computed columns hash like stored ones). */
+export function checksumOfExpressionsSql(table: QualifiedTable, expressionSets: string[][]): string {
+  const sums = expressionSets.map(
+    (expressions, index) =>
+      `coalesce(sum(${rowHash(expressions)}), 0)::text AS checksum${index === 0 ? '' : index}`,
   );
   return `SELECT count(*)::bigint AS rows, ${sums.join(', ')} FROM ${quoteQualified(table.schema, table.name)} AS t`;
 }

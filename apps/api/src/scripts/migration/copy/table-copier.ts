@@ -17,9 +17,10 @@ export type CopyContext = {
 
 /**
  * The projection the source streams: the legacy columns (cast only when the target type is a
- * wider one), then the added columns computed in SQL. Nothing is computed in JavaScript.
+ * wider one), then the added columns computed in SQL. Nothing is computed in JavaScript. The
+ * verification hashes the same expressions, so the target's stored rows must equal them exactly.
  */
-export function sourceProjection(task: CopyTask, societeId: string): string {
+export function projectionExpressions(task: CopyTask, societeId: string): string[] {
   if (!UUID.test(societeId)) throw new Error(`société id "${societeId}" is not a uuid`);
   const columns = task.columns.map((column) =>
     column.sourceType === column.targetType
@@ -27,17 +28,26 @@ export function sourceProjection(task: CopyTask, societeId: string): string {
       : `t.${quoteIdentifier(column.name)}::${column.targetType}`,
   );
   const added = task.addedColumns.map((column) =>
-    column.fill.kind === 'societe-id'
-      ? `'${societeId}'::uuid AS ${quoteIdentifier(column.name)}`
-      : `(${column.fill.sql})::${column.type} AS ${quoteIdentifier(column.name)}`,
+    column.fill.kind === 'societe-id' ? `'${societeId}'::uuid` : `(${column.fill.sql})::${column.type}`,
   );
-  return `SELECT ${[...columns, ...added].join(', ')} FROM ${quoteQualified('public', task.source)} AS t`;
+  return [...columns, ...added];
+}
+
+export function sourceProjection(task: CopyTask, societeId: string): string {
+  const names = targetColumnNames(task).map(quoteIdentifier);
+  const select = projectionExpressions(task, societeId).map(
+    (expression, index) => `${expression} AS ${names[index]}`,
+  );
+  return `SELECT ${select.join(', ')} FROM ${quoteQualified('public', task.source)} AS t`;
+}
+
+/** The target columns a copy writes, in order: the legacy ones, then the added ones. */
+export function targetColumnNames(task: CopyTask): string[] {
+  return [...task.columns.map((column) => column.name), ...task.addedColumns.map((column) => column.name)];
 }
 
 export function targetColumnList(task: CopyTask): string {
-  return [...task.columns.map((column) => column.name), ...task.addedColumns.map((column) => column.name)]
-    .map(quoteIdentifier)
-    .join(', ');
+  return targetColumnNames(task).map(quoteIdentifier).join(', ');
 }
 
 type Rebuild = { drop: string; create: string };

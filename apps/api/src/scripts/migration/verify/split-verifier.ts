@@ -6,7 +6,8 @@ import {
   DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
-import { checksumSql } from '../catalogue/catalogue';
+import { checksumOfExpressionsSql, checksumSql } from '../catalogue/catalogue';
+import { projectionExpressions, targetColumnNames } from '../copy/table-copier';
 import { JOURNAL_SCHEMA } from '../journal/journal.schema';
 import { DatabaseSnapshot } from '../journal/journal.types';
 import { CopyTask } from '../plan/plan-resolver';
@@ -52,16 +53,20 @@ export type VerifyOptions = {
   expected?: Map<string, { rows: number; checksum: string }>;
   /** Dangling counts the monolith had, per reference, used when the monolith is gone. */
   referenceBaselines?: Map<string, number>;
+  /** The default société's id, which the copy wrote into every tenant row. */
+  societeId: string;
   jobs: number;
 };
 
 export const taskKey = (database: string, table: string): string => `${database}.${table}`;
 
 /**
- * The proof of invariant 1: for every copied table, row count and content checksum over the
- * legacy columns, computed by PostgreSQL on both sides (the source in a fresh snapshot), must be
- * equal; and no cut cross-database reference may dangle that did not dangle in the monolith.
- * The same scan of the targets also fingerprints every column of every table for the journal.
+ * The proof of invariant 1: for every copied table, row count and content checksum, computed by
+ * PostgreSQL on both sides (the source in a fresh snapshot), must be equal; and no cut
+ * cross-database reference may dangle that did not dangle in the monolith. The checksum covers
+ * every legacy column and also the columns the split added (the source side hashes the copy's own
+ * projection, société id and derived expires_at included), so one hash per row and side proves
+ * both. The same scan of the targets fingerprints every table for the journal.
  */
 export async function verifySplit(
   connections: PostgresConnectionFactory,
@@ -112,8 +117,8 @@ export async function verifySplit(
           const session = free.pop() as Client;
           try {
             const result = await session.query<{ rows: string; checksum: string }>(
-              checksumSql({ schema: 'public', name: task.source }, [
-                task.columns.map((column) => column.name),
+              checksumOfExpressionsSql({ schema: 'public', name: task.source }, [
+                projectionExpressions(task, options.societeId),
               ]),
             );
             sourceResults.set(task.source, {
@@ -132,9 +137,11 @@ export async function verifySplit(
           const session = targetSessions.get(kind) as Client;
           for (const table of targetTables.get(kind) ?? []) {
             const task = table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
-            const columnSets = task
-              ? [task.columns.map((column) => column.name), table.columns]
-              : [table.columns];
+            // A copied table is hashed over exactly the columns the copy wrote; when those are all its
+            // columns (the usual case) that one hash is also its fingerprint for the journal.
+            const written = task ? targetColumnNames(task) : undefined;
+            const reusable = written !== undefined && written.join('\u0000') === table.columns.join('\u0000');
+            const columnSets = written ? (reusable ? [written] : [written, table.columns]) : [table.columns];
             const result = await session.query<{ rows: string; checksum: string; checksum1?: string }>(
               checksumSql(table, columnSets),
             );

@@ -1,0 +1,166 @@
+import { generateMonolith } from '@topsteel/legacy-fixture';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BenchInstallation, CLI } from './bench-environment';
+import { checked, figure, Figure, run } from './measure';
+
+export type SplitFigures = {
+  scale: number;
+  monolithMb: number;
+  migrate: { copy: Figure; verify: Figure; total: Figure; peakRssMb: Figure };
+  pgDumpRestore: Figure;
+  pgcopydb: Figure | null;
+  backup: { tool: Figure; pgDump: Figure };
+};
+
+type SplitTimings = { copyMs: number; constraintsMs: number; verifyMs: number; totalMs: number };
+
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+export async function ensureMonolith(installation: BenchInstallation, scale: number): Promise<void> {
+  if (await installation.exists(installation.monolith)) return;
+  log(`  generating ${installation.monolith} at scale ${scale}…`);
+  await generateMonolith({
+    connection: { ...installation.server, database: 'postgres' },
+    database: installation.monolith,
+    scale,
+  });
+}
+
+/** One `db:migrate` split from scratch (the backup already taken, so it is reused). */
+export async function migrateOnce(
+  installation: BenchInstallation,
+): Promise<{ timings: SplitTimings; seconds: number; peakRssMb: number }> {
+  await installation.dropTargets();
+  const result = await checked(
+    run(process.execPath, [CLI, 'migrate', '--json'], installation.env()),
+    'db:migrate',
+  );
+  const report = JSON.parse(result.stdout) as {
+    split: { timings: SplitTimings; backup: { reused: boolean } };
+  };
+  if (!report.split.backup.reused)
+    log('  (no backup matched the monolith: db:migrate took one, and later runs reuse it)');
+  return { timings: report.split.timings, seconds: result.seconds, peakRssMb: result.peakRssMb };
+}
+
+/** The split at one scale, next to pg_dump | pg_restore and pgcopydb on the same data and server. */
+export async function splitScenario(
+  installation: BenchInstallation,
+  scale: number,
+  runs: number,
+): Promise<SplitFigures> {
+  await ensureMonolith(installation, scale);
+  const [size] = await installation.query<{ size: string }>(
+    'postgres',
+    'SELECT pg_database_size($1) AS size',
+    [installation.monolith],
+  );
+
+  log(`  backup: db:backup vs pg_dump -Fc (${runs} runs each)`);
+  const tool: number[] = [];
+  const plain: number[] = [];
+  for (let index = 0; index < runs; index++) {
+    await installation.dropTargets();
+    tool.push(
+      (
+        await checked(
+          run(process.execPath, [CLI, 'backup', '--monolith-only'], installation.env()),
+          'db:backup',
+        )
+      ).seconds,
+    );
+    const file = join(installation.directory, 'plain.dump');
+    plain.push(
+      (
+        await checked(
+          run('pg_dump', ['-Fc', '-f', file, installation.monolith], installation.pgEnv()),
+          'pg_dump',
+        )
+      ).seconds,
+    );
+    rmSync(file, { force: true });
+  }
+
+  log(`  split: db:migrate (${runs} runs)`);
+  const copy: number[] = [];
+  const verify: number[] = [];
+  const total: number[] = [];
+  const rss: number[] = [];
+  for (let index = 0; index < runs; index++) {
+    const once = await migrateOnce(installation);
+    copy.push((once.timings.copyMs + once.timings.constraintsMs) / 1000);
+    verify.push(once.timings.verifyMs / 1000);
+    total.push(once.seconds);
+    rss.push(once.peakRssMb);
+  }
+  await installation.dropTargets();
+
+  log(`  pg_dump -Fc | pg_restore into an empty database (${runs} runs)`);
+  const restoreTarget = `${installation.monolith}_restore`;
+  const pipe: number[] = [];
+  for (let index = 0; index < runs; index++) {
+    await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
+    await installation.query('postgres', `CREATE DATABASE "${restoreTarget}"`);
+    const result = await checked(
+      run(
+        'sh',
+        ['-c', `pg_dump -Fc "${installation.monolith}" | pg_restore --exit-on-error -d "${restoreTarget}"`],
+        installation.pgEnv(),
+      ),
+      'pg_dump | pg_restore',
+    );
+    pipe.push(result.seconds);
+  }
+  await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
+
+  let pgcopydb: Figure | null = null;
+  if ((await run('sh', ['-c', 'command -v pgcopydb'], process.env)).code === 0) {
+    log(`  pgcopydb clone (${runs} runs)`);
+    const times: number[] = [];
+    const work = join(installation.directory, 'pgcopydb');
+    for (let index = 0; index < runs; index++) {
+      await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
+      await installation.query('postgres', `CREATE DATABASE "${restoreTarget}"`);
+      rmSync(work, { recursive: true, force: true });
+      const uri = (database: string) =>
+        `postgres://${installation.server.user}@${installation.server.host}:${installation.server.port}/${database}`;
+      const result = await checked(
+        run(
+          'pgcopydb',
+          [
+            'clone',
+            '--source',
+            uri(installation.monolith),
+            '--target',
+            uri(restoreTarget),
+            '--table-jobs',
+            '2',
+            '--index-jobs',
+            '2',
+            '--dir',
+            work,
+            '--no-owner',
+          ],
+          installation.pgEnv(),
+        ),
+        'pgcopydb clone',
+      );
+      times.push(result.seconds);
+    }
+    rmSync(work, { recursive: true, force: true });
+    await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
+    pgcopydb = figure(times);
+  }
+  if (existsSync(join(installation.directory, 'plain.dump')))
+    rmSync(join(installation.directory, 'plain.dump'));
+
+  return {
+    scale,
+    monolithMb: Math.round(Number(size.size) / 1048576),
+    migrate: { copy: figure(copy), verify: figure(verify), total: figure(total), peakRssMb: figure(rss) },
+    pgDumpRestore: figure(pipe),
+    pgcopydb,
+    backup: { tool: figure(tool), pgDump: figure(plain) },
+  };
+}
