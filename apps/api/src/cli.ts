@@ -24,6 +24,8 @@ function exitCodeFor(error: unknown): ExitCode {
  * the process exits with the command's code.
  */
 async function bootstrap(): Promise<void> {
+  // Commander names the program after argv[1]; help and errors should say "topsteel", not "cli".
+  process.argv[1] = 'topsteel';
   let escaped: unknown;
   const app = await CommandFactory.createWithoutRunning(CliModule, {
     logger: ['error'],
