@@ -149,6 +149,31 @@ describe('db:migration:dry-run', () => {
     }
   });
 
+  it('fails when row-level security would hide rows from the migrating role, or it cannot read a table', async () => {
+    const name = await environment.createMonolith({ name: `${environment.prefix}_rls` });
+    const role = `${environment.prefix}_reader`;
+    await environment.query('postgres', `CREATE ROLE "${role}" LOGIN CREATEDB`);
+    try {
+      await environment.query(name, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}"`);
+      await environment.query(name, 'ALTER TABLE clients ENABLE ROW LEVEL SECURITY');
+      await environment.query(name, "CREATE POLICY only_paris ON clients FOR SELECT USING (ville = 'Paris')");
+      await environment.query(name, `REVOKE SELECT ON devis FROM "${role}"`);
+      const { result, report } = await dryRun({ DB_NAME: name, DB_USERNAME: role });
+      expect(result.code).toBe(1);
+      expect(report.checks.find((check) => check.id === 'read-access')).toMatchObject({ ok: false });
+      expect(report.findings).toContainEqual(
+        expect.objectContaining({ code: 'ROW_LEVEL_SECURITY', table: 'clients' }),
+      );
+      expect(report.findings).toContainEqual(
+        expect.objectContaining({ code: 'MISSING_PRIVILEGE', table: 'devis' }),
+      );
+    } finally {
+      await environment.query(name, `DROP OWNED BY "${role}"`).catch(() => undefined);
+      await environment.query('postgres', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await environment.query('postgres', `DROP ROLE IF EXISTS "${role}"`);
+    }
+  });
+
   it('fails when pg_dump cannot be found', async () => {
     const { result, report } = await dryRun({ PG_BIN_DIR: '/nonexistent/bin' });
     expect(result.code).toBe(1);

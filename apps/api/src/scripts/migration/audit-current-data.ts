@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { Client, QueryResult } from 'pg';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
 import { AuditCheck, danglingChecks, dataQualityChecks, orphanChecks } from './audit/audit-checks';
@@ -89,16 +89,19 @@ export class AuditService {
       (relation) => relation.kind === 'r' || relation.kind === 'p',
     );
     const columns = await listColumns(client, 'public');
+    // A table the role cannot fully read is described from the catalogue only (its blocker says why).
     const statistics = await tableStatistics(
       client,
-      relations.map((relation) => ({
-        ...relation,
-        softDeleteColumn:
-          relation.schema === 'public' &&
-          columns.get(relation.name)?.some((column) => column.name === 'deleted_at')
-            ? 'deleted_at'
-            : undefined,
-      })),
+      relations
+        .filter((relation) => relation.readable && !relation.rowSecurity)
+        .map((relation) => ({
+          ...relation,
+          softDeleteColumn:
+            relation.schema === 'public' &&
+            columns.get(relation.name)?.some((column) => column.name === 'deleted_at')
+              ? 'deleted_at'
+              : undefined,
+        })),
     );
     const destinationOf = (name: string): string => {
       const task = validation.plan.tasks.find((candidate) => candidate.source === name);
@@ -120,7 +123,16 @@ export class AuditService {
     });
 
     const findings: Finding[] = [...validation.findings];
-    for (const table of tables.filter((candidate) => !candidate.hasPrimaryKey)) {
+    const unreadable = new Set(
+      relations
+        .filter((relation) => !relation.readable || relation.rowSecurity)
+        .map((relation) =>
+          relation.schema === 'public' ? relation.name : `${relation.schema}.${relation.name}`,
+        ),
+    );
+    for (const table of tables.filter(
+      (candidate) => !candidate.hasPrimaryKey && !unreadable.has(candidate.name),
+    )) {
       findings.push({
         code: 'NO_PRIMARY_KEY',
         severity: 'info',
@@ -231,7 +243,22 @@ async function runCheck(
       message: `${check.code} not checked: ${missing.join(', ')} missing from the source`,
     };
   }
-  const result = await client.query<{ count: string; sample?: string[] | null }>(check.sql, check.parameters);
+  // A failing check (a table the role cannot read, say) must not abort the audit's snapshot transaction.
+  await client.query('SAVEPOINT audit_check');
+  let result: QueryResult<{ count: string; sample?: string[] | null }>;
+  try {
+    result = await client.query<{ count: string; sample?: string[] | null }>(check.sql, check.parameters);
+    await client.query('RELEASE SAVEPOINT audit_check');
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT audit_check');
+    return {
+      code: 'CHECK_FAILED',
+      severity: 'warning',
+      table: check.table,
+      count: 1,
+      message: `${check.code} could not run: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
   const count = Number(result.rows[0]?.count ?? 0);
   return {
     code: check.code,

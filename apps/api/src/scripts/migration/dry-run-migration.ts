@@ -183,8 +183,24 @@ export class DryRunMigrationService {
           finding.severity === 'blocker' &&
           ['UNKNOWN_TABLE', 'UNKNOWN_COLUMN', 'INCOMPATIBLE_TYPE', 'NOT_NULL_NOT_FED'].includes(finding.code),
       );
+      const accessBlockers = validation.findings.filter(
+        (finding) =>
+          finding.severity === 'blocker' &&
+          ['MISSING_PRIVILEGE', 'ROW_LEVEL_SECURITY'].includes(finding.code),
+      );
       const dataBlockers = validation.findings.filter(
-        (finding) => finding.severity === 'blocker' && !schemaBlockers.includes(finding),
+        (finding) =>
+          finding.severity === 'blocker' &&
+          !schemaBlockers.includes(finding) &&
+          !accessBlockers.includes(finding),
+      );
+      check(
+        'read-access',
+        'the role reads every row of every planned table',
+        accessBlockers.length === 0,
+        accessBlockers.length === 0
+          ? 'SELECT granted, no row-level security in the way'
+          : accessBlockers.map((finding) => finding.message).join('; '),
       );
       check(
         'plan-coverage',
@@ -205,7 +221,9 @@ export class DryRunMigrationService {
 
       const statistics = await tableStatistics(
         source,
-        validation.plan.tasks.map((task) => ({ schema: 'public', name: task.source })),
+        validation.plan.tasks
+          .filter((task) => task.readable)
+          .map((task) => ({ schema: 'public', name: task.source })),
       );
       const rowsOf = (name: string) => statistics.get(`public.${name}`)?.rows ?? 0;
       const usersTask = validation.plan.tasks.find((task) => task.source === 'users');

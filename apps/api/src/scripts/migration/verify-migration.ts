@@ -256,6 +256,7 @@ export class VerifyMigrationService {
           addedColumns: table.addedColumns,
           estimatedRows: 0,
           sizeBytes: 0,
+          readable: true,
         },
       ];
     });

@@ -9,6 +9,10 @@ export type CatalogueTable = {
   sizeBytes: number;
   estimatedRows: number;
   hasPrimaryKey: boolean;
+  /** The role may SELECT from it. */
+  readable: boolean;
+  /** Row-level security would apply to this role (so a read could silently miss rows). */
+  rowSecurity: boolean;
 };
 
 export type CatalogueColumn = {
@@ -31,10 +35,15 @@ export async function listRelations(client: Client): Promise<CatalogueTable[]> {
     size: string;
     estimate: string;
     pk: boolean;
+    readable: boolean;
+    rls: boolean;
   }>(
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind,
             pg_total_relation_size(c.oid) AS size, greatest(c.reltuples, 0)::bigint AS estimate,
-            EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS pk
+            EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS pk,
+            has_table_privilege(c.oid, 'SELECT') AS readable,
+            c.relrowsecurity AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = current_user)
+              AND (c.relforcerowsecurity OR pg_get_userbyid(c.relowner) <> current_user) AS rls
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%'
@@ -49,6 +58,8 @@ export async function listRelations(client: Client): Promise<CatalogueTable[]> {
     sizeBytes: Number(row.size),
     estimatedRows: Number(row.estimate),
     hasPrimaryKey: row.pk,
+    readable: row.readable,
+    rowSecurity: row.rls,
   }));
 }
 

@@ -18,6 +18,8 @@ export type CopyTask = {
   addedColumns: AddedColumn[];
   estimatedRows: number;
   sizeBytes: number;
+  /** The role can read every row (SELECT granted, no row-level security in the way). */
+  readable: boolean;
 };
 
 export type ResolvedExclusion = ExcludedTable & { by: 'plan' | 'operator' };
@@ -163,13 +165,32 @@ export async function resolvePlan(
     const relation = tables.find(
       (candidate) => candidate.schema === 'public' && candidate.name === table.source,
     ) as CatalogueTable;
+    if (!relation.readable) {
+      findings.push({
+        code: 'MISSING_PRIVILEGE',
+        severity: 'blocker',
+        table: table.source,
+        message: `the role cannot SELECT from ${table.source}: its rows cannot be copied`,
+        hint: `GRANT SELECT ON ${table.source} TO the role in DB_USERNAME`,
+      });
+    }
+    if (relation.rowSecurity) {
+      findings.push({
+        code: 'ROW_LEVEL_SECURITY',
+        severity: 'blocker',
+        table: table.source,
+        message: `row-level security applies to ${table.source} for this role: a copy could miss rows`,
+        hint: 'run the migration as the table owner or a role with BYPASSRLS (or superuser)',
+      });
+    }
     const live = options.targets?.[table.database];
     const targetColumns =
       live?.tables.get(table.target) ?? contractTargetColumns(table.source, table.addedColumns);
     const enumLabels = (type: string): readonly string[] =>
       live?.enums.get(type) ?? (live ? [] : (LEGACY_ENUMS[type] ?? []));
+    const readable = relation.readable && !relation.rowSecurity;
     const task = await resolveTable(
-      client,
+      readable ? client : undefined,
       table.source,
       sourceColumns.get(table.source) ?? [],
       targetColumns,
@@ -177,7 +198,7 @@ export async function resolvePlan(
       findings,
       enumLabels,
     );
-    tasks.push({ ...task, estimatedRows: relation.estimatedRows, sizeBytes: relation.sizeBytes });
+    tasks.push({ ...task, estimatedRows: relation.estimatedRows, sizeBytes: relation.sizeBytes, readable });
   }
   return { plan: { tasks, excluded, cutReferences: plan.cutReferences }, findings, present };
 }
@@ -186,15 +207,16 @@ function kindLabel(kind: CatalogueTable['kind']): string {
   return { v: 'view', m: 'materialized view', f: 'foreign table', r: 'table', p: 'partitioned table' }[kind];
 }
 
+/** `client` is undefined when the table cannot be read: only its catalogue is checked then. */
 async function resolveTable(
-  client: Client,
+  client: Client | undefined,
   source: string,
   sourceColumns: CatalogueColumn[],
   targetColumns: TargetColumn[],
   table: MigrationPlan['tables'][number],
   findings: Finding[],
   enumLabels: (type: string) => readonly string[],
-): Promise<Omit<CopyTask, 'estimatedRows' | 'sizeBytes'>> {
+): Promise<Omit<CopyTask, 'estimatedRows' | 'sizeBytes' | 'readable'>> {
   const added = new Set(table.addedColumns.map((column) => column.name));
   const targetByName = new Map(targetColumns.map((column) => [column.name, column]));
   const columns: CopyColumn[] = [];
@@ -222,7 +244,7 @@ async function resolveTable(
       });
       continue;
     }
-    if (column.nullable && !target.nullable) {
+    if (client && column.nullable && !target.nullable) {
       const nulls = await countWhere(client, source, `${quoteIdentifier(column.name)} IS NULL`);
       if (nulls > 0) {
         findings.push({
@@ -235,7 +257,7 @@ async function resolveTable(
         });
       }
     }
-    if (column.enumType)
+    if (client && column.enumType)
       await checkEnumValues(client, source, column, target, findings, enumLabels(target.type));
     columns.push({ name: column.name, sourceType: column.type, targetType: target.type });
   }
