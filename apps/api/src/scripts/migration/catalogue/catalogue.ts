@@ -132,7 +132,8 @@ export async function exactRowCounts(client: Client, tables: QualifiedTable[]): 
 
 export type TableChecksum = { rows: number; checksum: string };
 
-const rowHash = (columns: string[]): string =>
+/** The 64-bit hash of one row (alias `t`) that every checksum of the tool sums. */
+export const rowHash = (columns: string[]): string =>
   `hashtextextended(ROW(${columns.map((column) => `t.${quoteIdentifier(column)}`).join(', ')})::text, 0)`;
 
 /**
