@@ -176,6 +176,25 @@ describe('db:clean:execute refuses, fails and is interrupted without losing anyt
     expect(await databaseContent(environment, monolith)).toEqual(original);
   });
 
+  it('gives up with exit 1 when a session keeps a table locked longer than --lock-timeout', async () => {
+    const writer = await environment.client(monolith);
+    try {
+      await writer.query('BEGIN');
+      await writer.query('LOCK TABLE test_orders IN ROW EXCLUSIVE MODE');
+      const result = await runCli(
+        ['clean', '--execute', '--rule', 'test-tables', '--lock-timeout', '1s', '--json'],
+        environment.env(),
+      );
+      expect(result.code).toBe(1);
+      expect(parseJson<ErrorDocument>(result).error.code).toBe('TABLES_BUSY');
+    } finally {
+      await writer.query('ROLLBACK');
+      await environment.release(writer);
+    }
+    expect(leftovers()).toEqual([]);
+    expect(await databaseContent(environment, monolith)).toEqual(original);
+  });
+
   it('with a matching recent backup and --no-auto-backup, uses it and cleans', async () => {
     const result = await runCli(
       ['clean', '--execute', '--no-auto-backup', '--rule', 'test-tables', '--json'],

@@ -28,3 +28,8 @@ export async function cancelOnAbort(
   signal.addEventListener('abort', cancel, { once: true });
   return () => signal.removeEventListener('abort', cancel);
 }
+
+/** How long a LOCK TABLE may wait, in whole milliseconds within PostgreSQL's integer range. */
+export function lockTimeoutSql(milliseconds: number): string {
+  return `SET LOCAL lock_timeout = ${Math.min(2147483647, Math.max(1, Math.trunc(milliseconds)))}`;
+}

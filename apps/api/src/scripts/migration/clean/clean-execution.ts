@@ -9,7 +9,7 @@ import {
 } from '../../../modules/database/postgres-connection.factory';
 import { TableFingerprint } from '../backup/backup-manifest';
 import { tableChecksum } from '../catalogue/catalogue';
-import { cancelOnAbort } from './cancel-on-abort';
+import { cancelOnAbort, lockTimeoutSql } from './cancel-on-abort';
 import { analyzeRules, CleanAnalysis } from './clean-analysis';
 import { CleanArchiveManifest, CleanArchiveWriter, plannedRows } from './clean-archive';
 import { checkDeletion, readCounters } from './clean-verification';
@@ -89,7 +89,7 @@ async function inTransaction(
   locked: string[],
 ): Promise<ExecutionResult> {
   const { run } = context;
-  await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(context.lockTimeoutMs))}`);
+  await client.query(lockTimeoutSql(context.lockTimeoutMs));
   await run.step('lock tables', async () => {
     try {
       if (locked.length > 0)

@@ -8,6 +8,7 @@ import { quoteIdentifier as q, quoteQualified } from '../../../common/identifier
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { ArchivedTable, CleanArchiveManifest, checksumOf } from './clean-archive';
 import { CleanException, CleanExceptionCode } from './clean.exception';
+import { lockTimeoutSql } from './cancel-on-abort';
 
 export type RestoredTable = {
   table: string;
@@ -37,7 +38,7 @@ export async function restoreArchive(
   const { run } = options;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(options.lockTimeoutMs))}`);
+    await client.query(lockTimeoutSql(options.lockTimeoutMs));
     const tables = [...new Set(manifest.tables.map((table) => quoteQualified(table.schema, table.name)))];
     await run.step('lock tables', () => lockTables(client, tables, options.lockTimeoutMs));
     await run.step('load the archive', async () => {
