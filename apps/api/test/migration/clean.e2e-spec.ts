@@ -218,6 +218,43 @@ describe('db:clean and db:clean:execute on the generated monolith', () => {
     expect(await databaseContent(environment, monolith)).toEqual(original);
   });
 
+  it('restores only the references SET NULL emptied: later edits elsewhere stay, a re-pointed row is a conflict', async () => {
+    const run = parseJson<CleanDocument>(
+      await runCli(['clean', '--execute', '--rule', 'demo-users', '--json'], environment.env()),
+    );
+    const [edited, repointed] = run.totals.modified.find(
+      (entry) => entry.table === 'public.production',
+    )!.samples;
+    await environment.query(
+      monolith,
+      `UPDATE production SET notes = 'revu après le nettoyage' WHERE id = $1`,
+      [edited],
+    );
+    await environment.query(
+      monolith,
+      `UPDATE production SET operateur_id = (SELECT id FROM users WHERE email = 'admin@topsteel.fr') WHERE id = $1`,
+      [repointed],
+    );
+    const refused = await runCli(['clean', '--restore', run.archive!.name, '--json'], environment.env());
+    expect(refused.code).toBe(1);
+    const error = parseJson<ErrorDocument>(refused).error;
+    expect(error.code).toBe('RESTORE_CONFLICT');
+    expect(error.message).toContain(
+      `public.production are gone or their operateur_id was set since (${repointed})`,
+    );
+
+    await environment.query(monolith, 'UPDATE production SET operateur_id = NULL WHERE id = $1', [repointed]);
+    expect((await runCli(['clean', '--restore', run.archive!.name], environment.env())).code).toBe(0);
+    const [row] = await environment.query<{ notes: string; operateur: string }>(
+      monolith,
+      'SELECT p.notes, u.email AS operateur FROM production p JOIN users u ON u.id = p.operateur_id WHERE p.id = $1',
+      [edited],
+    );
+    expect(row).toEqual({ notes: 'revu après le nettoyage', operateur: 'demo@example.com' });
+    await environment.query(monolith, 'UPDATE production SET notes = NULL WHERE id = $1', [edited]);
+    expect(await databaseContent(environment, monolith)).toEqual(original);
+  });
+
   it('exits 2 on an archive name that does not exist (or is a path)', async () => {
     for (const name of ['2020-01-01T00-00-00-000Z', '../pre-migration']) {
       const result = await runCli(['clean', '--restore', name, '--json'], environment.env());

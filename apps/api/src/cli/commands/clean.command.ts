@@ -225,7 +225,7 @@ export function renderClean(report: CleanReport): string {
 
 function renderRestore(report: CleanRestoreReport): string {
   return [
-    `${CHECK} Archive ${report.archive.name} restored into ${report.database} (${report.target}) in one transaction: ${report.insertedRows} row(s) inserted, ${report.updatedRows} row(s) given their old values back; counts and checksums equal to the archive.`,
+    `${CHECK} Archive ${report.archive.name} restored into ${report.database} (${report.target}) in one transaction: ${report.insertedRows} row(s) inserted, ${report.updatedRows} row(s) given back the references ON DELETE SET NULL had emptied; counts and checksums equal to the archive.`,
     '',
     table(
       ['table', 'action', 'rows', 'checksum'],

@@ -46,8 +46,19 @@ export type ArchivedTable = {
   bytes: number;
   columns: GraphColumn[];
   primaryKey: string[] | null;
+  /** modified: the columns ON DELETE SET NULL emptied, the only ones a restore writes back. */
   setColumns?: string[];
+  /** modified: checksum over the primary key and `setColumns` (what a restore must give back). */
+  setChecksum?: string;
 };
+
+/** The columns a restore of changed rows compares: primary key, then the emptied references. */
+export const restoredColumns = (
+  table: Pick<ArchivedTable, 'columns' | 'primaryKey' | 'setColumns'>,
+): GraphColumn[] =>
+  [...(table.primaryKey ?? []), ...(table.setColumns ?? [])].map(
+    (name) => table.columns.find((column) => column.name === name) ?? { name, type: 'unknown' },
+  );
 
 export type CleanArchiveManifest = {
   formatVersion: 1;
@@ -160,8 +171,14 @@ export class CleanArchiveWriter {
       bytes,
       columns,
       primaryKey: spec.table.primaryKey,
-      ...(spec.setColumns ? { setColumns: spec.setColumns } : {}),
     };
+    if (spec.setColumns) {
+      archived.setColumns = spec.setColumns;
+      const projection = await client.query<{ checksum: string }>(
+        checksumOf(restoredColumns(archived), spec.selection),
+      );
+      archived.setChecksum = projection.rows[0].checksum;
+    }
     this.tables.push(archived);
     return archived;
   }

@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { RunContext } from '../../../cli/runner/command-context';
 import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
-import { ArchivedTable, CleanArchiveManifest, checksumOf } from './clean-archive';
+import { ArchivedTable, CleanArchiveManifest, checksumOf, restoredColumns } from './clean-archive';
 import { CleanException, CleanExceptionCode } from './clean.exception';
 import { lockTimeoutSql } from './cancel-on-abort';
 
@@ -26,7 +26,8 @@ const list = (alias: string, columns: string[]): string =>
  * into a staging table and checked against the manifest's counts and checksums, conflicts are
  * looked for (deleted rows whose key exists again; changed rows that are gone or whose emptied
  * references were set since), then deleted rows are inserted parents first and changed rows get
- * their old values back, each statement's own RETURNING rows checksummed against the manifest.
+ * their emptied references back (their other columns keep any later edit), each statement's own
+ * RETURNING rows checksummed against the manifest.
  * Any conflict or difference rolls everything back.
  */
 export async function restoreArchive(
@@ -161,27 +162,31 @@ async function putBack(client: Client, table: ArchivedTable, index: number): Pro
   const columns = table.columns.map((column) => column.name);
   const target = quoteQualified(table.schema, table.name);
   let statement: string;
+  let expected = { columns: table.columns, checksum: table.checksum };
   if (table.action === 'deleted') {
     statement = `INSERT INTO ${target} (${columns.map(q).join(', ')}) OVERRIDING SYSTEM VALUE
                  SELECT ${list('s', columns)} FROM ${staging(index)} AS s RETURNING ${columns.map(q).join(', ')}`;
   } else {
+    // Only the references clean emptied go back: later changes to the other columns are kept.
     const key = table.primaryKey ?? [];
-    const assignments = columns
-      .filter((column) => !key.includes(column))
-      .map((column) => `${q(column)} = s.${q(column)}`)
-      .join(', ');
+    const assignments = (table.setColumns ?? []).map((column) => `${q(column)} = s.${q(column)}`).join(', ');
+    expected = { columns: restoredColumns(table), checksum: table.setChecksum ?? '' };
     statement = `UPDATE ${target} AS t SET ${assignments} FROM ${staging(index)} AS s
-                 WHERE (${list('t', key)}) = (${list('s', key)}) RETURNING ${list('t', columns)}`;
+                 WHERE (${list('t', key)}) = (${list('s', key)})
+                 RETURNING ${list(
+                   't',
+                   expected.columns.map((column) => column.name),
+                 )}`;
   }
   const result = await client.query<{ rows: string; checksum: string }>(
-    `WITH restored AS (${statement}) ${checksumOf(table.columns, 'restored AS t')}`,
+    `WITH restored AS (${statement}) ${checksumOf(expected.columns, 'restored AS t')}`,
   );
   const rows = Number(result.rows[0].rows);
   const checksum = result.rows[0].checksum;
-  if (rows !== table.rows || checksum !== table.checksum)
+  if (rows !== table.rows || checksum !== expected.checksum)
     throw new CleanException(
       CleanExceptionCode.RestoreMismatch,
-      `${table.table}: ${rows} row(s) written with checksum ${checksum}, the archive holds ${table.rows} with ${table.checksum}`,
+      `${table.table}: ${rows} row(s) written with checksum ${checksum}, the archive holds ${table.rows} with ${expected.checksum}`,
     );
   return { table: table.table, action: table.action === 'deleted' ? 'inserted' : 'updated', rows, checksum };
 }
