@@ -119,6 +119,8 @@ export class CleanTestDataService {
       { readOnly: true, applicationName: 'topsteel-clean' },
     );
     const notes = [...analysis.notes];
+    const frozen = target === 'monolith' ? await this.splitRecorded() : null;
+    if (frozen) analysis.refusals.push(frozen);
     if (analysis.totals.deletedRows > 0) {
       notes.push(
         target === 'monolith'
@@ -139,6 +141,7 @@ export class CleanTestDataService {
         onWait: (holder) => run.info(`Waiting for the migration lock held by ${describeHolder(holder)}…`),
       },
       async (lock) => {
+        await this.assertMonolithWritable(target);
         let backup: CoveringBackup | null = null;
         let backupReport: CleanBackupReport = { policy: 'not-required', detail: AUTH_POLICY };
         if (target === 'monolith') {
@@ -202,12 +205,13 @@ export class CleanTestDataService {
       );
     await run.step('verify the archive files', () => verifyArchiveFiles(archive.path, manifest));
     return this.lock.withMigrationLock(
-      'clean --restore',
+      'clean:restore',
       {
         timeoutMs: options.lockTimeoutMs,
         onWait: (holder) => run.info(`Waiting for the migration lock held by ${describeHolder(holder)}…`),
       },
       async (lock) => {
+        await this.assertMonolithWritable(manifest.target);
         const client = await this.connections.connect(location, {
           applicationName: 'topsteel-clean-restore',
         });
@@ -263,6 +267,21 @@ export class CleanTestDataService {
           : `${config.authDatabase} holds no completed split`,
       );
     return { database: config.authDatabase };
+  }
+
+  /** Why the monolith must not change any more (a split is recorded), or null. */
+  private async splitRecorded(): Promise<string | null> {
+    const split = (await this.journal.read())?.split;
+    return split
+      ? `a split is recorded in ${this.configService.config.authDatabase} (${split.status}): the monolith stays as the split read it`
+      : null;
+  }
+
+  /** Checked under the migration lock, so that no split can start in between. */
+  private async assertMonolithWritable(target: CleanTarget): Promise<void> {
+    if (target !== 'monolith') return;
+    const reason = await this.splitRecorded();
+    if (reason) throw new CleanException(CleanExceptionCode.MonolithFrozen, reason);
   }
 
   /**

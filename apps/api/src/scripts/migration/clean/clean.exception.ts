@@ -11,6 +11,7 @@ export enum CleanExceptionCode {
   InvalidRulesFile = 'INVALID_RULES_FILE',
   ArchiveNotFound = 'ARCHIVE_NOT_FOUND',
   TargetNotReady = 'TARGET_NOT_READY',
+  MonolithFrozen = 'MONOLITH_FROZEN',
   RuleFailed = 'RULE_FAILED',
   CascadeCycle = 'CASCADE_CYCLE',
   UnsupportedReference = 'UNSUPPORTED_REFERENCE',
@@ -52,6 +53,10 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   [CleanExceptionCode.TargetNotReady]: {
     exitCode: ExitCode.Failure,
     hint: '--target auth maintains AUTH after a complete split: run npm run db:migrate first (db:status shows where things stand).',
+  },
+  [CleanExceptionCode.MonolithFrozen]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Once a split is recorded the monolith stays as the split read it (db:verify and db:rollback compare against it): clean AUTH with --target auth, or db:rollback first to clean the monolith again.',
   },
   [CleanExceptionCode.RuleFailed]: {
     exitCode: ExitCode.Failure,
