@@ -1,3 +1,4 @@
+import { SEEDED_PROBLEMS } from '@topsteel/legacy-fixture';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CleanReport, CleanRestoreReport } from '../../src/scripts/migration/clean-test-data';
@@ -53,8 +54,8 @@ describe('db:clean and db:clean:execute on the generated monolith', () => {
     });
     // Three notifications read long ago go, with their read receipts; the re-read and unread ones stay.
     expect(deletedPerTable(rule('old-read-notifications').summary)).toEqual({
-      notifications: 3,
-      notification_reads: 3,
+      notifications: SEEDED_PROBLEMS.oldReadNotifications,
+      notification_reads: SEEDED_PROBLEMS.oldReadNotifications,
     });
     const demoUsers = rule('demo-users').summary;
     expect(demoUsers.deleted.find((entry) => entry.table === 'public.users')).toMatchObject({
