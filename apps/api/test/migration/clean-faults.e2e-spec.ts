@@ -195,6 +195,33 @@ describe('db:clean:execute refuses, fails and is interrupted without losing anyt
     expect(await databaseContent(environment, monolith)).toEqual(original);
   });
 
+  it('refuses, before any backup or archive, when a key without ON DELETE action references selected rows', async () => {
+    await environment.query(
+      monolith,
+      `CREATE TABLE order_notes (id integer PRIMARY KEY, order_id uuid NOT NULL REFERENCES test_orders (id));
+       INSERT INTO order_notes SELECT 1, min(id::text)::uuid FROM test_orders`,
+    );
+    try {
+      const preview = await runCli(['clean', '--rule', 'test-tables', '--json'], environment.env());
+      expect(preview.code).toBe(1);
+      expect(parseJson<CleanDocument>(preview).totals.blocked).toEqual([
+        expect.objectContaining({ table: 'public.order_notes', references: 'public.test_orders', rows: 1 }),
+      ]);
+      const backups = readdirSync(join(environment.backupDir, 'pre-migration'));
+      const result = await runCli(
+        ['clean', '--execute', '--rule', 'test-tables', '--json'],
+        environment.env(),
+      );
+      expect(result.code).toBe(1);
+      expect(parseJson<ErrorDocument>(result).error.code).toBe('BLOCKED');
+      expect(readdirSync(join(environment.backupDir, 'pre-migration'))).toEqual(backups);
+    } finally {
+      await environment.query(monolith, 'DROP TABLE order_notes');
+    }
+    expect(leftovers()).toEqual([]);
+    expect(await databaseContent(environment, monolith)).toEqual(original);
+  });
+
   it('with a matching recent backup and --no-auto-backup, uses it and cleans', async () => {
     const result = await runCli(
       ['clean', '--execute', '--no-auto-backup', '--rule', 'test-tables', '--json'],

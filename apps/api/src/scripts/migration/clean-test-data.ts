@@ -11,7 +11,7 @@ import {
 import { BackupCurrentDatabaseService } from './backup-current-database';
 import { analyzeRules, CleanAnalysis, CleanRuleReport } from './clean/clean-analysis';
 import { readArchive, verifyArchiveFiles } from './clean/clean-archive';
-import { CoveringBackup, executeClean } from './clean/clean-execution';
+import { CoveringBackup, executeClean, refuse } from './clean/clean-execution';
 import { restoreArchive, RestoredTable } from './clean/clean-restorer';
 import { CleanException, CleanExceptionCode } from './clean/clean.exception';
 import {
@@ -149,6 +149,7 @@ export class CleanTestDataService {
           const preview = await run.step('preview', () => this.dryRun(options));
           if (preview.totals.deletedRows === 0)
             return { ...preview, mode: 'execute', backup: null, notes: [] };
+          refuse(preview);
           const chosen = await this.ensureBackup(options, run);
           backup = chosen.backup;
           backupReport = chosen.report;

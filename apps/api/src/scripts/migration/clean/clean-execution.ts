@@ -173,7 +173,8 @@ async function materialize(client: Client, plan: CascadePlan): Promise<string> {
   return 'SELECT kind, idx, row_ctid, is_root, sample_key FROM pg_temp.clean_plan';
 }
 
-function refuse(analysis: CleanAnalysis): void {
+/** Throws when the plan cannot be carried out safely (the reasons the dry run lists). */
+export function refuse(analysis: Pick<CleanAnalysis, 'totals' | 'refusals'>): void {
   if (analysis.totals.blocked.length > 0)
     throw new CleanException(CleanExceptionCode.Blocked, analysis.refusals.join('; '), {
       blocked: analysis.totals.blocked,
