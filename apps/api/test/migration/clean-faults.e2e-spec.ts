@@ -116,6 +116,7 @@ describe('db:clean:execute refuses, fails and is interrupted without losing anyt
     await withTrigger(`RAISE EXCEPTION 'test_orders are protected'`, 'BEFORE', async () => {
       const result = await runCli(['clean', '--execute', '--json'], environment.env());
       expect(result.code).toBe(1);
+      expect(parseJson<ErrorDocument>(result).error).toMatchObject({ code: 'DELETE_FAILED' });
       expect(parseJson<ErrorDocument>(result).error.message).toContain('test_orders are protected');
       expect(result.stderr).toMatch(/✔ archive: \d+ tables/);
     });

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { RunContext } from '../../../cli/runner/command-context';
 import { quoteQualified } from '../../../common/identifiers/identifier';
+import { isTopsteelException } from '../../../common/exceptions/topsteel.exception';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import {
   DatabaseLocation,
@@ -131,14 +132,22 @@ async function inTransaction(
   const writer = CleanArchiveWriter.create(context.archiveRoot, new Date());
   let manifest: CleanArchiveManifest;
   try {
-    manifest = await run.step('archive', () => writeArchive(client, writer, analysis, context));
-    await run.step('delete and verify', () => deleteRuleRows(client, graph, analysis, manifest));
+    manifest = await run.step('archive', () =>
+      failingAs(CleanExceptionCode.ArchiveFailed, 'archiving', () =>
+        writeArchive(client, writer, analysis, context),
+      ),
+    );
+    await run.step('delete and verify', () =>
+      failingAs(CleanExceptionCode.DeleteFailed, 'deleting', () =>
+        deleteRuleRows(client, graph, analysis, manifest),
+      ),
+    );
     context.lock.assertHeld();
     run.shutdown.throwIfRequested();
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     writer.discard();
-    throw translateArchiveError(error);
+    throw error;
   }
   try {
     await client.query('COMMIT');
@@ -280,14 +289,21 @@ async function deleteRuleRows(
   await checkDeletion(client, graph, analysis, manifest, before);
 }
 
-function translateArchiveError(error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EIO')
-    return new CleanException(
-      CleanExceptionCode.ArchiveFailed,
-      `writing the archive failed: ${code}`,
+/**
+ * Failures of the archive or the delete, named for the operator: the file-system and server errors
+ * (disk full, a trigger raising, a NOT NULL column under ON DELETE SET NULL...) keep their message.
+ */
+async function failingAs<T>(code: CleanExceptionCode, doing: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isTopsteelException(error)) throw error;
+    const reason = (error as { code?: unknown }).code;
+    throw new CleanException(
+      code,
+      `${doing} failed${typeof reason === 'string' ? ` (${reason})` : ''}: ${error instanceof Error ? error.message : String(error)}`,
       {},
       { cause: error },
     );
-  return error;
+  }
 }

@@ -23,6 +23,7 @@ export enum CleanExceptionCode {
   CountersOff = 'COUNTERS_OFF',
   ArchiveFailed = 'ARCHIVE_FAILED',
   FolderNotWritable = 'FOLDER_NOT_WRITABLE',
+  DeleteFailed = 'DELETE_FAILED',
   VerificationFailed = 'VERIFICATION_FAILED',
   OutcomeUnknown = 'OUTCOME_UNKNOWN',
   ArchiveCorrupted = 'ARCHIVE_CORRUPTED',
@@ -96,11 +97,15 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   },
   [CleanExceptionCode.ArchiveFailed]: {
     exitCode: ExitCode.Failure,
-    hint: `Free space under BACKUP_DIR or fix the cause shown above, then run again. ${NOTHING_CHANGED}`,
+    hint: `Free space under BACKUP_DIR, or fix the cause shown above, then run again. ${NOTHING_CHANGED}`,
   },
   [CleanExceptionCode.FolderNotWritable]: {
     exitCode: ExitCode.Usage,
     hint: 'Point BACKUP_DIR at a folder this user can create and write, then run again.',
+  },
+  [CleanExceptionCode.DeleteFailed]: {
+    exitCode: ExitCode.Failure,
+    hint: `PostgreSQL refused the delete (message above: a trigger, a constraint, a lost connection). ${NOTHING_CHANGED}`,
   },
   [CleanExceptionCode.VerificationFailed]: {
     exitCode: ExitCode.Failure,
