@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditCommand } from './cli/commands/audit.command';
 import { BackupCommand } from './cli/commands/backup.command';
 import { DemoCommand } from './cli/commands/demo.command';
+import { CleanCommand } from './cli/commands/clean.command';
 import { DryRunCommand } from './cli/commands/dry-run.command';
 import { MigrateCommand } from './cli/commands/migrate.command';
 import { RollbackCommand } from './cli/commands/rollback.command';
@@ -21,6 +22,7 @@ const COMMANDS = [
   AuditCommand,
   DryRunCommand,
   BackupCommand,
+  CleanCommand,
   MigrateCommand,
   VerifyCommand,
   RollbackCommand,

@@ -44,6 +44,7 @@ describe('db:audit', () => {
     expect(finding('USER_WITHOUT_EMAIL')?.count).toBe(SEEDED_PROBLEMS.usersWithEmptyEmail);
     expect(finding('DEMO_ACCOUNT_PRESENT', 'users')?.count).toBe(SEEDED_PROBLEMS.demoUsers);
     expect(finding('DEMO_ACCOUNT_PRESENT', 'clients')?.count).toBe(SEEDED_PROBLEMS.demoClients);
+    expect(finding('DEMO_ACCOUNT_PRESENT', 'users')?.message).toContain('db:clean --rule demo-users');
     expect(finding('ORPHAN_REFERENCE', 'documents')?.count).toBe(SEEDED_PROBLEMS.orphanDocuments);
     expect(finding('ORPHAN_REFERENCE', 'query_builder_columns')?.count).toBe(
       SEEDED_PROBLEMS.orphanQueryBuilderColumns,

@@ -1,4 +1,4 @@
-import { legacyTableNames } from '@topsteel/legacy-fixture';
+import { legacyTableNames, SEEDED_PROBLEMS } from '@topsteel/legacy-fixture';
 import { freePort } from '../../src/common/embedded/embedded-postgres.server';
 import { DryRunReport } from '../../src/scripts/migration/dry-run-migration';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
@@ -50,6 +50,11 @@ describe('db:migration:dry-run', () => {
       database: 'shared',
     });
     expect(report.notes.join(' ')).toMatch(/test data.*db:clean/);
+    expect(report.notes.join(' ')).toMatch(
+      new RegExp(
+        `${SEEDED_PROBLEMS.demoUsers} user\\(s\\) and ${SEEDED_PROBLEMS.demoClients} client\\(s\\) on demo e-mail domains.*db:clean`,
+      ),
+    );
   });
 
   it('prints ✅ for every check in text mode', async () => {

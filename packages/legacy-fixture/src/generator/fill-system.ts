@@ -39,6 +39,21 @@ export function systemStatements(counts: TableCounts): string[] {
             ${before('i % 200', 'days')}, 1, ${before('i % 200', 'days')}, ${before('i % 200', 'days')}, NULL
      FROM generate_series(2, ${c.notifications}, 2) AS i`,
 
+    // Six notifications from long ago, independent of the scale: three read long ago (the
+    // old-read-notifications cleaning rule removes them), one read again last week and two never
+    // read (the rule keeps those).
+    `INSERT INTO notifications (id, type, title, message, data, entity_type, entity_id, sender_id, read, sent_at, version, created_at, updated_at, deleted_at)
+     SELECT ${uid('notifications', "'ancienne-' || i")}, 'info', 'Ancienne notification ' || i, 'Archivée ' || i, NULL, 'commande',
+            ${uid('commandes', `1 + i % ${c.commandes}`)}, NULL, i <= 4, ${before('90 + 20 * i', 'days')}, 1,
+            ${before('90 + 20 * i', 'days')}, ${before('90 + 20 * i', 'days')}, NULL
+     FROM generate_series(1, 6) AS i`,
+
+    `INSERT INTO notification_reads (id, notification_id, user_id, read_at, version, created_at, updated_at, deleted_at)
+     SELECT ${uid('notification_reads', "'ancienne-' || i")}, ${uid('notifications', "'ancienne-' || i")}, ${uid('users', '1')},
+            CASE WHEN i = 4 THEN ${before('7', 'days')} ELSE ${before('89 + 20 * i', 'days')} END, 1,
+            ${before('89 + 20 * i', 'days')}, ${before('89 + 20 * i', 'days')}, NULL
+     FROM generate_series(1, 4) AS i`,
+
     `INSERT INTO query_builders (id, name, description, database, "mainTable", "isPublic", "maxRows", settings, layout, "createdById", "createdAt", "updatedAt")
      SELECT ${uid('query_builders', 'i')}, 'Requête ' || i, NULL, 'erp_topsteel', ${pick(['commandes', 'clients', 'facturation'], 'i')}, i % 2 = 0,
             CASE WHEN i % 2 = 0 THEN 1000 END, '{"pagination": true}', NULL, ${uid('users', '1 + i')}, ${before('100', 'days')}, ${before('i', 'days')}

@@ -36,6 +36,8 @@ export const SEEDED_PROBLEMS = {
   /** Exact duplicate rows in the tables without primary key. */
   duplicateTypeormMetadataRows: 1,
   duplicateUserSettingsBackupRows: 2,
+  /** Notifications read, sent more than 90 days ago and not read since (plus one re-read and two unread old ones). */
+  oldReadNotifications: 3,
 } as const;
 
 /** The special users, ids 1 to 12; generic users follow. */

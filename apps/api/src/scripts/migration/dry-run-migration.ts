@@ -10,7 +10,9 @@ import { DatabaseConfigService } from '../../modules/database/database-config.se
 import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
 import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
 import { formatBytes } from '../../common/format/format';
+import { quoteQualified } from '../../common/identifiers/identifier';
 import { tableStatistics } from './catalogue/catalogue';
+import { EMAIL_DOMAIN_SQL } from './clean/clean-rules';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { DEFAULT_PLAN } from './plan/default-plan';
 import { Finding } from './plan/finding';
@@ -264,6 +266,11 @@ export class DryRunMigrationService {
         notes.push(
           `${testData} row(s) of test data in test_* tables stay behind: review and remove them with npm run db:clean (then db:clean:execute).`,
         );
+      const demoAccounts = await this.demoAccounts(source, validation.plan.tasks);
+      if (demoAccounts.length > 0)
+        notes.push(
+          `${demoAccounts.join(' and ')} on demo e-mail domains (${config.cleanTestEmailDomains.join(', ')}) would be migrated: review them with npm run db:clean (rules demo-users, demo-clients), remove them with db:clean:execute.`,
+        );
       if (splitComplete)
         notes.push('The split is already complete: db:migrate will only apply pending schema migrations.');
 
@@ -285,6 +292,25 @@ export class DryRunMigrationService {
       await source.query('ROLLBACK').catch(() => undefined);
       await source.end().catch(() => undefined);
     }
+  }
+
+  /** "3 user(s)", "2 client(s)": accounts db:clean's demo rules select (same predicate), for tables that have an email column. */
+  private async demoAccounts(source: Client, tasks: ResolvedPlan['tasks']): Promise<string[]> {
+    const counts: string[] = [];
+    for (const [table, label] of [
+      ['users', 'user(s)'],
+      ['clients', 'client(s)'],
+    ] as const) {
+      const task = tasks.find((candidate) => candidate.source === table);
+      if (!task?.columns.some((column) => column.name === 'email')) continue;
+      const result = await source.query<{ count: string }>(
+        `SELECT count(*) AS count FROM ${quoteQualified('public', table)} WHERE ${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
+        [this.configService.config.cleanTestEmailDomains],
+      );
+      const count = Number(result.rows[0].count);
+      if (count > 0) counts.push(`${count} ${label}`);
+    }
+    return counts;
   }
 
   /** AUTH, SHARED and the default tenant: absent (create), ours (resume), or someone else's (refused). */

@@ -3,6 +3,7 @@ import { SocietesModule } from '../../modules/societes/societes.module';
 import { AuditService } from './audit-current-data';
 import { BackupCatalogService } from './backup/backup-catalog.service';
 import { BackupCurrentDatabaseService } from './backup-current-database';
+import { CleanTestDataService } from './clean-test-data';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from './journal/migration-journal.module';
 import { MigrationService } from './migration-service';
@@ -17,6 +18,7 @@ const SERVICES = [
   MigrationStatusService,
   PgToolsService,
   AuditService,
+  CleanTestDataService,
   DryRunMigrationService,
   MigrationService,
   VerifyMigrationService,

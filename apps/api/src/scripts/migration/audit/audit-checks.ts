@@ -1,4 +1,5 @@
 import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
+import { EMAIL_DOMAIN_SQL } from '../clean/clean-rules';
 import { Severity } from '../plan/finding';
 import { CutReference } from '../plan/plan.types';
 import { UnconstrainedReference } from '../plan/references';
@@ -87,10 +88,11 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       table,
       column: 'email',
       requires: [{ table, columns: ['id', 'email'] }],
-      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t(table)} WHERE lower(split_part(email, '@', 2)) = ANY($1::text[])`,
+      // The predicate of db:clean's demo-users/demo-clients rules, so that both count the same accounts.
+      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t(table)} WHERE ${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
       parameters: [context.testEmailDomains],
       message: (count) =>
-        `${count} ${table} row(s) on a demo e-mail domain (${context.testEmailDomains.join(', ')})`,
+        `${count} ${table} row(s) on a demo e-mail domain (${context.testEmailDomains.join(', ')}); db:clean --rule demo-${table} shows what goes with them`,
     })),
   ];
 }

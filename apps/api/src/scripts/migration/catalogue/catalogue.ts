@@ -143,12 +143,14 @@ export async function exactRowCounts(client: Client, tables: QualifiedTable[]): 
 
 export type TableChecksum = { rows: number; checksum: string };
 
-const rowHash = (expressions: string[]): string =>
-  `hashtextextended(ROW(${expressions.join(', ')})::text, 0)`;
+const hashOf = (expressions: string[]): string => `hashtextextended(ROW(${expressions.join(', ')})::text, 0)`;
 
 /** Column references for a checksum over `t`. */
 export const columnExpressions = (columns: string[]): string[] =>
   columns.map((column) => `t.${quoteIdentifier(column)}`);
+
+/** The 64-bit hash of one row (alias `t`) that every checksum of the tool sums. */
+export const rowHash = (columns: string[]): string => hashOf(columnExpressions(columns));
 
 /**
  * An order-independent content checksum computed by PostgreSQL: the exact (numeric) sum of a
@@ -168,7 +170,7 @@ export function checksumSql(table: QualifiedTable, columnSets: string[][]): stri
 export function checksumOfExpressionsSql(table: QualifiedTable, expressionSets: string[][]): string {
   const sums = expressionSets.map(
     (expressions, index) =>
-      `coalesce(sum(${rowHash(expressions)}), 0)::text AS checksum${index === 0 ? '' : index}`,
+      `coalesce(sum(${hashOf(expressions)}), 0)::text AS checksum${index === 0 ? '' : index}`,
   );
   return `SELECT count(*)::bigint AS rows, ${sums.join(', ')} FROM ${quoteQualified(table.schema, table.name)} AS t`;
 }

@@ -1,0 +1,192 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { RunContext } from '../../../cli/runner/command-context';
+import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
+import { HeldLock } from '../../../modules/database/migration-lock.service';
+import { ArchivedTable, CleanArchiveManifest, checksumOf, restoredColumns } from './clean-archive';
+import { CleanException, CleanExceptionCode } from './clean.exception';
+import { lockTimeoutSql } from './cancel-on-abort';
+
+export type RestoredTable = {
+  table: string;
+  action: 'inserted' | 'updated';
+  rows: number;
+  checksum: string;
+};
+
+const staging = (index: number): string => `pg_temp.${q(`clean_restore_${index}`)}`;
+const list = (alias: string, columns: string[]): string =>
+  columns.map((column) => `${alias}.${q(column)}`).join(', ');
+
+/**
+ * Puts an archive back in one transaction: the archived tables are locked, every file is loaded
+ * into a staging table and checked against the manifest's counts and checksums, conflicts are
+ * looked for (deleted rows whose key exists again; changed rows that are gone or whose emptied
+ * references were set since), then deleted rows are inserted parents first and changed rows get
+ * their emptied references back (their other columns keep any later edit), each statement's own
+ * RETURNING rows checksummed against the manifest.
+ * Any conflict or difference rolls everything back.
+ */
+export async function restoreArchive(
+  client: Client,
+  archive: { path: string; manifest: CleanArchiveManifest },
+  options: { lockTimeoutMs: number; run: RunContext; lock: HeldLock },
+): Promise<RestoredTable[]> {
+  const { manifest } = archive;
+  const { run } = options;
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  try {
+    await client.query(lockTimeoutSql(options.lockTimeoutMs));
+    const tables = [...new Set(manifest.tables.map((table) => quoteQualified(table.schema, table.name)))];
+    await run.step('lock tables', () => lockTables(client, tables, options.lockTimeoutMs));
+    await run.step('load the archive', async () => {
+      for (const [index, table] of manifest.tables.entries()) {
+        run.shutdown.throwIfRequested();
+        await load(client, archive.path, table, index);
+      }
+    });
+    const conflicts = await run.step('look for conflicts', () => findConflicts(client, manifest));
+    if (conflicts.length > 0) {
+      const more = conflicts.length > 4 ? `; and ${conflicts.length - 4} more table(s)` : '';
+      throw new CleanException(
+        CleanExceptionCode.RestoreConflict,
+        `cannot restore: ${conflicts.slice(0, 4).join('; ')}${more}`,
+        { conflicts },
+      );
+    }
+    const restored = await run.step('restore rows', async () => {
+      const results: RestoredTable[] = [];
+      for (const [index, table] of manifest.tables.entries()) {
+        run.shutdown.throwIfRequested();
+        results.push(await putBack(client, table, index));
+      }
+      return results;
+    });
+    options.lock.assertHeld();
+    run.shutdown.throwIfRequested();
+    await client.query('COMMIT');
+    return restored;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    const sqlState = (error as { code?: string }).code;
+    if (sqlState === '23505' || sqlState === '23503' || sqlState === '23514')
+      throw new CleanException(
+        CleanExceptionCode.RestoreConflict,
+        `cannot restore: ${(error as Error).message}`,
+        { sqlState },
+        { cause: error },
+      );
+    throw error;
+  }
+}
+
+async function lockTables(client: Client, tables: string[], timeoutMs: number): Promise<void> {
+  try {
+    await client.query(`LOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error;
+    throw new CleanException(
+      CleanExceptionCode.TablesBusy,
+      `could not lock ${tables.join(', ')} within ${Math.round(timeoutMs / 1000)} s`,
+    );
+  }
+}
+
+async function load(client: Client, path: string, table: ArchivedTable, index: number): Promise<void> {
+  const columns = table.columns.map((column) => column.name);
+  try {
+    await client.query(
+      `CREATE TEMP TABLE ${q(`clean_restore_${index}`)} ON COMMIT DROP AS SELECT ${list('t', columns)} FROM ${quoteQualified(table.schema, table.name)} AS t WITH NO DATA`,
+    );
+  } catch (error) {
+    throw new CleanException(
+      CleanExceptionCode.RestoreConflict,
+      `${table.table} no longer has the archived columns: ${(error as Error).message}`,
+      {},
+      { cause: error },
+    );
+  }
+  const writer = client.query(
+    copyFrom(
+      `COPY ${staging(index)} (${columns.map(q).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`,
+    ),
+  );
+  await pipeline(createReadStream(join(path, table.file)), writer);
+  const loaded = await client.query<{ rows: string; checksum: string }>(
+    checksumOf(table.columns, `${staging(index)} AS t`),
+  );
+  if (Number(loaded.rows[0].rows) !== table.rows || loaded.rows[0].checksum !== table.checksum)
+    throw new CleanException(
+      CleanExceptionCode.ArchiveCorrupted,
+      `${table.file} does not hold the ${table.rows} row(s) its manifest describes`,
+    );
+}
+
+async function findConflicts(client: Client, manifest: CleanArchiveManifest): Promise<string[]> {
+  const conflicts: string[] = [];
+  for (const [index, table] of manifest.tables.entries()) {
+    const key = table.primaryKey;
+    const target = quoteQualified(table.schema, table.name);
+    if (!key) {
+      // Without a key a row cannot be recognised: deleted rows go back as they are (duplicates are legal there).
+      if (table.action === 'modified')
+        conflicts.push(`${table.table} has no primary key to find changed rows by`);
+      continue;
+    }
+    const sameKey = `(${list('t', key)}) = (${list('s', key)})`;
+    const keyText = key.length === 1 ? `s.${q(key[0])}::text` : `ROW(${list('s', key)})::text`;
+    const sample = `(array_agg(${keyText} ORDER BY ${keyText}))[1:3]`;
+    const sql =
+      table.action === 'deleted'
+        ? `SELECT count(*) AS count, ${sample} AS samples FROM ${staging(index)} AS s
+           WHERE EXISTS (SELECT 1 FROM ${target} AS t WHERE ${sameKey})`
+        : `SELECT count(*) AS count, ${sample} AS samples FROM ${staging(index)} AS s
+           WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${sameKey}
+                             AND ${(table.setColumns ?? []).map((column) => `t.${q(column)} IS NULL`).join(' AND ') || 'true'})`;
+    const result = await client.query<{ count: string; samples: string[] | null }>(sql);
+    const count = Number(result.rows[0].count);
+    if (count > 0)
+      conflicts.push(
+        table.action === 'deleted'
+          ? `${count} row(s) of ${table.table} exist again with the archived keys (${(result.rows[0].samples ?? []).join(', ')})`
+          : `${count} changed row(s) of ${table.table} are gone or their ${(table.setColumns ?? []).join(', ')} was set since (${(result.rows[0].samples ?? []).join(', ')})`,
+      );
+  }
+  return conflicts;
+}
+
+async function putBack(client: Client, table: ArchivedTable, index: number): Promise<RestoredTable> {
+  const columns = table.columns.map((column) => column.name);
+  const target = quoteQualified(table.schema, table.name);
+  let statement: string;
+  let expected = { columns: table.columns, checksum: table.checksum };
+  if (table.action === 'deleted') {
+    statement = `INSERT INTO ${target} (${columns.map(q).join(', ')}) OVERRIDING SYSTEM VALUE
+                 SELECT ${list('s', columns)} FROM ${staging(index)} AS s RETURNING ${columns.map(q).join(', ')}`;
+  } else {
+    // Only the references clean emptied go back: later changes to the other columns are kept.
+    const key = table.primaryKey ?? [];
+    const assignments = (table.setColumns ?? []).map((column) => `${q(column)} = s.${q(column)}`).join(', ');
+    expected = { columns: restoredColumns(table), checksum: table.setChecksum ?? '' };
+    statement = `UPDATE ${target} AS t SET ${assignments} FROM ${staging(index)} AS s
+                 WHERE (${list('t', key)}) = (${list('s', key)})
+                 RETURNING ${list(
+                   't',
+                   expected.columns.map((column) => column.name),
+                 )}`;
+  }
+  const result = await client.query<{ rows: string; checksum: string }>(
+    `WITH restored AS (${statement}) ${checksumOf(expected.columns, 'restored AS t')}`,
+  );
+  const rows = Number(result.rows[0].rows);
+  const checksum = result.rows[0].checksum;
+  if (rows !== table.rows || checksum !== expected.checksum)
+    throw new CleanException(
+      CleanExceptionCode.RestoreMismatch,
+      `${table.table}: ${rows} row(s) written with checksum ${checksum}, the archive holds ${table.rows} with ${expected.checksum}`,
+    );
+  return { table: table.table, action: table.action === 'deleted' ? 'inserted' : 'updated', rows, checksum };
+}

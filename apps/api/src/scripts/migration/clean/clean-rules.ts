@@ -1,0 +1,243 @@
+import { MultiTenantDatabaseConfig } from '../../../database/config/multi-tenant-database.config';
+import { SESSION_EXPIRY_SQL } from '../plan/default-plan';
+import { CleanException, CleanExceptionCode } from './clean.exception';
+import { highestParameter } from './sql-parameters';
+
+/** The monolith before the split, or AUTH after it (the guide's periodic maintenance). */
+export type CleanTarget = 'monolith' | 'auth';
+export const CLEAN_TARGETS: readonly CleanTarget[] = ['monolith', 'auth'];
+
+export type RuleValue = string | number | boolean | string[] | number[];
+
+/** What a predicate's $n receives: a literal, or a setting of the validated configuration. */
+export type RuleParameter = { value: RuleValue } | { setting: 'cleanTestEmailDomains' };
+
+/** The rows of one table a rule selects: `predicate` is SQL over that table's columns, values come as $1..$n. */
+export type RuleSelection = {
+  schema: string;
+  table: string;
+  predicate: string;
+  parameters: RuleParameter[];
+};
+
+export type CleanRule = {
+  name: string;
+  description: string;
+  target: CleanTarget;
+  selections: RuleSelection[];
+  /** "built-in", or the rules file the rule came from. */
+  origin: string;
+};
+
+/** A selection with its parameters resolved against the configuration. */
+export type ResolvedSelection = {
+  rule: string;
+  schema: string;
+  table: string;
+  predicate: string;
+  values: unknown[];
+};
+
+export const SESSION_RETENTION_DAYS = 7;
+export const MFA_SESSION_RETENTION_DAYS = 7;
+export const READ_NOTIFICATION_RETENTION_DAYS = 90;
+
+/**
+ * The domain of an e-mail address: the text after its last "@", lower-cased (NULL without "@").
+ * Compared whole with `= ANY($1)`, so `contact@contest.fr` or `alice.test@topsteel.fr` never match
+ * "test.local" or "example.com": no substring, no sub-domain. The audit counts demo accounts with it.
+ */
+export const EMAIL_DOMAIN_SQL = `lower(substring(email from '@([^@]*)$'))`;
+
+/** "Now" is the transaction's start time in UTC (clean sessions run with TimeZone = UTC). */
+const olderThanDays = (column: string): string => `${column} < localtimestamp - make_interval(days => $1)`;
+
+const TEST_TABLES = ['test_categories', 'test_products', 'test_orders', 'test_order_items'] as const;
+
+const everyRow = (table: string): RuleSelection => ({
+  schema: 'public',
+  table,
+  predicate: 'true',
+  parameters: [],
+});
+
+/** The default rules, as data. Each one names its table and the exact predicate it deletes by. */
+export const DEFAULT_CLEAN_RULES: readonly CleanRule[] = [
+  {
+    name: 'test-tables',
+    description: 'every row of the test_* demo tables (the plan leaves them out of the split)',
+    target: 'monolith',
+    selections: TEST_TABLES.map(everyRow),
+    origin: 'built-in',
+  },
+  {
+    name: 'expired-sessions',
+    description: `sessions ended or expired more than ${SESSION_RETENTION_DAYS} days ago; a session ends at its "logoutTime", else at its "lastActivity" once it is not active, else 24 h after its "lastActivity" (the expires_at of the split)`,
+    target: 'monolith',
+    selections: [
+      {
+        schema: 'public',
+        table: 'user_sessions',
+        predicate: olderThanDays(`(${SESSION_EXPIRY_SQL.replace(/\s+/g, ' ')})`),
+        parameters: [{ value: SESSION_RETENTION_DAYS }],
+      },
+    ],
+    origin: 'built-in',
+  },
+  {
+    name: 'expired-mfa-sessions',
+    description: `MFA challenges whose "expiresAt" is more than ${MFA_SESSION_RETENTION_DAYS} days past`,
+    target: 'monolith',
+    selections: [
+      {
+        schema: 'public',
+        table: 'mfa_session',
+        predicate: olderThanDays('"expiresAt"'),
+        parameters: [{ value: MFA_SESSION_RETENTION_DAYS }],
+      },
+    ],
+    origin: 'built-in',
+  },
+  {
+    name: 'old-read-notifications',
+    description: `notifications marked read, sent more than ${READ_NOTIFICATION_RETENTION_DAYS} days ago and read by nobody in the last ${READ_NOTIFICATION_RETENTION_DAYS} days (their notification_reads go with them; unread ones are kept whatever their age)`,
+    target: 'monolith',
+    selections: [
+      {
+        schema: 'public',
+        table: 'notifications',
+        predicate: `read AND ${olderThanDays('sent_at')} AND NOT EXISTS (SELECT 1 FROM public.notification_reads AS r WHERE r.notification_id = notifications.id AND r.read_at >= localtimestamp - make_interval(days => $1))`,
+        parameters: [{ value: READ_NOTIFICATION_RETENTION_DAYS }],
+      },
+    ],
+    origin: 'built-in',
+  },
+  {
+    name: 'demo-users',
+    description:
+      'users whose e-mail domain (after the last "@", whole, case-insensitive) is one of CLEAN_TEST_EMAIL_DOMAINS, with everything ON DELETE CASCADE takes along',
+    target: 'monolith',
+    selections: [
+      {
+        schema: 'public',
+        table: 'users',
+        predicate: `${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
+        parameters: [{ setting: 'cleanTestEmailDomains' }],
+      },
+    ],
+    origin: 'built-in',
+  },
+  {
+    name: 'demo-clients',
+    description:
+      'clients whose e-mail domain is one of CLEAN_TEST_EMAIL_DOMAINS, with their projects, quotes, orders and invoices (ON DELETE CASCADE)',
+    target: 'monolith',
+    selections: [
+      {
+        schema: 'public',
+        table: 'clients',
+        predicate: `${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
+        parameters: [{ setting: 'cleanTestEmailDomains' }],
+      },
+    ],
+    origin: 'built-in',
+  },
+  {
+    name: 'expired-sessions',
+    description: `AUTH sessions whose expires_at is more than ${SESSION_RETENTION_DAYS} days past (the guide's periodic rule)`,
+    target: 'auth',
+    selections: [
+      {
+        schema: 'public',
+        table: 'user_sessions',
+        predicate: olderThanDays('expires_at'),
+        parameters: [{ value: SESSION_RETENTION_DAYS }],
+      },
+    ],
+    origin: 'built-in',
+  },
+  {
+    name: 'expired-mfa-sessions',
+    description: `AUTH MFA challenges whose "expiresAt" is more than ${MFA_SESSION_RETENTION_DAYS} days past`,
+    target: 'auth',
+    selections: [
+      {
+        schema: 'public',
+        table: 'mfa_session',
+        predicate: olderThanDays('"expiresAt"'),
+        parameters: [{ value: MFA_SESSION_RETENTION_DAYS }],
+      },
+    ],
+    origin: 'built-in',
+  },
+];
+
+/**
+ * The rules to run: every rule of the target when no name is given, else exactly the named ones.
+ * An unknown name is a usage error that lists the valid ones.
+ */
+export function selectRules(rules: readonly CleanRule[], target: CleanTarget, names?: string[]): CleanRule[] {
+  const available = rules.filter((rule) => rule.target === target);
+  if (!names || names.length === 0) return available;
+  const unknown = [...new Set(names)].filter((name) => !available.some((rule) => rule.name === name));
+  if (unknown.length > 0) {
+    throw new CleanException(
+      CleanExceptionCode.UnknownRule,
+      `unknown rule${unknown.length > 1 ? 's' : ''} for --target ${target}: ${unknown.join(', ')}; valid rules: ${available.map((rule) => rule.name).join(', ')}`,
+      { unknown, valid: available.map((rule) => rule.name) },
+    );
+  }
+  return available.filter((rule) => names.includes(rule.name));
+}
+
+/** Parameters resolved against the configuration (the demo domains come from CLEAN_TEST_EMAIL_DOMAINS). */
+export function resolveSelections(
+  rule: CleanRule,
+  config: Pick<MultiTenantDatabaseConfig, 'cleanTestEmailDomains'>,
+): ResolvedSelection[] {
+  return rule.selections.map((selection) => ({
+    rule: rule.name,
+    schema: selection.schema,
+    table: selection.table,
+    predicate: selection.predicate,
+    values: selection.parameters.map((parameter) =>
+      'setting' in parameter ? config[parameter.setting] : parameter.value,
+    ),
+  }));
+}
+
+/** What a report shows of a rule: its tables, predicates and resolved values. */
+export function describeRule(
+  rule: CleanRule,
+  config: Pick<MultiTenantDatabaseConfig, 'cleanTestEmailDomains'>,
+): { table: string; predicate: string; parameters: unknown[] }[] {
+  return resolveSelections(rule, config).map((selection) => ({
+    table: `${selection.schema}.${selection.table}`,
+    predicate: selection.predicate,
+    parameters: selection.values,
+  }));
+}
+
+/** Built-in rules plus the ones of a rules file; a name may not be defined twice for one target. */
+export function mergeRules(base: readonly CleanRule[], extra: CleanRule[]): CleanRule[] {
+  for (const rule of extra) {
+    if (base.some((existing) => existing.target === rule.target && existing.name === rule.name)) {
+      throw new CleanException(
+        CleanExceptionCode.InvalidRulesFile,
+        `${rule.origin}: rule "${rule.name}" already exists for --target ${rule.target}`,
+      );
+    }
+  }
+  return [...base, ...extra];
+}
+
+/** Checks that a predicate uses no parameter beyond the ones it declares. */
+export function assertParameters(rule: string, predicate: string, count: number, origin: string): void {
+  const highest = highestParameter(predicate);
+  if (highest > count) {
+    throw new CleanException(
+      CleanExceptionCode.InvalidRulesFile,
+      `${origin}: rule "${rule}" uses $${highest} but declares ${count} parameter(s)`,
+    );
+  }
+}
