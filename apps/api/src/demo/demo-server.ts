@@ -13,6 +13,7 @@ import {
   readEnvironment,
 } from '../database/config/multi-tenant-database.config';
 import { repositoryRoot } from '../database/config/repository-root';
+import { DemoException, DemoExceptionCode } from './demo.exception';
 
 export type DemoServer = {
   kind: 'embedded' | 'configured';
@@ -85,12 +86,20 @@ export async function embeddedServer(directory: string): Promise<DemoServer> {
   writeFileSync(join(directory, 'pgpass'), `127.0.0.1:${state.port}:*:postgres:${state.password}\n`, {
     mode: 0o600,
   });
-  const handle: EmbeddedServerHandle = await startEmbeddedPostgres({
-    dataDirectory: join(directory, 'postgres'),
-    port: state.port,
-    password: state.password,
-    persistent: true,
-  });
+  let handle: EmbeddedServerHandle;
+  try {
+    handle = await startEmbeddedPostgres({
+      dataDirectory: join(directory, 'postgres'),
+      port: state.port,
+      password: state.password,
+      persistent: true,
+    });
+  } catch (error) {
+    throw new DemoException(
+      DemoExceptionCode.EmbeddedServerFailed,
+      `the embedded PostgreSQL did not start in ${join(directory, 'postgres')}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   return {
     kind: 'embedded',
     host: handle.host,

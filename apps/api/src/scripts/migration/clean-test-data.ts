@@ -119,8 +119,11 @@ export class CleanTestDataService {
       { readOnly: true, applicationName: 'topsteel-clean' },
     );
     const notes = [...analysis.notes];
+    // After the split the monolith is read-only for good: that is the state, not a failure of this
+    // dry run (which exits 0 and says so); execute refuses with MONOLITH_FROZEN.
     const frozen = target === 'monolith' ? await this.splitRecorded() : null;
-    if (frozen) analysis.refusals.push(frozen);
+    if (frozen)
+      notes.push(`${frozen}: db:clean:execute will not delete from it; maintain AUTH with --target auth`);
     if (analysis.totals.deletedRows > 0) {
       notes.push(
         target === 'monolith'

@@ -1,0 +1,21 @@
+import { ExitCode } from '../common/exceptions/exit-code';
+import { ExceptionCodeInfo, TopsteelException } from '../common/exceptions/topsteel.exception';
+
+export enum DemoExceptionCode {
+  EmbeddedServerFailed = 'EMBEDDED_SERVER_FAILED',
+}
+
+const INFO: Record<DemoExceptionCode, ExceptionCodeInfo> = {
+  [DemoExceptionCode.EmbeddedServerFailed]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Started as root, the embedded PostgreSQL runs as the "postgres" OS user: every parent of the demo folder must be traversable by it (chmod o+x), or pass --dir under /tmp. Or point .env at a PostgreSQL server.',
+  },
+};
+
+export class DemoException extends TopsteelException<DemoExceptionCode> {
+  readonly domain = 'demo';
+
+  constructor(code: DemoExceptionCode, message: string) {
+    super(code, message, INFO[code]);
+  }
+}
