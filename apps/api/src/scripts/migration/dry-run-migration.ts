@@ -302,7 +302,7 @@ export class DryRunMigrationService {
       ['clients', 'client(s)'],
     ] as const) {
       const task = tasks.find((candidate) => candidate.source === table);
-      if (!task?.columns.some((column) => column.name === 'email')) continue;
+      if (!task?.readable || !task.columns.some((column) => column.name === 'email')) continue;
       const result = await source.query<{ count: string }>(
         `SELECT count(*) AS count FROM ${quoteQualified('public', table)} WHERE ${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
         [this.configService.config.cleanTestEmailDomains],
