@@ -7,6 +7,7 @@ import { CHECK, CROSS, table } from '../runner/command-output.service';
 import { collect, parsePositiveInteger } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderFindings } from './render-findings';
+import { renderChecks } from './render-checks';
 
 type DryRunOptions = BaseCommandOptions & { excludeTable?: string[]; jobs?: number };
 
@@ -56,10 +57,7 @@ export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> 
 }
 
 export function renderDryRun(report: DryRunReport): string {
-  const lines = [
-    'Pre-flight checks',
-    ...report.checks.map((check) => `  ${check.ok ? CHECK : CROSS} ${check.label}: ${check.detail}`),
-  ];
+  const lines = ['Pre-flight checks', ...renderChecks(report.checks)];
   if (report.plan.databases.length > 0) {
     lines.push(
       '',

@@ -12,6 +12,7 @@ import { CHECK, CROSS } from '../runner/command-output.service';
 import { parseDuration } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
+import { renderChecks } from './render-checks';
 
 type RollbackOptions = BaseCommandOptions & {
   validate?: boolean;
@@ -137,7 +138,7 @@ export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCo
 function renderValidation(validation: RollbackValidation): string {
   const lines = [
     `Rollback validation${validation.inProgress ? ' (a rollback is in progress: a rerun finishes it)' : ''}`,
-    ...validation.checks.map((check) => `  ${check.ok ? CHECK : CROSS} ${check.label}: ${check.detail}`),
+    ...renderChecks(validation.checks),
   ];
   if (validation.nothingToDo) lines.push('', 'Nothing to roll back.');
   else {

@@ -9,6 +9,7 @@ import { parsePositiveInteger } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
 import { defaultJobs } from './dry-run.command';
+import { renderChecks } from './render-checks';
 
 type VerifyOptions = BaseCommandOptions & { jobs?: number; login?: string };
 type VerifyCommandReport = VerifyReport & { login?: AccessCheckReport };
@@ -74,7 +75,7 @@ export class VerifyCommand extends TopsteelCommand<VerifyOptions, VerifyCommandR
     };
     const text = [
       `Verification against the ${report.comparedWith}`,
-      ...report.checks.map((check) => `  ${check.ok ? CHECK : CROSS} ${check.label}: ${check.detail}`),
+      ...renderChecks(report.checks),
       '',
       `Counts: ${Object.entries(report.counts)
         .map(([name, count]) => `${name} ${count}`)

@@ -25,8 +25,7 @@ import {
 } from './plan/plan-resolver';
 import { CutReference, NewTable } from './plan/plan.types';
 import { PgToolsService, serverMajor } from './tools/pg-tools.service';
-
-export type PreflightCheck = { id: string; label: string; ok: boolean; detail: string };
+import { Check } from './check';
 
 export type PlannedDatabase = {
   name: string;
@@ -36,7 +35,7 @@ export type PlannedDatabase = {
 
 export type DryRunReport = {
   ok: boolean;
-  checks: PreflightCheck[];
+  checks: Check[];
   plan: {
     databases: PlannedDatabase[];
     tables: { source: string; target: string; database: SchemaKind; rows: number }[];
@@ -73,7 +72,7 @@ export class DryRunMigrationService {
 
   async preflight(options: DryRunOptions): Promise<Preflight> {
     const config = this.configService.config;
-    const checks: PreflightCheck[] = [];
+    const checks: Check[] = [];
     const notes: string[] = [];
     const check = (id: string, label: string, ok: boolean, detail: string) =>
       checks.push({ id, label, ok, detail });
@@ -358,7 +357,7 @@ export class DryRunMigrationService {
   }
 
   private report(
-    checks: PreflightCheck[],
+    checks: Check[],
     plan: {
       databases: PlannedDatabase[];
       tables: DryRunReport['plan']['tables'];

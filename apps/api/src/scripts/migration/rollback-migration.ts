@@ -22,8 +22,7 @@ import { MigrationJournalService } from './journal/migration-journal.service';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
 import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
 import { PgToolsService, serverMajor } from './tools/pg-tools.service';
-
-export type RollbackCheck = { id: string; label: string; ok: boolean; detail: string };
+import { Check } from './check';
 
 export type PostSplitChange = {
   database: string;
@@ -36,7 +35,7 @@ export type RollbackValidation = {
   ok: boolean;
   inProgress: boolean;
   nothingToDo: boolean;
-  checks: RollbackCheck[];
+  checks: Check[];
   backup: { name: string; path: string } | null;
   drop: DatabaseToDrop[];
   untouched: string[];
@@ -91,7 +90,7 @@ export class RollbackMigrationService {
 
   async validate(options: RollbackOptions = {}): Promise<RollbackValidation> {
     const config = this.configService.config;
-    const checks: RollbackCheck[] = [];
+    const checks: Check[] = [];
     const check = (id: string, label: string, ok: boolean, detail: string) =>
       checks.push({ id, label, ok, detail });
     const inProgress = this.stateFile.read();

@@ -21,13 +21,12 @@ import {
   taskKey,
   verifySplit,
 } from './verify/split-verifier';
-
-export type VerifyCheck = { id: string; label: string; ok: boolean; detail: string };
+import { Check } from './check';
 
 export type VerifyReport = {
   ok: boolean;
   comparedWith: 'monolith' | 'journal';
-  checks: VerifyCheck[];
+  checks: Check[];
   tables: TableVerification[];
   references: ReferenceVerification[];
   counts: Record<string, number>;
@@ -89,7 +88,7 @@ export class VerifyMigrationService {
       jobs: options.jobs,
     });
 
-    const checks: VerifyCheck[] = [];
+    const checks: Check[] = [];
     const mismatched = verification.tables.filter((table) => !table.ok);
     checks.push({
       id: 'tables',
@@ -199,7 +198,7 @@ export class VerifyMigrationService {
   }
 
   /** The guide's verification queries on AUTH. */
-  private async authChecks(client: Client, checks: VerifyCheck[]): Promise<Record<string, number>> {
+  private async authChecks(client: Client, checks: Check[]): Promise<Record<string, number>> {
     const result = await client.query<{
       users: string;
       societes: string;

@@ -1,0 +1,2 @@
+/** One line of a checklist (dry-run, rollback --validate, verify): ✅ or ❌ with the reason. */
+export type Check = { id: string; label: string; ok: boolean; detail: string };
