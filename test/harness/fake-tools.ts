@@ -29,7 +29,7 @@ export function fakeToolFolder(
   const scripts: Record<string, string> = {
     pg_dump:
       behaviour.pg_dump === 'fail-after-writing'
-        ? `#!/bin/sh\n${log}case "$*" in *--version*) exec "${real}/pg_dump" "$@";; esac\nfor arg in "$@"; do case "$arg" in --file=*) printf 'PGDMP partial' > "\${arg#--file=}";; esac; done\necho "pg_dump: error: simulated failure" >&2\nexit 1\n`
+        ? `#!/bin/sh\n${log}case "$*" in *--version*) exec "${real}/pg_dump" "$@";; esac\nprintf 'PGDMP partial'\necho "pg_dump: error: simulated failure" >&2\nexit 1\n`
         : `#!/bin/sh\n${log}exec "${real}/pg_dump" "$@"\n`,
     pg_restore:
       behaviour.pg_restore === 'fail-on-restore'

@@ -236,7 +236,7 @@ export class BackupCurrentDatabaseService {
         tableCount = targets.length;
         // One checksum session: a second one would compete with pg_dump for the CPU.
         sessions.push(await snapshot.join('topsteel-backup-checksum'));
-        fingerprints = computeFingerprints(sessions, targets);
+        fingerprints = computeFingerprints(sessions, targets, { dutyCycle: 0.5 });
       }
       // The dump and the fingerprints read the same snapshot at the same time: they describe the same data.
       const [dump, tables] = await Promise.all([

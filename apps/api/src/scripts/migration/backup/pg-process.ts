@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -12,9 +12,9 @@ export type ProcessResult = {
 };
 
 /**
- * Runs pg_dump writing straight to `file` (-f: no copy through this process, which would compete
- * with pg_dump for the CPU), then hashes the file. The environment carries the connection and the
- * password; argv never does.
+ * Runs pg_dump with its output streamed into `file` (created 0600) through a sha256 tap, so the
+ * hash is ready when the dump is, without reading the file again. The environment carries the
+ * connection and the password; argv never does.
  */
 export async function dumpToFile(
   command: string,
@@ -23,19 +23,31 @@ export async function dumpToFile(
   file: string,
   signal?: AbortSignal,
 ): Promise<{ bytes: number; sha256: string; result: ProcessResult }> {
-  const result = await runTool(command, [...args, `--file=${file}`], env, signal);
-  if (result.code !== 0) return { bytes: 0, sha256: '', result };
-  chmodSync(file, 0o600);
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], signal });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const hash = createHash('sha256');
   let bytes = 0;
-  const counter = new Transform({
+  const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
       bytes += chunk.length;
       callback(null, chunk);
     },
   });
-  await pipeline(createReadStream(file), counter, hash);
-  return { bytes, sha256: hash.digest('hex'), result };
+  const exited = new Promise<ProcessResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, closeSignal) => resolve({ code, signal: closeSignal, stderr, stdout: '' }));
+  });
+  const written = pipeline(child.stdout, tap, createWriteStream(file, { mode: 0o600 }));
+  const [result, write] = await Promise.allSettled([exited, written]);
+  if (write.status === 'rejected') {
+    // The file could not be written (full disk, removed folder): stop pg_dump rather than let it run on.
+    child.kill('SIGTERM');
+    throw write.reason;
+  }
+  if (result.status === 'rejected') throw result.reason;
+  return { bytes, sha256: hash.digest('hex'), result: result.value };
 }
 
 /** Runs a client tool to completion, collecting its output. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
 import { TableFingerprint } from '../backup/backup-manifest';
@@ -43,12 +44,18 @@ export const fingerprintKey = (table: QualifiedTable): string => `${table.schema
 export async function computeFingerprints(
   sessions: Client[],
   tables: FingerprintTarget[],
+  options: { dutyCycle?: number } = {},
 ): Promise<Record<string, TableFingerprint>> {
   const free = [...sessions];
+  const dutyCycle = options.dutyCycle ?? 1;
   const results = await mapWithConcurrency(tables, sessions.length, async (table) => {
     const session = free.pop() as Client;
     try {
-      return await tableChecksum(session, table, table.columns);
+      const started = Date.now();
+      const checksum = await tableChecksum(session, table, table.columns);
+      // Paced work leaves the CPU to what runs beside it (pg_dump's compression during a backup).
+      if (dutyCycle < 1) await sleep(((Date.now() - started) * (1 - dutyCycle)) / dutyCycle);
+      return checksum;
     } finally {
       free.push(session);
     }
