@@ -3,6 +3,7 @@ import { freePort } from '../../src/common/embedded/embedded-postgres.server';
 import { DryRunReport } from '../../src/scripts/migration/dry-run-migration';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { testServer } from '../../../../test/harness/test-server';
 
 type DryRunDocument = DryRunReport & { exitCode: number };
 
@@ -157,7 +158,11 @@ describe('db:migration:dry-run', () => {
   it('fails when row-level security would hide rows from the migrating role, or it cannot read a table', async () => {
     const name = await environment.createMonolith({ name: `${environment.prefix}_rls` });
     const role = `${environment.prefix}_reader`;
-    await environment.query('postgres', `CREATE ROLE "${role}" LOGIN CREATEDB`);
+    // Same password as the test server's role: the embedded server checks passwords.
+    await environment.query(
+      'postgres',
+      `CREATE ROLE "${role}" LOGIN CREATEDB PASSWORD '${testServer().password.replace(/'/g, "''")}'`,
+    );
     try {
       await environment.query(name, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}"`);
       await environment.query(name, 'ALTER TABLE clients ENABLE ROW LEVEL SECURITY');
