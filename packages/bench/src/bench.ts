@@ -200,7 +200,10 @@ function render(results: Results): string {
   const split = results.split;
   if (split) {
     const base = split.pgDumpRestore.median;
-    lines.push(`Split at scale ${split.scale} (${split.monolithMb} MB monolith), median of runs (min–max):`);
+    lines.push(
+      `Split at scale ${split.scale} (${split.monolithMb} MB monolith), median of runs (min–max):`,
+      '',
+    );
     lines.push(`| measure | seconds | vs pg_dump \\| pg_restore |`, '| --- | --- | --- |');
     lines.push(`| pg_dump -Fc \\| pg_restore | ${seconds(split.pgDumpRestore)} | 1.00× |`);
     if (split.pgcopydb)
