@@ -160,4 +160,14 @@ describe('db:migrate after the split (fan-out over tenants)', () => {
       parseJson<FanOutDocument>(result).migrations.databases.map((database) => database.societe),
     ).toEqual([codes[0]]);
   });
+
+  it('db:verify passes against the journal once the monolith is gone, although a migration added a column', async () => {
+    await environment.query(
+      'postgres',
+      `ALTER DATABASE "${environment.names.monolith}" RENAME TO "${environment.names.monolith}_gone"`,
+    );
+    const result = await runCli(['verify', '--json'], environment.env());
+    expect([result.code, result.code === 0 ? '' : result.stdout]).toEqual([0, '']);
+    expect(parseJson<{ comparedWith: string }>(result).comparedWith).toBe('journal');
+  });
 });

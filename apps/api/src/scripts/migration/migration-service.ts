@@ -19,6 +19,7 @@ import { SocieteRegistryService } from '../../modules/societes/societe-registry.
 import { BackupCurrentDatabaseService, compareFingerprints } from './backup-current-database';
 import { checksumSql } from './catalogue/catalogue';
 import { CopiedTable, CopyEngine } from './copy/copy-engine';
+import { targetColumnNames } from './copy/table-copier';
 import { DryRunMigrationService, DryRunReport } from './dry-run-migration';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { MigrationException, MigrationExceptionCode } from './migration.exception';
@@ -400,6 +401,9 @@ export class MigrationService {
     const monolith = this.configService.config.monolithDatabase;
     await this.journal.withJournal(async (journal) => {
       for (const table of verification.tables) {
+        const task = tasks.find(
+          (candidate) => candidate.database === table.database && candidate.target === table.target,
+        );
         await journal.setTableState(
           {
             sourceTable: table.source,
@@ -408,6 +412,7 @@ export class MigrationService {
             status: table.ok ? 'verified' : 'failed',
             rows: table.targetRows,
             checksum: table.targetChecksum,
+            checksumColumns: task ? targetColumnNames(task) : null,
           },
           run.runId,
         );

@@ -8,6 +8,7 @@ import {
   PostgresConnectionFactory,
 } from '../../modules/database/postgres-connection.factory';
 import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
+import { TableCopyState } from './journal/journal.types';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { MigrationException, MigrationExceptionCode } from './migration.exception';
 import { DEFAULT_PLAN } from './plan/default-plan';
@@ -61,7 +62,7 @@ export class VerifyMigrationService {
     const monolithExists = await this.admin.exists(monolith);
     const tasks = monolithExists
       ? await this.tasksFromMonolith(monolith, locations)
-      : await this.tasksFromTargets(locations);
+      : await this.tasksFromTargets(locations, journal.tables);
     const expected = new Map(
       journal.tables
         .filter((table) => table.checksum !== null)
@@ -237,21 +238,36 @@ export class VerifyMigrationService {
     );
   }
 
-  /** Without the monolith, the copied columns are the target columns the plan did not add. */
-  private async tasksFromTargets(locations: Record<SchemaKind, DatabaseLocation>): Promise<CopyTask[]> {
+  /**
+   * Without the monolith, a table is checked over the columns the journal says its checksum covered
+   * (columns added later by schema migrations are not part of it); older records fall back to the
+   * target columns the plan did not add.
+   */
+  private async tasksFromTargets(
+    locations: Record<SchemaKind, DatabaseLocation>,
+    recorded: TableCopyState[],
+  ): Promise<CopyTask[]> {
     const targets = await this.liveTargets(locations);
     return DEFAULT_PLAN.tables.flatMap((table) => {
       const columns = targets[table.database].tables.get(table.target);
       if (!columns) return [];
       const added = new Set(table.addedColumns.map((column) => column.name));
+      const state = recorded.find(
+        (entry) =>
+          entry.targetDatabase === locations[table.database].database && entry.targetTable === table.target,
+      );
+      const covered = state?.checksumColumns ?? columns.map((column) => column.name);
       return [
         {
           source: table.source,
           target: table.target,
           database: table.database,
-          columns: columns
-            .filter((column) => !added.has(column.name))
-            .map((column) => ({ name: column.name, sourceType: column.type, targetType: column.type })),
+          columns: covered
+            .filter((name) => !added.has(name))
+            .map((name) => {
+              const type = columns.find((column) => column.name === name)?.type ?? 'unknown';
+              return { name, sourceType: type, targetType: type };
+            }),
           addedColumns: table.addedColumns,
           estimatedRows: 0,
           sizeBytes: 0,

@@ -144,6 +144,7 @@ export class JournalRepository {
       status: row.status as TableCopyStatus,
       rows: row.rows == null ? null : Number(row.rows),
       checksum: (row.checksum as string | null) ?? null,
+      checksumColumns: (row.checksum_columns as string[] | null) ?? null,
       copiedAt: iso(row.copied_at),
       verifiedAt: iso(row.verified_at),
     }));
@@ -151,10 +152,10 @@ export class JournalRepository {
 
   async setTableState(state: Omit<TableCopyState, 'copiedAt' | 'verifiedAt'>, runId: string): Promise<void> {
     await this.client.query(
-      `INSERT INTO migration_journal.split_tables (target_database, target_table, source_table, status, rows, checksum, run_id, copied_at, verified_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $4 IN ('copied', 'verified') THEN now() END, CASE WHEN $4 = 'verified' THEN now() END)
+      `INSERT INTO migration_journal.split_tables (target_database, target_table, source_table, status, rows, checksum, run_id, copied_at, verified_at, checksum_columns)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $4 IN ('copied', 'verified') THEN now() END, CASE WHEN $4 = 'verified' THEN now() END, $8)
        ON CONFLICT (target_database, target_table) DO UPDATE SET status = EXCLUDED.status, source_table = EXCLUDED.source_table,
-         rows = EXCLUDED.rows, checksum = EXCLUDED.checksum, run_id = EXCLUDED.run_id,
+         rows = EXCLUDED.rows, checksum = EXCLUDED.checksum, run_id = EXCLUDED.run_id, checksum_columns = EXCLUDED.checksum_columns,
          copied_at = CASE WHEN EXCLUDED.status = 'copied' THEN now() ELSE migration_journal.split_tables.copied_at END,
          verified_at = EXCLUDED.verified_at`,
       [
@@ -165,6 +166,7 @@ export class JournalRepository {
         state.rows,
         state.checksum,
         runId,
+        state.checksumColumns ?? null,
       ],
     );
   }

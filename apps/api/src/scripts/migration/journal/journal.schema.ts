@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS migration_journal.split_tables (
   status text NOT NULL CHECK (status IN ('copying', 'copied', 'verified', 'failed')),
   rows bigint,
   checksum text,
+  checksum_columns text[],
   copied_at timestamptz,
   verified_at timestamptz,
   run_id uuid,

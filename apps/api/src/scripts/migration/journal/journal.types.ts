@@ -33,6 +33,8 @@ export type TableCopyState = {
   status: TableCopyStatus;
   rows: number | null;
   checksum: string | null;
+  /** The target columns the checksum covers, in order (what `db:verify` recomputes when the monolith is gone). */
+  checksumColumns?: string[] | null;
   copiedAt: string | null;
   verifiedAt: string | null;
 };
