@@ -18,6 +18,8 @@ export function fakeToolFolder(
     pg_dump?: 'real' | 'fail-after-writing';
     pg_restore?: 'real' | 'fail-on-restore';
     logFile?: string;
+    /** Run with psql right after a successful real pg_dump of that database: a write racing the tool. */
+    afterDump?: { database: string; sql: string };
   },
 ): string {
   const folder = join(root, 'fake-bin');
@@ -26,11 +28,14 @@ export function fakeToolFolder(
   const log = behaviour.logFile
     ? `printf '%s\\n' "$0 $*" >> "${behaviour.logFile}"; printf 'PGPASSWORD=%s\\n' "$PGPASSWORD" >> "${behaviour.logFile}.env"\n`
     : '';
+  const afterDump = behaviour.afterDump
+    ? `"${real}/pg_dump" "$@"\nrc=$?\nif [ "$rc" = 0 ] && [ "$PGDATABASE" = '${behaviour.afterDump.database}' ]; then "${real}/psql" -X -q -v ON_ERROR_STOP=1 -c '${behaviour.afterDump.sql.replace(/'/g, `'"'"'`)}' >/dev/null || exit 3; fi\nexit $rc\n`
+    : null;
   const scripts: Record<string, string> = {
     pg_dump:
       behaviour.pg_dump === 'fail-after-writing'
         ? `#!/bin/sh\n${log}case "$*" in *--version*) exec "${real}/pg_dump" "$@";; esac\nprintf 'PGDMP partial'\necho "pg_dump: error: simulated failure" >&2\nexit 1\n`
-        : `#!/bin/sh\n${log}exec "${real}/pg_dump" "$@"\n`,
+        : `#!/bin/sh\n${log}${afterDump ?? `exec "${real}/pg_dump" "$@"\n`}`,
     pg_restore:
       behaviour.pg_restore === 'fail-on-restore'
         ? `#!/bin/sh\n${log}case "$*" in *--dbname=*) echo "pg_restore: error: simulated failure" >&2; exit 1;; esac\nexec "${real}/pg_restore" "$@"\n`

@@ -142,13 +142,27 @@ describe('db:migration:dry-run', () => {
     expect(report.checks.find((check) => check.id === 'source')).toMatchObject({ ok: false });
   });
 
-  it('fails when a target database exists that the tool did not create', async () => {
+  it('fails when a target database exists that the tool did not create and it holds tables', async () => {
     await environment.query('postgres', `CREATE DATABASE "${environment.names.shared}"`);
+    await environment.query(environment.names.shared, 'CREATE TABLE someone_elses (id int)');
     try {
       const { result, report } = await dryRun();
       expect(result.code).toBe(1);
       expect(report.checks.find((check) => check.id === 'targets')?.detail).toContain(
         environment.names.shared,
+      );
+    } finally {
+      await environment.query('postgres', `DROP DATABASE "${environment.names.shared}"`);
+    }
+  });
+
+  it('plans to adopt an empty target database created beforehand (e.g. by a DBA)', async () => {
+    await environment.query('postgres', `CREATE DATABASE "${environment.names.shared}"`);
+    try {
+      const { result, report } = await dryRun();
+      expect(result.code).toBe(0);
+      expect(report.plan.databases).toContainEqual(
+        expect.objectContaining({ name: environment.names.shared, action: 'adopt' }),
       );
     } finally {
       await environment.query('postgres', `DROP DATABASE "${environment.names.shared}"`);

@@ -150,6 +150,63 @@ describe('db:migrate (the split)', () => {
   });
 });
 
+describe('db:migrate and db:verify on damaged states after a split', () => {
+  const environment = TestEnvironment.create('migratedmg');
+  const targets = () => [environment.names.auth, environment.names.shared, environment.names.defaultTenant];
+
+  beforeAll(async () => {
+    await environment.createMonolith();
+    expect((await runCli(['migrate'], environment.env())).code).toBe(0);
+  }, 120000);
+  afterAll(() => environment.cleanup());
+
+  it('db:verify exits 1 naming a foreign key left NOT VALID, and 0 once it is validated', async () => {
+    const [key] = await environment.query<{ table: string; name: string; definition: string }>(
+      environment.names.defaultTenant,
+      `SELECT c.relname AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS definition
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' ORDER BY 1, 2 LIMIT 1`,
+    );
+    await environment.query(
+      environment.names.defaultTenant,
+      `ALTER TABLE "${key.table}" DROP CONSTRAINT "${key.name}", ADD CONSTRAINT "${key.name}" ${key.definition} NOT VALID`,
+    );
+    const failing = await runCli(['verify'], environment.env());
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain(`${key.table}.${key.name} is not validated`);
+    await environment.query(
+      environment.names.defaultTenant,
+      `ALTER TABLE "${key.table}" VALIDATE CONSTRAINT "${key.name}"`,
+    );
+    expect((await runCli(['verify'], environment.env())).code).toBe(0);
+  });
+
+  it('refuses to migrate while a rollback is in progress', async () => {
+    const { mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    mkdirSync(`${environment.backupDir}/rollback`, { recursive: true });
+    writeFileSync(`${environment.backupDir}/rollback/in-progress.json`, '{}');
+    try {
+      const result = await runCli(['migrate', '--json'], environment.env());
+      expect(result.code).toBe(1);
+      expect(parseJson<{ error: { code: string } }>(result).error.code).toBe('IN_PROGRESS');
+    } finally {
+      rmSync(`${environment.backupDir}/rollback/in-progress.json`);
+    }
+  });
+
+  it('refuses to touch split databases whose journal is gone, changing nothing', async () => {
+    await environment.query(environment.names.auth, 'DROP SCHEMA migration_journal CASCADE');
+    const before = await Promise.all(targets().map((database) => databaseContent(environment, database)));
+    const result = await runCli(['migrate'], environment.env());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(environment.names.auth);
+    expect(await Promise.all(targets().map((database) => databaseContent(environment, database)))).toEqual(
+      before,
+    );
+    const dryRun = await runCli(['dry-run', '--json'], environment.env());
+    expect(dryRun.code).toBe(1);
+  });
+});
+
 describe('db:migrate pre-flight', () => {
   const environment = TestEnvironment.create('migratepre');
 

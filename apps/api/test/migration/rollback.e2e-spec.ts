@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RollbackReport, RollbackValidation } from '../../src/scripts/migration/rollback-migration';
+import { RollbackState } from '../../src/scripts/migration/rollback/rollback-state';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { fakeToolFolder, realToolFolder } from '../../../../test/harness/fake-tools';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
@@ -23,6 +24,23 @@ const newDatabases = (environment: TestEnvironment) => [
   environment.names.shared,
   environment.names.defaultTenant,
 ];
+
+type ErrorDocument = { error: { code: string; message: string } };
+
+/** pg_restore of one dump file into a new scratch database, with the real tool. */
+async function restoreInto(environment: TestEnvironment, dump: string, database: string): Promise<void> {
+  await environment.query('postgres', `CREATE DATABASE "${database}"`);
+  const server = testServer();
+  execFileSync(join(realToolFolder(), 'pg_restore'), ['--exit-on-error', `--dbname=${database}`, dump], {
+    env: {
+      ...process.env,
+      PGHOST: server.host,
+      PGPORT: String(server.port),
+      PGUSER: server.user,
+      PGPASSWORD: server.password,
+    },
+  });
+}
 
 describe('db:rollback', () => {
   it('drops exactly the databases the journal lists (a look-alike survives) and leaves an unchanged monolith alone', async () => {
@@ -122,17 +140,7 @@ describe('db:rollback', () => {
       const dump = join(report.preDropBackup as string, `${environment.names.defaultTenant}.dump`);
       expect(existsSync(dump)).toBe(true);
       const scratch = `${environment.prefix}_predrop`;
-      await environment.query('postgres', `CREATE DATABASE "${scratch}"`);
-      const server = testServer();
-      execFileSync(join(realToolFolder(), 'pg_restore'), ['--exit-on-error', `--dbname=${scratch}`, dump], {
-        env: {
-          ...process.env,
-          PGHOST: server.host,
-          PGPORT: String(server.port),
-          PGUSER: server.user,
-          PGPASSWORD: server.password,
-        },
-      });
+      await restoreInto(environment, dump, scratch);
       const rows = await environment.query(
         scratch,
         "SELECT nom FROM clients WHERE numero_client = 'CLI-APRES-1'",
@@ -182,6 +190,99 @@ describe('db:rollback', () => {
         name.startsWith('.'),
       );
       expect(leftovers).toEqual([]);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('does not drop a database written to after its pre-drop dump: all stay, open, and the next run dumps again', async () => {
+    const environment = await splitEnvironment('rbrace');
+    try {
+      const [societe] = await environment.query<{ id: string }>(
+        environment.names.auth,
+        "SELECT id FROM societes WHERE code = 'TOPSTEEL'",
+      );
+      // The application writes into the tenant right after the tool dumped it, before the drop.
+      const racing = fakeToolFolder(environment.root, {
+        afterDump: {
+          database: environment.names.defaultTenant,
+          sql: `INSERT INTO clients (nom, numero_client, societe_id) VALUES ('Écrit pendant le rollback', 'CLI-COURSE-1', '${societe.id}')`,
+        },
+      });
+      const refused = await runCli(['rollback', '--yes', '--json'], environment.env({ PG_BIN_DIR: racing }));
+      expect(refused.code).toBe(1);
+      expect(parseJson<ErrorDocument>(refused).error).toMatchObject({ code: 'WRITTEN_AFTER_DUMP' });
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(true);
+      // Doors open again: the row is there and readable by a new session.
+      expect(
+        await environment.query(
+          environment.names.defaultTenant,
+          "SELECT nom FROM clients WHERE numero_client = 'CLI-COURSE-1'",
+        ),
+      ).toEqual([{ nom: 'Écrit pendant le rollback' }]);
+
+      // The row is post-split data now: the rerun needs --accept-data-loss, and keeps it in a new dump.
+      expect((await runCli(['rollback', '--yes'], environment.env())).code).toBe(1);
+      const rerun = await runCli(['rollback', '--yes', '--accept-data-loss', '--json'], environment.env());
+      expect(rerun.code).toBe(0);
+      const report = parseJson<RollbackDocument>(rerun).rollback as RollbackReport;
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(false);
+      const scratch = `${environment.prefix}_raced`;
+      await restoreInto(
+        environment,
+        join(report.preDropBackup as string, `${environment.names.defaultTenant}.dump`),
+        scratch,
+      );
+      expect(
+        await environment.query(scratch, "SELECT nom FROM clients WHERE numero_client = 'CLI-COURSE-1'"),
+      ).toEqual([{ nom: 'Écrit pendant le rollback' }]);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('resumes an interruption between the two renames of the swap, and refuses when the restore vanished', async () => {
+    const environment = await splitEnvironment('rbswap');
+    try {
+      const before = await databaseContent(environment, environment.names.monolith);
+      await environment.query(
+        environment.names.monolith,
+        "DELETE FROM devis WHERE numero LIKE 'DEV-0000000%'",
+      );
+      const failing = fakeToolFolder(environment.root, { pg_restore: 'fail-on-restore' });
+      expect((await runCli(['rollback', '--yes'], environment.env({ PG_BIN_DIR: failing }))).code).toBe(1);
+      const statePath = join(environment.backupDir, 'rollback', 'in-progress.json');
+      const state = JSON.parse(readFileSync(statePath, 'utf8')) as RollbackState;
+      expect(state.restore).toMatchObject({ needed: true, restored: false });
+
+      // The state says "restored" but the restore is nowhere and the monolith is the damaged one.
+      writeFileSync(statePath, JSON.stringify({ ...state, restore: { ...state.restore, restored: true } }));
+      const vanished = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(vanished.code).toBe(1);
+      expect(parseJson<ErrorDocument>(vanished).error.code).toBe('INCONSISTENT');
+      expect(await databaseContent(environment, environment.names.monolith)).not.toEqual(before);
+
+      // What a crash right after both renames leaves: restore in place under the monolith's name.
+      const manifest = JSON.parse(readFileSync(join(state.backup.path, 'manifest.json'), 'utf8')) as {
+        databases: { database: string; role: string; file: string }[];
+      };
+      const entry = manifest.databases.find((database) => database.role === 'monolith');
+      await restoreInto(environment, join(state.backup.path, entry?.file as string), state.restore.newName);
+      await environment.query(
+        'postgres',
+        `ALTER DATABASE "${environment.names.monolith}" RENAME TO "${state.restore.replacedName}"`,
+      );
+      await environment.query(
+        'postgres',
+        `ALTER DATABASE "${state.restore.newName}" RENAME TO "${environment.names.monolith}"`,
+      );
+      const rerun = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(rerun.code).toBe(0);
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
+      expect(await environment.databaseExists(state.restore.replacedName as string)).toBe(true);
+      expect(existsSync(statePath)).toBe(false);
     } finally {
       await environment.cleanup();
     }

@@ -186,8 +186,9 @@ describe('SocieteProvisioningService', () => {
     ).toHaveLength(0);
   });
 
-  it('never drops or adopts a database it did not create', async () => {
+  it('never drops or adopts a database it did not create that holds anything', async () => {
     await environment.query('postgres', `CREATE DATABASE "${tenantDatabase('foreign')}"`);
+    await environment.query(tenantDatabase('foreign'), 'CREATE TABLE someone_elses (id int)');
     await expect(ensure({ code: 'foreign', nom: 'Foreign' })).rejects.toMatchObject({
       code: 'NOT_OWNED_BY_TOOL',
     });

@@ -81,5 +81,9 @@ function render(report: StatusReport): string {
   lines.push('', 'Connections per database:');
   for (const connection of report.connections) lines.push(`  ${connection.database}: ${connection.count}`);
   lines.push('', `Migration lock: ${report.lock ? `held by ${describeHolder(report.lock)}` : 'free'}`);
+  if (report.rollbackInProgress)
+    lines.push(
+      `A rollback stopped halfway: finish it with npm run db:rollback (${report.rollbackInProgress})`,
+    );
   return lines.join('\n');
 }

@@ -66,7 +66,7 @@ export class DatabaseAdminService {
     await this.maintenance(location, async (client) => {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)} ${clauses.join(' ')}`);
       if (options.asMonolithReplacement) return;
-      // The marker first: if we die right after, a rerun still recognises the database as ours.
+      // The marker right away; a crash before it leaves an empty database, which adoptIfEmpty takes over.
       await client.query(`COMMENT ON DATABASE ${quoteIdentifier(name)} IS ${quoteLiteral(marker)}`);
       await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
     });
@@ -131,15 +131,86 @@ export class DatabaseAdminService {
     });
   }
 
+  /** Renames a database; new sessions are held off meanwhile so a reconnecting client cannot block it. */
   async rename(location: DatabaseLocation, newName: string): Promise<void> {
     const from = safeIdentifier(location.database, 'database name');
     const to = safeIdentifier(newName, 'new database name');
     await this.maintenance(location, async (client) => {
+      await client.query(`ALTER DATABASE ${quoteIdentifier(from)} ALLOW_CONNECTIONS false`);
+      let current = from;
+      try {
+        await client.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [from],
+        );
+        await client.query(`ALTER DATABASE ${quoteIdentifier(from)} RENAME TO ${quoteIdentifier(to)}`);
+        current = to;
+      } finally {
+        await client.query(`ALTER DATABASE ${quoteIdentifier(current)} ALLOW_CONNECTIONS true`);
+      }
+    });
+  }
+
+  /**
+   * Closes a database to new sessions and ends the current ones except `keepPid` (a session of the
+   * caller's, opened before): after this nothing but that session can change it.
+   */
+  async closeDoors(location: DatabaseLocation, keepPid: number): Promise<void> {
+    const name = safeIdentifier(location.database, 'database name');
+    await this.maintenance(location, async (client) => {
+      await client.query(`ALTER DATABASE ${quoteIdentifier(name)} ALLOW_CONNECTIONS false`);
       await client.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-        [from],
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> $2',
+        [name, keepPid],
       );
-      await client.query(`ALTER DATABASE ${quoteIdentifier(from)} RENAME TO ${quoteIdentifier(to)}`);
+    });
+  }
+
+  async openDoors(location: DatabaseLocation): Promise<void> {
+    const name = safeIdentifier(location.database, 'database name');
+    await this.maintenance(location, async (client) => {
+      await client.query(`ALTER DATABASE ${quoteIdentifier(name)} ALLOW_CONNECTIONS true`);
+    });
+  }
+
+  /** No table, view, sequence or other relation outside the system schemas: nothing there could be lost. */
+  async isEmpty(location: DatabaseLocation): Promise<boolean> {
+    return this.connections.withClient(
+      location,
+      async (client) => {
+        const result = await client.query<{ count: string }>(
+          `SELECT count(*) AS count FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`,
+        );
+        return Number(result.rows[0].count) === 0;
+      },
+      { applicationName: 'topsteel-admin' },
+    );
+  }
+
+  /**
+   * Takes over a database with the expected name when it holds nothing: what a crash between
+   * CREATE DATABASE and its ownership marker leaves behind. A database with any relation in it
+   * stays someone else's.
+   */
+  async adoptIfEmpty(location: DatabaseLocation, note: string): Promise<boolean> {
+    if (await this.isOwnedByTool(location)) return true;
+    if (!(await this.isEmpty(location))) return false;
+    const name = safeIdentifier(location.database, 'database name');
+    await this.maintenance(location, async (client) => {
+      await client.query(
+        `COMMENT ON DATABASE ${quoteIdentifier(name)} IS ${quoteLiteral(`${OWNERSHIP_MARKER} ${note}`)}`,
+      );
+    });
+    await this.closeToPublic(location);
+    return true;
+  }
+
+  /** REVOKE CONNECT, TEMPORARY FROM PUBLIC (idempotent): a resumed run re-applies it in case a crash came first. */
+  async closeToPublic(location: DatabaseLocation): Promise<void> {
+    const name = safeIdentifier(location.database, 'database name');
+    await this.maintenance(location, async (client) => {
+      await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
     });
   }
 

@@ -64,8 +64,22 @@ export class MigrationLockService {
     let lost = false;
     client.on('error', () => (lost = true));
     client.on('end', () => (lost = true));
+    let keepAlive: NodeJS.Timeout | undefined;
     try {
       await this.acquire(client, options);
+      // The session sits idle for the whole run: no server timeout may end it (and release the lock)
+      // behind our back, and a periodic query notices a connection that died anyway.
+      for (const setting of [
+        'idle_session_timeout',
+        'idle_in_transaction_session_timeout',
+        'statement_timeout',
+      ]) {
+        await client.query(`SET ${setting} = 0`).catch(() => undefined);
+      }
+      keepAlive = setInterval(() => {
+        client.query('SELECT 1').catch(() => (lost = true));
+      }, 15000);
+      keepAlive.unref();
       const lock: HeldLock = {
         assertHeld: () => {
           if (lost) {
@@ -78,6 +92,7 @@ export class MigrationLockService {
       };
       return await work(lock);
     } finally {
+      if (keepAlive) clearInterval(keepAlive);
       if (!lost)
         await client
           .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS_ID, this.lockKey])

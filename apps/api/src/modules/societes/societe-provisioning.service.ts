@@ -200,13 +200,15 @@ export class SocieteProvisioningService {
     let databaseCreated = false;
     if (await this.admin.exists(location)) {
       // A database left by a crashed run of ours is resumed; anybody else's is never touched.
-      if (!(await this.admin.isOwnedByTool(location))) {
+      if (!(await this.admin.adoptIfEmpty(location, `tenant ${request.code} run=${options.runId}`))) {
         throw new DatabaseException(
           DatabaseExceptionCode.NotOwnedByTool,
           `database "${request.databaseName}" already exists and was not created by this tool`,
           { database: request.databaseName },
         );
       }
+      // A crash may have come before the REVOKE: apply it again.
+      await this.admin.closeToPublic(location);
       options.onStep?.(`resuming with the existing database ${request.databaseName}`);
     } else {
       options.lock.assertHeld();

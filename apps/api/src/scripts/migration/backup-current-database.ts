@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  closeSync,
+  fsyncSync,
+  openSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -175,7 +178,12 @@ export class BackupCurrentDatabaseService {
         databases,
       };
       writeFileSync(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+      // On disk before it counts as a backup: a rollback drops databases right after trusting it.
+      for (const file of [...databases.map((entry) => entry.file), MANIFEST_FILE])
+        fsyncPath(join(partial, file));
+      fsyncPath(partial);
       renameSync(partial, final);
+      fsyncPath(parent);
       return { name, path: final, manifest, durationMs: Date.now() - started };
     } catch (error) {
       // Nothing half-written may ever look like a backup.
@@ -214,10 +222,14 @@ export class BackupCurrentDatabaseService {
         encoding: string;
         collate: string;
         ctype: string;
+        settings: string[];
+        acl: string | null;
       }>(
         `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number,
-                pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
-         FROM pg_database WHERE datname = current_database()`,
+                pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+                coalesce((SELECT setconfig FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0), '{}') AS settings,
+                datacl::text AS acl
+         FROM pg_database d WHERE datname = current_database()`,
       );
       const major = serverMajor(Number(version.rows[0].number));
       if (pgDump.major < major) {
@@ -275,6 +287,8 @@ export class BackupCurrentDatabaseService {
         encoding: version.rows[0].encoding,
         collate: version.rows[0].collate,
         ctype: version.rows[0].ctype,
+        settings: version.rows[0].settings,
+        acl: version.rows[0].acl,
         tables,
       };
     } catch (error) {
@@ -398,6 +412,15 @@ export function compareFingerprints(
       differences.push({ table, expected: left, actual: right });
   }
   return differences;
+}
+
+function fsyncPath(path: string): void {
+  const descriptor = openSync(path, 'r');
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
 }
 
 async function sha256(file: string): Promise<string> {

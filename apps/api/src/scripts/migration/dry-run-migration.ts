@@ -5,13 +5,13 @@ import { ExitCode } from '../../common/exceptions/exit-code';
 import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
 import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
 import { SCHEMA_KINDS, SchemaKind } from '../../database/migrations/migration-sets';
-import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
+import { DatabaseAdminService } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
 import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
 import { formatBytes } from '../../common/format/format';
 import { quoteQualified } from '../../common/identifiers/identifier';
-import { tableStatistics } from './catalogue/catalogue';
+import { tablesWithRows, tableStatistics } from './catalogue/catalogue';
 import { EMAIL_DOMAIN_SQL } from './clean/clean-rules';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { DEFAULT_PLAN } from './plan/default-plan';
@@ -30,7 +30,8 @@ import { Check } from './check';
 export type PlannedDatabase = {
   name: string;
   kind: SchemaKind;
-  action: 'create' | 'resume' | 'complete' | 'refused';
+  action: 'create' | 'adopt' | 'resume' | 'complete' | 'refused';
+  reason?: string;
 };
 
 export type DryRunReport = {
@@ -171,7 +172,7 @@ export class DryRunMigrationService {
         'target databases absent, or created by this tool (resumable)',
         refused.length === 0,
         refused.length > 0
-          ? `${refused.map((database) => database.name).join(', ')} exist(s) but were not created by this tool; they are never touched`
+          ? `${refused.map((database) => `${database.name} ${database.reason ?? 'exists but was not created by this tool'}`).join('; ')}; such databases are never touched`
           : databases.map((database) => `${database.name}: ${database.action}`).join(', '),
       );
 
@@ -312,7 +313,7 @@ export class DryRunMigrationService {
     return counts;
   }
 
-  /** AUTH, SHARED and the default tenant: absent (create), ours (resume), or someone else's (refused). */
+  /** AUTH, SHARED and the default tenant: absent (create), empty (adopt), ours (resume), or refused. */
   private async targetDatabases(): Promise<{
     databases: PlannedDatabase[];
     targets: TargetSchemas;
@@ -322,36 +323,52 @@ export class DryRunMigrationService {
     const journal = await this.journal.read().catch(() => null);
     const recorded = new Set(journal?.databases.map((database) => database.name) ?? []);
     const splitComplete = journal?.split?.status === 'complete';
+    const splitRecorded = journal?.split !== null && journal?.split !== undefined;
     const wanted: [string, SchemaKind][] = [
       [config.authDatabase, 'auth'],
       [config.sharedDatabase, 'shared'],
       [tenantDatabaseName(config, config.defaultSocieteCode), 'tenant'],
     ];
-    const infos = new Map(
-      (
-        await this.admin.list(
-          {},
-          wanted.map(([name]) => name),
-        )
-      ).map((info) => [info.name, info]),
-    );
     const databases: PlannedDatabase[] = [];
     const targets: TargetSchemas = {};
     for (const [name, kind] of wanted) {
-      const info = infos.get(name);
-      if (!info) {
+      const location = { database: name };
+      if (!(await this.admin.exists(location))) {
         databases.push({ name, kind, action: 'create' });
         continue;
       }
-      const ours = recorded.has(name) || (info.comment ?? '').startsWith(OWNERSHIP_MARKER);
-      databases.push({ name, kind, action: !ours ? 'refused' : splitComplete ? 'complete' : 'resume' });
-      if (ours) {
-        targets[kind] = await this.connections.withClient(
-          { database: name },
-          (client) => readTargetSchema(client),
-          { applicationName: 'topsteel-dry-run' },
-        );
+      const ours = recorded.has(name) || (await this.admin.isOwnedByTool(location));
+      if (!ours) {
+        // What a crash between CREATE DATABASE and its ownership marker leaves: nothing to lose, taken over.
+        const empty = await this.admin.isEmpty(location);
+        databases.push({
+          name,
+          kind,
+          action: empty ? 'adopt' : 'refused',
+          reason: empty ? undefined : 'exists but was not created by this tool',
+        });
+        continue;
       }
+      if (!splitComplete && !(splitRecorded && recorded.has(name))) {
+        // Marked as ours but unknown to the journal (journal lost, DB_AUTH_NAME changed): resuming
+        // would truncate its tables, so only an empty schema (a crash right after creation) is resumed.
+        const rows = await this.connections.withClient(location, (client) => tablesWithRows(client), {
+          applicationName: 'topsteel-dry-run',
+        });
+        if (rows.length > 0) {
+          databases.push({
+            name,
+            kind,
+            action: 'refused',
+            reason: `holds data (${rows.slice(0, 3).join(', ')}${rows.length > 3 ? ', …' : ''}) but ${config.authDatabase} records no split in progress for it: refusing to overwrite`,
+          });
+          continue;
+        }
+      }
+      databases.push({ name, kind, action: splitComplete ? 'complete' : 'resume' });
+      targets[kind] = await this.connections.withClient(location, (client) => readTargetSchema(client), {
+        applicationName: 'topsteel-dry-run',
+      });
     }
     return { databases, targets, splitComplete };
   }

@@ -23,7 +23,9 @@ import { targetColumnNames } from './copy/table-copier';
 import { DryRunMigrationService, DryRunReport } from './dry-run-migration';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { MigrationException, MigrationExceptionCode } from './migration.exception';
-import { CopyTask, ResolvedExclusion } from './plan/plan-resolver';
+import { CopyTask, planDrift, ResolvedExclusion } from './plan/plan-resolver';
+import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
+import { RollbackStateFile } from './rollback/rollback-state';
 import { SchemaFanOut, SchemaFanOutReport } from './split/schema-fan-out';
 import { SplitTargets } from './split/split-targets';
 import { ExportedSnapshot, releaseClients } from './snapshot/exported-snapshot';
@@ -101,6 +103,14 @@ export class MigrationService {
         onWait: (holder) => run.info(`Waiting for the migration lock held by ${describeHolder(holder)}…`),
       },
       async (lock) => {
+        // A rollback stopped halfway must be finished before anything is migrated again.
+        const rollback = new RollbackStateFile(this.configService.config.backupDir);
+        if (rollback.read()) {
+          throw new RollbackException(
+            RollbackExceptionCode.InProgress,
+            `a rollback is in progress (${rollback.path})`,
+          );
+        }
         const journal = await this.journal.read();
         if (journal?.split?.status === 'complete') {
           const fanOut = new SchemaFanOut(this.configService, this.schemaMigrations, this.societes);
@@ -198,11 +208,21 @@ export class MigrationService {
     let prepared: Awaited<ReturnType<SplitTargets['prepare']>>;
     try {
       const prepareTime = timer();
+      // The plan was resolved before this snapshot: it must still describe exactly what the snapshot holds.
+      const sourceTables = await fingerprintTargets(snapshot.client);
+      const drift = planDrift(plan, sourceTables);
+      if (drift.length > 0) {
+        throw new MigrationException(
+          MigrationExceptionCode.PreflightFailed,
+          `the monolith changed during the pre-flight, nothing was copied:\n${drift.map((problem) => `  ❌ ${problem}`).join('\n')}`,
+          { drift },
+        );
+      }
       const fingerprintSessions = [await snapshot.join('topsteel-migrate-fingerprint')];
       const [fingerprints, ready] = await Promise.all([
         (async () => {
           try {
-            return await computeFingerprints(fingerprintSessions, await fingerprintTargets(snapshot.client));
+            return await computeFingerprints(fingerprintSessions, sourceTables);
           } finally {
             await releaseClients(fingerprintSessions);
           }
@@ -256,6 +276,7 @@ export class MigrationService {
           locations: prepared.locations,
           journal,
           run,
+          lock,
         });
         copied = await run.step('copy', () => engine.copy(pending));
         copyMs = copyTime();
@@ -284,11 +305,13 @@ export class MigrationService {
         cutReferences: plan.cutReferences,
         locations: prepared.locations,
         source: monolith,
+        plan,
         societeId: prepared.societeId,
         jobs: options.jobs,
       }),
     );
     const verifyMs = verifyTime();
+    lock.assertHeld();
     await this.record(verification, plan.tasks, prepared.locations, run);
 
     const copiedBy = new Map(copied.map((table) => [taskKey(table.database, table.target), table]));
@@ -320,6 +343,7 @@ export class MigrationService {
       constraintsRestored,
       verification: {
         ok: verification.ok,
+        problems: verification.problems,
         tables: verification.tables,
         references: verification.references,
         durationMs: verification.durationMs,
@@ -341,6 +365,7 @@ export class MigrationService {
         MigrationExceptionCode.VerificationFailed,
         [
           'verification failed:',
+          ...verification.problems.map((problem) => `  ${problem}`),
           ...tables.map(
             (table) =>
               `  ${table.source} -> ${table.database}.${table.target}: source ${table.sourceRows} rows / ${table.sourceChecksum}, target ${table.targetRows} rows / ${table.targetChecksum}`,

@@ -12,6 +12,7 @@ import { BackupSummary } from './backup/backup-manifest';
 import { BackupCatalogService } from './backup/backup-catalog.service';
 import { exactRowCounts, listRelations } from './catalogue/catalogue';
 import { MigrationJournalService } from './journal/migration-journal.service';
+import { RollbackStateFile } from './rollback/rollback-state';
 
 export type MonolithStatus = {
   database: string;
@@ -43,6 +44,8 @@ export type StatusReport = {
   databases: DatabaseStatus[];
   connections: { database: string; count: number }[];
   lock: LockHolder | null;
+  /** Path of the state file of a rollback that stopped halfway, if any. */
+  rollbackInProgress: string | null;
 };
 
 /** Where things stand: monolith, backups, split state, new databases, pending migrations, connections. */
@@ -175,6 +178,9 @@ export class MigrationStatusService {
       ),
       connections: server.connections,
       lock,
+      rollbackInProgress: new RollbackStateFile(config.backupDir).read()
+        ? new RollbackStateFile(config.backupDir).path
+        : null,
     };
   }
 

@@ -2,11 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { freeBytes } from '../../common/fs/free-bytes';
 import { join } from 'node:path';
 import { RunContext } from '../../cli/runner/command-context';
-import { safeIdentifier } from '../../common/identifiers/identifier';
+import { quoteIdentifier, safeIdentifier } from '../../common/identifiers/identifier';
 import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
-import { describeHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
-import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
+import {
+  describeHolder,
+  HeldLock,
+  MigrationLockService,
+} from '../../modules/database/migration-lock.service';
+import {
+  DatabaseLocation,
+  DETERMINISTIC_SESSION_SETTINGS,
+  PostgresConnectionFactory,
+} from '../../modules/database/postgres-connection.factory';
 import { BackupException, BackupExceptionCode } from './backup/backup.exception';
 import { BackupCatalogService } from './backup/backup-catalog.service';
 import { BackupDatabaseEntry, BackupManifest } from './backup/backup-manifest';
@@ -21,6 +29,7 @@ import { DatabaseSnapshot } from './journal/journal.types';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
 import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
+import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
 import { PgToolsService, serverMajor } from './tools/pg-tools.service';
 import { Check } from './check';
 
@@ -188,7 +197,11 @@ export class RollbackMigrationService {
     );
 
     // Data written into the new databases after the split.
-    const postSplitData = inProgress ? [] : await this.postSplitChanges(drop, journal?.snapshots ?? []);
+    // Checked again when resuming: the application may have written while the rollback was stopped.
+    const postSplitData = await this.postSplitChanges(
+      drop,
+      inProgress ? inProgress.snapshots : (journal?.snapshots ?? []),
+    );
     check(
       'post-split-data',
       'no data written after the split would be lost',
@@ -251,9 +264,9 @@ export class RollbackMigrationService {
         const state = this.stateFile.read() ?? (await this.newState(current, run));
         this.stateFile.write(state);
         lock.assertHeld();
-        await this.dropDatabases(state, run);
+        await this.dropDatabases(state, run, lock);
         lock.assertHeld();
-        if (state.restore.needed && !state.restore.swapped) await this.restoreMonolith(state, run);
+        if (state.restore.needed && !state.restore.swapped) await this.restoreMonolith(state, run, lock);
         const record = state.preDropBackup ?? state.backup.path;
         this.stateFile.complete(state, record);
         return {
@@ -404,6 +417,7 @@ export class RollbackMigrationService {
       dropped: [],
       snapshots: journal?.snapshots ?? [],
       preDropBackup: null,
+      earlierPreDropBackups: [],
       restore: {
         needed: validation.restore.needed,
         newName: safeIdentifier(`${base}_restore${suffix}`, 'restore database name'),
@@ -416,7 +430,7 @@ export class RollbackMigrationService {
     };
   }
 
-  private async dropDatabases(state: RollbackState, run: RunContext): Promise<void> {
+  private async dropDatabases(state: RollbackState, run: RunContext, lock: HeldLock): Promise<void> {
     const remaining = state.drop.filter((database) => !state.dropped.includes(database.name));
     if (remaining.length > 0 && !state.preDropBackup) {
       const existing: DatabaseToBackUp[] = [];
@@ -435,21 +449,80 @@ export class RollbackMigrationService {
         );
       }
     }
-    for (const database of remaining) {
-      run.shutdown.throwIfRequested();
-      await run.step(`drop ${database.name}`, () =>
-        this.admin.drop(
-          { database: database.name, host: database.host, port: database.port },
-          { requireOwnership: true },
-        ),
-      );
-      state.dropped.push(database.name);
+    const manifest = state.preDropBackup ? this.catalog.readManifest(state.preDropBackup) : null;
+    const locations = remaining.map((database) => ({
+      name: database.name,
+      location: { database: database.name, host: database.host, port: database.port },
+    }));
+    // Every database is checked (doors closed) before any is dropped, so a refusal leaves them all.
+    const closed: DatabaseLocation[] = [];
+    try {
+      for (const { name, location } of locations) {
+        run.shutdown.throwIfRequested();
+        if (!(await this.admin.exists(location))) continue;
+        const entry = manifest?.databases.find((candidate) => candidate.database === name);
+        await run.step(`check ${name} against its dump`, () =>
+          this.assertUnchangedSinceDump(location, entry, closed),
+        );
+      }
+    } catch (error) {
+      await Promise.all(closed.map((location) => this.admin.openDoors(location).catch(() => undefined)));
+      if (error instanceof RollbackException && error.code === RollbackExceptionCode.WrittenAfterDump) {
+        // The dump no longer holds everything: the next run takes a new one. A dump that already
+        // holds databases dropped by an interrupted run is kept in the record.
+        if (state.dropped.length > 0 && state.preDropBackup)
+          state.earlierPreDropBackups.push(state.preDropBackup);
+        state.preDropBackup = null;
+        this.stateFile.write(state);
+      }
+      throw error;
+    }
+    for (const { name, location } of locations) {
+      lock.assertHeld();
+      await run.step(`drop ${name}`, () => this.admin.drop(location, { requireOwnership: true }));
+      state.dropped.push(name);
       this.stateFile.write(state);
-      run.info(`Dropped ${database.name}.`);
+      run.info(`Dropped ${name}.`);
     }
   }
 
-  private async restoreMonolith(state: RollbackState, run: RunContext): Promise<void> {
+  /**
+   * Between a database's dump and its drop the application could still write to it. So the doors
+   * are closed (no new session, the others ended) while a session of ours stays in, and the content
+   * is compared with the dump's manifest: anything written after the dump stops the rollback here,
+   * with the database intact, and the next run dumps it again.
+   */
+  private async assertUnchangedSinceDump(
+    location: DatabaseLocation,
+    entry: BackupDatabaseEntry | undefined,
+    closed: DatabaseLocation[],
+  ): Promise<void> {
+    // An interrupted run may have left the doors closed: nobody, not even us, could connect.
+    await this.admin.openDoors(location);
+    const guard = await this.connections.connect(location, { applicationName: 'topsteel-rollback-guard' });
+    let differences: FingerprintDifference[] = [];
+    try {
+      const pid = (await guard.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      closed.push(location);
+      await this.admin.closeDoors(location, pid);
+      await guard.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await guard.query(DETERMINISTIC_SESSION_SETTINGS);
+      const current = await computeFingerprints([guard], await fingerprintTargets(guard));
+      differences = entry
+        ? compareFingerprints(entry.tables, current)
+        : [{ table: '(no dump)', expected: null, actual: null }];
+    } finally {
+      await guard.end().catch(() => undefined);
+    }
+    if (differences.length > 0) {
+      throw new RollbackException(
+        RollbackExceptionCode.WrittenAfterDump,
+        `${location.database} changed after its pre-drop dump (${differences.map((difference) => difference.table).join(', ')}): nothing was dropped, run db:rollback again to take a new dump`,
+      );
+    }
+  }
+
+  private async restoreMonolith(state: RollbackState, run: RunContext, lock: HeldLock): Promise<void> {
     const manifest = this.catalog.readManifest(state.backup.path) as BackupManifest;
     const entry = manifest.databases.find(
       (candidate) => candidate.role === 'monolith' && candidate.database === state.monolith,
@@ -486,12 +559,44 @@ export class RollbackMigrationService {
       this.stateFile.write(state);
       run.info(`Restored ${state.backup.name} into ${fresh.database} and verified it against the manifest.`);
     }
-    if (state.restore.replacedName && (await this.admin.exists({ database: state.monolith }))) {
-      await run.step('set the current monolith aside', () =>
-        this.admin.rename({ database: state.monolith }, state.restore.replacedName as string),
+    // Each rename is decided from what exists now, so a crash between them resumes correctly.
+    lock.assertHeld();
+    const monolith = { database: state.monolith };
+    const replaced = state.restore.replacedName;
+    if (!(await this.admin.exists(fresh))) {
+      if (!(await this.admin.exists(monolith))) {
+        throw new RollbackException(
+          RollbackExceptionCode.Inconsistent,
+          `neither ${fresh.database} (the restore) nor ${state.monolith} exists`,
+        );
+      }
+      // Either the last rename happened before an interruption (the restore is in place) or someone
+      // dropped the restore: only the content can tell, so the monolith is checked against the dump.
+      const differences = compareFingerprints(
+        entry.tables,
+        await run.step('check the monolith in place against the backup', () =>
+          this.backups.fingerprints(monolith),
+        ),
       );
+      if (differences.length > 0) {
+        throw new RollbackException(
+          RollbackExceptionCode.Inconsistent,
+          `${fresh.database} (the restore) is gone and ${state.monolith} differs from the backup in ${differences.map((difference) => difference.table).join(', ')}: delete ${this.stateFile.path} to start the rollback afresh`,
+        );
+      }
+    } else {
+      if (await this.admin.exists(monolith)) {
+        if (!replaced || (await this.admin.exists({ database: replaced }))) {
+          throw new RollbackException(
+            RollbackExceptionCode.Inconsistent,
+            `${state.monolith} and ${fresh.database} both exist${replaced ? `, and so does ${replaced}` : ''}: refusing to guess which one is the monolith`,
+          );
+        }
+        await run.step('set the current monolith aside', () => this.admin.rename(monolith, replaced));
+      }
+      lock.assertHeld();
+      await run.step('swap the restored monolith in', () => this.admin.rename(fresh, state.monolith));
     }
-    await run.step('swap the restored monolith in', () => this.admin.rename(fresh, state.monolith));
     state.restore.swapped = true;
     this.stateFile.write(state);
   }
@@ -500,10 +605,43 @@ export class RollbackMigrationService {
     return [
       'Restart the application on the monolith: set DB_MODE=monolith in .env (or the environment) and restart it; no code change is needed.',
       state.preDropBackup ? `The dropped databases are dumped in ${state.preDropBackup}.` : '',
+      ...state.earlierPreDropBackups.map(
+        (folder) => `Databases dropped by an interrupted earlier attempt are dumped in ${folder}.`,
+      ),
       state.restore.replacedName && state.restore.swapped
         ? `The monolith as it was before the restore is kept as ${state.restore.replacedName}; drop it once you are satisfied (DROP DATABASE "${state.restore.replacedName}").`
         : '',
+      ...this.databaseLevelSteps(state),
       'npm run db:status shows the result.',
     ].filter(Boolean);
+  }
+
+  /**
+   * pg_dump -Fc does not carry ALTER DATABASE ... SET nor the database's own GRANTs, so a restored
+   * monolith lacks them. They are printed, not replayed: they belong to the operator's roles and the
+   * tool has no business granting privileges on its own.
+   */
+  private databaseLevelSteps(state: RollbackState): string[] {
+    if (!state.restore.needed || !state.restore.swapped) return [];
+    const entry = this.catalog
+      .readManifest(state.backup.path)
+      ?.databases.find((candidate) => candidate.role === 'monolith' && candidate.database === state.monolith);
+    const steps: string[] = [];
+    if (entry?.settings?.length) {
+      steps.push(
+        `The backup recorded database-level settings that pg_restore does not restore; reapply them if they still apply: ${entry.settings
+          .map(
+            (setting) =>
+              `ALTER DATABASE ${quoteIdentifier(state.monolith)} SET ${setting.replace('=', ' = ')}`,
+          )
+          .join('; ')}`,
+      );
+    }
+    if (entry?.acl) {
+      steps.push(
+        `The monolith had database privileges ${entry.acl} (CONNECT/CREATE/TEMP grants); the restored database has the defaults: re-grant them as needed.`,
+      );
+    }
+    return steps;
   }
 }

@@ -60,8 +60,9 @@ export class VerifyMigrationService {
     const locations = splitLocations(config);
     const monolith = { database: config.monolithDatabase };
     const monolithExists = await this.admin.exists(monolith);
+    let planBlockers: string[] = [];
     const tasks = monolithExists
-      ? await this.tasksFromMonolith(monolith, locations)
+      ? await this.tasksFromMonolith(monolith, locations, (blockers) => (planBlockers = blockers))
       : await this.tasksFromTargets(locations, journal.tables);
     const expected = new Map(
       journal.tables
@@ -90,6 +91,12 @@ export class VerifyMigrationService {
     });
 
     const checks: Check[] = [];
+    checks.push({
+      id: 'schema',
+      label: 'the monolith still matches the plan, every foreign key is validated',
+      ok: verification.problems.length === 0 && planBlockers.length === 0,
+      detail: [...planBlockers, ...verification.problems].join('; ') || 'no drift, no unvalidated key',
+    });
     const mismatched = verification.tables.filter((table) => !table.ok);
     checks.push({
       id: 'tables',
@@ -229,11 +236,21 @@ export class VerifyMigrationService {
   private async tasksFromMonolith(
     monolith: DatabaseLocation,
     locations: Record<SchemaKind, DatabaseLocation>,
+    onBlockers: (blockers: string[]) => void,
   ): Promise<CopyTask[]> {
     const targets = await this.liveTargets(locations);
     return this.connections.withClient(
       monolith,
-      async (client) => (await resolvePlan(client, DEFAULT_PLAN, { targets })).plan.tasks,
+      async (client) => {
+        const validation = await resolvePlan(client, DEFAULT_PLAN, { targets });
+        // A table or column the targets cannot hold is as much a verification failure as a checksum.
+        onBlockers(
+          validation.findings
+            .filter((finding) => finding.severity === 'blocker')
+            .map((finding) => finding.message),
+        );
+        return validation.plan.tasks;
+      },
       { readOnly: true, applicationName: 'topsteel-verify' },
     );
   }

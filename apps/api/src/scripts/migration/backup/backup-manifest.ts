@@ -16,6 +16,12 @@ export type BackupDatabaseEntry = {
   encoding?: string;
   collate?: string;
   ctype?: string;
+  /**
+   * Database-level settings (ALTER DATABASE ... SET) and grants: pg_restore into a new database does
+   * not carry them, so a rollback tells the operator what to reapply.
+   */
+  settings?: string[];
+  acl?: string | null;
   /** Per-table counts and checksums computed in the same snapshot as the dump; keys are schema.table. */
   tables: Record<string, TableFingerprint>;
 };

@@ -141,6 +141,28 @@ export async function exactRowCounts(client: Client, tables: QualifiedTable[]): 
   return new Map([...statistics].map(([name, value]) => [name, value.rows]));
 }
 
+/**
+ * Tables (outside the journal's schema, and other than TypeORM's `migrations`) holding at least one
+ * row: a cheap "is there data here" that reads one row per table at most.
+ */
+export async function tablesWithRows(client: Client): Promise<string[]> {
+  const tables = (await listRelations(client)).filter(
+    (relation) =>
+      (relation.kind === 'r' || relation.kind === 'p') &&
+      relation.schema !== 'migration_journal' &&
+      !(relation.schema === 'public' && relation.name === 'migrations'),
+  );
+  const found: string[] = [];
+  for (const table of tables) {
+    const result = await client.query<{ present: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${quoteQualified(table.schema, table.name)}) AS present`,
+    );
+    if (result.rows[0].present)
+      found.push(table.schema === 'public' ? table.name : `${table.schema}.${table.name}`);
+  }
+  return found;
+}
+
 export type TableChecksum = { rows: number; checksum: string };
 
 const hashOf = (expressions: string[]): string => `hashtextextended(ROW(${expressions.join(', ')})::text, 0)`;

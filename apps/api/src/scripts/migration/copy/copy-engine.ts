@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { RunContext } from '../../../cli/runner/command-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { HeldLock } from '../../../modules/database/migration-lock.service';
 import {
   DatabaseLocation,
   PostgresConnectionFactory,
@@ -19,6 +20,8 @@ export type CopyEngineOptions = {
   locations: Record<SchemaKind, DatabaseLocation>;
   journal: JournalRepository;
   run: RunContext;
+  /** Checked before every table: nothing is written once the migration lock is lost. */
+  lock: HeldLock;
 };
 
 export type CopiedTable = {
@@ -63,6 +66,7 @@ export class CopyEngine {
     const work = async (worker: Worker): Promise<void> => {
       while (queue.length > 0 && !failure && !run.shutdown.requested) {
         const task = queue.shift() as CopyTask;
+        this.options.lock.assertHeld();
         const started = Date.now();
         const progress = run.progress.task(`${task.database}.${task.target}`, task.estimatedRows);
         try {
@@ -146,6 +150,7 @@ export class CopyEngine {
 
   /** Adds back the deferred foreign keys of every target database. */
   async restoreConstraints(kinds: SchemaKind[]): Promise<number> {
+    this.options.lock.assertHeld();
     let restored = 0;
     for (const kind of kinds) {
       const location = this.options.locations[kind];

@@ -19,6 +19,8 @@ export type RollbackState = {
   dropped: string[];
   snapshots: DatabaseSnapshot[];
   preDropBackup: string | null;
+  /** Pre-drop dumps superseded by a new one after a refusal, that hold databases already dropped. */
+  earlierPreDropBackups: string[];
   restore: {
     needed: boolean;
     newName: string;
@@ -37,7 +39,9 @@ export class RollbackStateFile {
 
   read(): RollbackState | null {
     if (!existsSync(this.path)) return null;
-    return JSON.parse(readFileSync(this.path, 'utf8')) as RollbackState;
+    const state = JSON.parse(readFileSync(this.path, 'utf8')) as RollbackState;
+    state.earlierPreDropBackups ??= [];
+    return state;
   }
 
   /** Written to a temporary name then renamed, so a crash never leaves half a state file. */

@@ -9,6 +9,9 @@ export enum RollbackExceptionCode {
   ValidationFailed = 'VALIDATION_FAILED',
   NothingToRollBack = 'NOTHING_TO_ROLL_BACK',
   Declined = 'DECLINED',
+  WrittenAfterDump = 'WRITTEN_AFTER_DUMP',
+  Inconsistent = 'INCONSISTENT',
+  InProgress = 'IN_PROGRESS',
 }
 
 const INFO: Record<RollbackExceptionCode, ExceptionCodeInfo> = {
@@ -23,6 +26,18 @@ const INFO: Record<RollbackExceptionCode, ExceptionCodeInfo> = {
   [RollbackExceptionCode.Declined]: {
     exitCode: ExitCode.Failure,
     hint: 'Nothing was changed.',
+  },
+  [RollbackExceptionCode.WrittenAfterDump]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Something wrote to the database after its pre-drop dump; it was not dropped. Stop the application, then run npm run db:rollback again: it dumps it anew.',
+  },
+  [RollbackExceptionCode.Inconsistent]: {
+    exitCode: ExitCode.Failure,
+    hint: 'The databases are not where the rollback record says; nothing more was changed. Compare db:status with backups/rollback/in-progress.json before acting by hand.',
+  },
+  [RollbackExceptionCode.InProgress]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Finish it first with npm run db:rollback (it resumes where it stopped), then migrate again.',
   },
 };
 

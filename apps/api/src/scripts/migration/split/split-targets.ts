@@ -15,6 +15,7 @@ import {
   DatabaseLocation,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
+import { DatabaseException, DatabaseExceptionCode } from '../../../modules/database/database.exception';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
 import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
@@ -67,6 +68,15 @@ export class SplitTargets {
           this.createLike(location, { ...options, note: `${kind} run=${run.runId}` }),
         );
         created.push({ name: location.database, kind });
+      } else if (await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`)) {
+        // Ours (or empty and now ours): a crash may have come before the REVOKE, so it is applied again.
+        await this.admin.closeToPublic(location);
+      } else {
+        throw new DatabaseException(
+          DatabaseExceptionCode.NotOwnedByTool,
+          `database "${location.database}" exists and was not created by this tool`,
+          { database: location.database },
+        );
       }
       if (kind === 'auth') {
         // From here on the journal exists: the run and the split are on record before anything else is created.

@@ -10,7 +10,7 @@ import { checksumOfExpressionsSql, checksumSql } from '../catalogue/catalogue';
 import { projectionExpressions, targetColumnNames } from '../copy/table-copier';
 import { JOURNAL_SCHEMA } from '../journal/journal.schema';
 import { DatabaseSnapshot } from '../journal/journal.types';
-import { CopyTask } from '../plan/plan-resolver';
+import { CopyTask, planDrift, ResolvedPlan } from '../plan/plan-resolver';
 import { CutReference } from '../plan/plan.types';
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
 import { FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
@@ -36,6 +36,8 @@ export type ReferenceVerification = {
 
 export type VerificationReport = {
   ok: boolean;
+  /** Schema problems: the source no longer matching the plan, foreign keys left unvalidated. */
+  problems: string[];
   tables: TableVerification[];
   references: ReferenceVerification[];
   /** All-column fingerprints of every table of the new databases, for the journal. */
@@ -53,6 +55,8 @@ export type VerifyOptions = {
   expected?: Map<string, { rows: number; checksum: string }>;
   /** Dangling counts the monolith had, per reference, used when the monolith is gone. */
   referenceBaselines?: Map<string, number>;
+  /** With the source: the plan whose tables and columns the fresh snapshot must still match. */
+  plan?: ResolvedPlan;
   /** The default société's id, which the copy wrote into every tenant row. */
   societeId: string;
   jobs: number;
@@ -92,6 +96,16 @@ export async function verifySplit(
       const sourceCount = Math.max(1, Math.floor(options.jobs / 2));
       for (let index = 0; index < sourceCount; index++)
         sourceSessions.push(await snapshot.join('topsteel-verify-source'));
+    }
+
+    const problems: string[] = [];
+    if (snapshot && options.plan)
+      problems.push(...planDrift(options.plan, await fingerprintTargets(snapshot.client)));
+    for (const [kind, client] of targetSessions) {
+      const unvalidated = await client.query<{ name: string }>(
+        `SELECT k.conrelid::regclass::text || '.' || k.conname AS name FROM pg_constraint k WHERE k.contype = 'f' AND NOT k.convalidated`,
+      );
+      for (const row of unvalidated.rows) problems.push(`foreign key ${kind}.${row.name} is not validated`);
     }
 
     const targetTables = new Map<SchemaKind, FingerprintTarget[]>();
@@ -201,7 +215,11 @@ export async function verifySplit(
       });
     }
     return {
-      ok: tables.every((table) => table.ok) && references.every((reference) => reference.ok),
+      ok:
+        problems.length === 0 &&
+        tables.every((table) => table.ok) &&
+        references.every((reference) => reference.ok),
+      problems,
       tables,
       references,
       snapshots,
