@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { CoreDataSourcesService } from '../database/core-data-sources.service';
 import { UUID_PATTERN } from './societe-input';
-import { SocieteRecord, societeReferenceCondition } from './societe-registry.service';
+import { SocieteRecord, societeReferenceCondition, toSocieteRecord } from './societe-registry.service';
 import { SocieteException, SocieteExceptionCode } from './societe.exception';
 
 /** A société as one of its members sees it. */
@@ -95,19 +95,7 @@ export class SocieteMembershipService {
     );
     const row = rows[0];
     if (!row) return null;
-    return {
-      ...toMemberSociete(row),
-      location: {
-        societeId: row.id,
-        code: row.code,
-        nom: row.nom,
-        status: row.status,
-        database: row.database_name,
-        host: row.database_host,
-        port: row.database_port,
-        createdAt: row.created_at.toISOString(),
-      },
-    };
+    return { ...toMemberSociete(row), location: toSocieteRecord({ ...row, deleted_at: null }) };
   }
 
   async members(societeReference: string): Promise<SocieteMember[]> {

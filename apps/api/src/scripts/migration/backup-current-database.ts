@@ -2,9 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
-  closeSync,
-  fsyncSync,
-  openSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -15,6 +12,7 @@ import {
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RunContext } from '../../cli/runner/command-context';
+import { fsyncPath } from '../../common/fs/durable-files';
 import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
 import { DatabaseAdminService } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
@@ -412,15 +410,6 @@ export function compareFingerprints(
       differences.push({ table, expected: left, actual: right });
   }
   return differences;
-}
-
-function fsyncPath(path: string): void {
-  const descriptor = openSync(path, 'r');
-  try {
-    fsyncSync(descriptor);
-  } finally {
-    closeSync(descriptor);
-  }
 }
 
 async function sha256(file: string): Promise<string> {

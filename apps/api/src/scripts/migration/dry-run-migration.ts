@@ -139,17 +139,7 @@ export class DryRunMigrationService {
           : `${config.username} lacks CREATEDB: ALTER ROLE ... CREATEDB`,
       );
 
-      for (const tool of ['pg_dump', 'pg_restore'] as const) {
-        const version = await this.tools.version(tool);
-        check(
-          tool,
-          `${tool} present and not older than the server`,
-          version !== null && version.major >= major,
-          version === null
-            ? `${this.tools.path(tool)} not found: install the PostgreSQL ${major} client tools or set PG_BIN_DIR`
-            : `${version.path} ${version.version}${version.major < major ? ` is older than the server (${major})` : ''}`,
-        );
-      }
+      for (const line of await this.tools.checks(major)) check(line.id, line.label, line.ok, line.detail);
 
       const missingMigrations = SCHEMA_KINDS.filter(
         (kind) => this.schemaMigrations.migrations(kind).length === 0,

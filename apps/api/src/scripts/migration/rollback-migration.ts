@@ -387,15 +387,7 @@ export class RollbackMigrationService {
         : `${Math.round(free / 1048576)} MB free, at most ${Math.round(needed / 1048576)} MB needed`,
     );
     const major = serverMajor(Number(server.role.number));
-    for (const tool of ['pg_dump', 'pg_restore'] as const) {
-      const version = await this.tools.version(tool);
-      check(
-        tool,
-        `${tool} present and not older than the server`,
-        version !== null && version.major >= major,
-        version ? `${version.path} ${version.version}` : `${this.tools.path(tool)} not found`,
-      );
-    }
+    for (const line of await this.tools.checks(major)) check(line.id, line.label, line.ok, line.detail);
   }
 
   private async newState(validation: RollbackValidation, run: RunContext): Promise<RollbackState> {

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { hashingTap } from '../../../common/fs/durable-files';
 
 export type ProcessResult = {
   code: number | null;
@@ -26,20 +25,12 @@ export async function dumpToFile(
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], signal });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
+  const tap = hashingTap();
   const exited = new Promise<ProcessResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, closeSignal) => resolve({ code, signal: closeSignal, stderr, stdout: '' }));
   });
-  const written = pipeline(child.stdout, tap, createWriteStream(file, { mode: 0o600 }));
+  const written = pipeline(child.stdout, tap.stream, createWriteStream(file, { mode: 0o600 }));
   const [result, write] = await Promise.allSettled([exited, written]);
   if (write.status === 'rejected') {
     // The file could not be written (full disk, removed folder): stop pg_dump rather than let it run on.
@@ -47,7 +38,7 @@ export async function dumpToFile(
     throw write.reason;
   }
   if (result.status === 'rejected') throw result.reason;
-  return { bytes, sha256: hash.digest('hex'), result: result.value };
+  return { ...tap.result(), result: result.value };
 }
 
 /** Runs a client tool to completion, collecting its output. */

@@ -4,9 +4,6 @@ import {
   createReadStream,
   existsSync,
   mkdirSync,
-  openSync,
-  closeSync,
-  fsyncSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -14,10 +11,10 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { fsyncPath, hashingTap } from '../../../common/fs/durable-files';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
 import { rowHash } from '../catalogue/catalogue';
 import { CleanException, CleanExceptionCode } from './clean.exception';
@@ -134,21 +131,13 @@ export class CleanArchiveWriter {
     const list = columns.map((column) => `t.${quoteIdentifier(column.name)}`).join(', ');
     const path = join(this.partial, file);
     const handle = await open(path, 'wx', 0o600);
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        callback(null, chunk);
-      },
-    });
+    const tap = hashingTap();
     const reader = client.query(
       copyTo(`COPY (SELECT ${list} FROM ${spec.selection}) TO STDOUT WITH (FORMAT csv, HEADER true)`),
     );
     // The stream closes the handle when done; the data is then flushed to disk before it counts.
-    await pipeline(reader, tap, handle.createWriteStream(), { signal });
-    syncPath(path);
+    await pipeline(reader, tap.stream, handle.createWriteStream(), { signal });
+    fsyncPath(path);
     const summary = await client.query<{ rows: string; checksum: string }>(
       checksumOf(columns, spec.selection),
     );
@@ -167,8 +156,7 @@ export class CleanArchiveWriter {
       file,
       rows,
       checksum: summary.rows[0].checksum,
-      sha256: hash.digest('hex'),
-      bytes,
+      ...tap.result(),
       columns,
       primaryKey: spec.table.primaryKey,
     };
@@ -199,10 +187,10 @@ export class CleanArchiveWriter {
     };
     const manifestPath = join(this.partial, CLEAN_MANIFEST_FILE);
     writeFileSync(manifestPath, `${JSON.stringify(full, null, 2)}\n`, { mode: 0o600 });
-    syncPath(manifestPath);
+    fsyncPath(manifestPath);
     const final = join(this.root, this.name);
     renameSync(this.partial, final);
-    syncPath(this.root);
+    fsyncPath(this.root);
     this.finalPath = final;
     return full;
   }
@@ -210,15 +198,6 @@ export class CleanArchiveWriter {
   /** Removes the archive (partial or complete): used only when the deletion it describes did not happen. */
   discard(): void {
     rmSync(this.path, { recursive: true, force: true });
-  }
-}
-
-function syncPath(path: string): void {
-  const descriptor = openSync(path, 'r');
-  try {
-    fsyncSync(descriptor);
-  } finally {
-    closeSync(descriptor);
   }
 }
 

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
+import { Check } from '../check';
 
 const run = promisify(execFile);
 
@@ -21,6 +22,24 @@ export class PgToolsService {
   }
 
   /** The tool's version, or null when it cannot be run. */
+  /** The checklist lines shared by dry-run and rollback --validate: both tools there, none older than the server. */
+  async checks(serverMajorVersion: number): Promise<Check[]> {
+    const checks: Check[] = [];
+    for (const tool of ['pg_dump', 'pg_restore'] as const) {
+      const version = await this.version(tool);
+      checks.push({
+        id: tool,
+        label: `${tool} present and not older than the server`,
+        ok: version !== null && version.major >= serverMajorVersion,
+        detail:
+          version === null
+            ? `${this.path(tool)} not found: install the PostgreSQL ${serverMajorVersion} client tools or set PG_BIN_DIR`
+            : `${version.path} ${version.version}${version.major < serverMajorVersion ? ` is older than the server (${serverMajorVersion})` : ''}`,
+      });
+    }
+    return checks;
+  }
+
   async version(tool: PgTool): Promise<PgToolVersion | null> {
     const path = this.path(tool);
     try {
