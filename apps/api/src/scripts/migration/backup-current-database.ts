@@ -238,6 +238,7 @@ export class BackupCurrentDatabaseService {
       }
       let fingerprints: Promise<Record<string, TableFingerprint>>;
       let tableCount: number;
+      let dumping = true;
       if (existing) {
         fingerprints = Promise.resolve(existing.fingerprints);
         tableCount = Object.keys(existing.fingerprints).length;
@@ -246,33 +247,36 @@ export class BackupCurrentDatabaseService {
         tableCount = targets.length;
         // One checksum session: a second one would compete with pg_dump for the CPU.
         sessions.push(await snapshot.join('topsteel-backup-checksum'));
-        fingerprints = computeFingerprints(sessions, targets, { dutyCycle: 0.5 });
+        fingerprints = computeFingerprints(sessions, targets, { dutyCycle: 0.5, paceWhile: () => dumping });
       }
-      // The dump and the fingerprints read the same snapshot at the same time: they describe the same data.
-      const [dump, tables] = await Promise.all([
-        dumpToFile(
-          pgDump.path,
-          ['--format=custom', `--snapshot=${snapshot.id}`, '--no-password'],
-          this.connections.childProcessEnvironment(database.location),
-          join(folder, file),
-          run?.shutdown.signal,
-        ),
-        fingerprints,
-      ]);
-      if (dump.result.code !== 0) {
-        const disk = /No space left on device/i.test(dump.result.stderr);
-        throw new BackupException(
-          disk ? BackupExceptionCode.DiskFull : BackupExceptionCode.DumpFailed,
-          `pg_dump of ${database.location.database} failed: ${dump.result.stderr.trim() || `exit ${dump.result.code ?? dump.result.signal}`}`,
-        );
-      }
-      const listing = await this.listArchive(join(folder, file));
-      if (!listing.ok) {
-        throw new BackupException(
-          BackupExceptionCode.Corrupted,
-          `pg_restore --list cannot read the new dump of ${database.location.database}: ${listing.problem}`,
-        );
-      }
+      // The dump and the fingerprints read the same snapshot at the same time: they describe the same
+      // data. The archive is checked as soon as it is written, while the fingerprints may still run.
+      const dumped = dumpToFile(
+        pgDump.path,
+        ['--format=custom', `--snapshot=${snapshot.id}`, '--no-password'],
+        this.connections.childProcessEnvironment(database.location),
+        join(folder, file),
+        run?.shutdown.signal,
+      )
+        .finally(() => (dumping = false))
+        .then(async (dump) => {
+          if (dump.result.code !== 0) {
+            const disk = /No space left on device/i.test(dump.result.stderr);
+            throw new BackupException(
+              disk ? BackupExceptionCode.DiskFull : BackupExceptionCode.DumpFailed,
+              `pg_dump of ${database.location.database} failed: ${dump.result.stderr.trim() || `exit ${dump.result.code ?? dump.result.signal}`}`,
+            );
+          }
+          const listing = await this.listArchive(join(folder, file));
+          if (!listing.ok) {
+            throw new BackupException(
+              BackupExceptionCode.Corrupted,
+              `pg_restore --list cannot read the new dump of ${database.location.database}: ${listing.problem}`,
+            );
+          }
+          return dump;
+        });
+      const [dump, tables] = await Promise.all([dumped, fingerprints]);
       task?.finish(`${(dump.bytes / 1048576).toFixed(1)} MB, ${tableCount} tables`);
       return {
         database: database.location.database,

@@ -44,7 +44,7 @@ export const fingerprintKey = (table: QualifiedTable): string => `${table.schema
 export async function computeFingerprints(
   sessions: Client[],
   tables: FingerprintTarget[],
-  options: { dutyCycle?: number } = {},
+  options: { dutyCycle?: number; paceWhile?: () => boolean } = {},
 ): Promise<Record<string, TableFingerprint>> {
   const free = [...sessions];
   const dutyCycle = options.dutyCycle ?? 1;
@@ -53,8 +53,10 @@ export async function computeFingerprints(
     try {
       const started = Date.now();
       const checksum = await tableChecksum(session, table, table.columns);
-      // Paced work leaves the CPU to what runs beside it (pg_dump's compression during a backup).
-      if (dutyCycle < 1) await sleep(((Date.now() - started) * (1 - dutyCycle)) / dutyCycle);
+      // Paced work leaves the CPU to what runs beside it (pg_dump's compression during a backup),
+      // and only while it runs: once pg_dump is done, the rest goes at full speed.
+      if (dutyCycle < 1 && (options.paceWhile?.() ?? true))
+        await sleep(((Date.now() - started) * (1 - dutyCycle)) / dutyCycle);
       return checksum;
     } finally {
       free.push(session);
