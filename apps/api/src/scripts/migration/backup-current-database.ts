@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
 import { RunContext } from '../../cli/runner/command-context';
 import { fsyncPath } from '../../common/fs/durable-files';
 import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
@@ -142,7 +143,8 @@ export class BackupCurrentDatabaseService {
     produce: (folder: string, pgDump: PgToolVersion) => Promise<BackupDatabaseEntry[]>,
   ): Promise<BackupResult> {
     const started = Date.now();
-    const pgDump = await this.tools.version('pg_dump');
+    // pg_restore's version is read now, beside pg_dump's, for the --list check that follows the dump.
+    const [pgDump] = await Promise.all([this.tools.version('pg_dump'), this.tools.version('pg_restore')]);
     if (!pgDump)
       throw new BackupException(
         BackupExceptionCode.ToolMissing,
@@ -212,7 +214,7 @@ export class BackupCurrentDatabaseService {
       (await ExportedSnapshot.open(this.connections, database.location, {
         applicationName: 'topsteel-backup',
       }));
-    const sessions = [];
+    const sessions: Client[] = [];
     try {
       const version = await snapshot.client.query<{
         version: string;
@@ -236,27 +238,18 @@ export class BackupCurrentDatabaseService {
           `pg_dump ${pgDump.version} is older than the server (${version.rows[0].version})`,
         );
       }
-      let fingerprints: Promise<Record<string, TableFingerprint>>;
-      let tableCount: number;
       let dumping = true;
-      if (existing) {
-        fingerprints = Promise.resolve(existing.fingerprints);
-        tableCount = Object.keys(existing.fingerprints).length;
-      } else {
-        const targets = await fingerprintTargets(snapshot.client);
-        tableCount = targets.length;
-        // One checksum session: a second one would compete with pg_dump for the CPU.
-        sessions.push(await snapshot.join('topsteel-backup-checksum'));
-        fingerprints = computeFingerprints(sessions, targets, { dutyCycle: 0.5, paceWhile: () => dumping });
-      }
-      // The dump and the fingerprints read the same snapshot at the same time: they describe the same
-      // data. The archive is checked as soon as it is written, while the fingerprints may still run.
+      // A failed checksum stops pg_dump rather than letting it run on for nothing.
+      const stopDump = new AbortController();
+      const dumpSignal = run ? AbortSignal.any([run.shutdown.signal, stopDump.signal]) : stopDump.signal;
+      // The dump starts first; the checksum targets are listed while it runs. Both read the same
+      // snapshot at the same time, so they describe the same data.
       const dumped = dumpToFile(
         pgDump.path,
         ['--format=custom', `--snapshot=${snapshot.id}`, '--no-password'],
         this.connections.childProcessEnvironment(database.location),
         join(folder, file),
-        run?.shutdown.signal,
+        dumpSignal,
       )
         .finally(() => (dumping = false))
         .then(async (dump) => {
@@ -267,6 +260,7 @@ export class BackupCurrentDatabaseService {
               `pg_dump of ${database.location.database} failed: ${dump.result.stderr.trim() || `exit ${dump.result.code ?? dump.result.signal}`}`,
             );
           }
+          // The archive is checked as soon as it is written, while the fingerprints may still run.
           const listing = await this.listArchive(join(folder, file));
           if (!listing.ok) {
             throw new BackupException(
@@ -276,7 +270,24 @@ export class BackupCurrentDatabaseService {
           }
           return dump;
         });
-      const [dump, tables] = await Promise.all([dumped, fingerprints]);
+      const fingerprints: Promise<Record<string, TableFingerprint>> = existing
+        ? Promise.resolve(existing.fingerprints)
+        : (async () => {
+            const targets = await fingerprintTargets(snapshot.client);
+            // One checksum session: a second one would compete with pg_dump for the CPU.
+            sessions.push(await snapshot.join('topsteel-backup-checksum'));
+            return computeFingerprints(sessions, targets, { dutyCycle: 0.5, paceWhile: () => dumping });
+          })().catch((error: unknown) => {
+            stopDump.abort();
+            throw error;
+          });
+      // Both settle before the folder is judged: pg_dump never outlives this call.
+      const [dumpOutcome, tablesOutcome] = await Promise.allSettled([dumped, fingerprints]);
+      if (tablesOutcome.status === 'rejected') throw tablesOutcome.reason;
+      if (dumpOutcome.status === 'rejected') throw dumpOutcome.reason;
+      const dump = dumpOutcome.value;
+      const tables = tablesOutcome.value;
+      const tableCount = Object.keys(tables).length;
       task?.finish(`${(dump.bytes / 1048576).toFixed(1)} MB, ${tableCount} tables`);
       return {
         database: database.location.database,
@@ -388,7 +399,7 @@ export class BackupCurrentDatabaseService {
     const snapshot = await ExportedSnapshot.open(this.connections, location, {
       applicationName: 'topsteel-fingerprint',
     });
-    const sessions = [];
+    const sessions: Client[] = [];
     try {
       const targets = await fingerprintTargets(snapshot.client, options);
       sessions.push(await snapshot.join('topsteel-fingerprint'));

@@ -14,6 +14,8 @@ export type PgToolVersion = { tool: PgTool; path: string; version: string; major
 /** Locates pg_dump/pg_restore (PG_BIN_DIR, else PATH) and reads their versions. */
 @Injectable()
 export class PgToolsService {
+  private readonly versions = new Map<string, Promise<PgToolVersion | null>>();
+
   constructor(private readonly configService: DatabaseConfigService) {}
 
   path(tool: PgTool): string {
@@ -21,7 +23,6 @@ export class PgToolsService {
     return folder ? join(folder, tool) : tool;
   }
 
-  /** The tool's version, or null when it cannot be run. */
   /** The checklist lines shared by dry-run and rollback --validate: both tools there, none older than the server. */
   async checks(serverMajorVersion: number): Promise<Check[]> {
     const checks: Check[] = [];
@@ -40,8 +41,22 @@ export class PgToolsService {
     return checks;
   }
 
-  async version(tool: PgTool): Promise<PgToolVersion | null> {
+  /**
+   * The tool's version, or null when it cannot be run. Read once per process and path: the binaries
+   * do not change during a run, and each `--version` costs a process spawn (about 30 ms), which a
+   * backup would otherwise pay again for every archive it checks.
+   */
+  version(tool: PgTool): Promise<PgToolVersion | null> {
     const path = this.path(tool);
+    let version = this.versions.get(path);
+    if (!version) {
+      version = this.readVersion(tool, path);
+      this.versions.set(path, version);
+    }
+    return version;
+  }
+
+  private async readVersion(tool: PgTool, path: string): Promise<PgToolVersion | null> {
     try {
       const { stdout } = await run(path, ['--version'], { timeout: 10000 });
       const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout);
