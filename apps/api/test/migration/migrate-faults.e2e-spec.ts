@@ -109,6 +109,29 @@ describe('db:migrate under faults', () => {
     }
   });
 
+  it('is not cut short by timeouts a DBA set on the monolith for the app', async () => {
+    const environment = TestEnvironment.create('timeouts');
+    try {
+      await environment.createMonolith({ scale: 3 });
+      const monolith = `"${environment.names.monolith}"`;
+      // Each would end the run: a checksum outlasts 1 ms, the snapshot session idles through pg_dump.
+      for (const setting of [
+        "statement_timeout = '1ms'",
+        "idle_in_transaction_session_timeout = '10ms'",
+        "idle_session_timeout = '50ms'",
+      ])
+        await environment.query('postgres', `ALTER DATABASE ${monolith} SET ${setting}`);
+      const run = await runCli(['migrate', '--json'], environment.env());
+      await environment.query('postgres', `ALTER DATABASE ${monolith} RESET ALL`);
+      expect(run.stderr).not.toMatch(/canceling statement|terminating connection|not queryable/);
+      expect(run.code).toBe(0);
+      expect(await splitStatus(environment)).toBe('complete');
+      await expectFaithfulCopy(environment);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
   it('recopies a table whose source changed after an interrupted run', async () => {
     const environment = TestEnvironment.create('changed');
     try {

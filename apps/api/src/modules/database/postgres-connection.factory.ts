@@ -39,8 +39,16 @@ export class PostgresConnectionFactory {
       connectionTimeoutMillis: config.connectionTimeoutMs,
       keepAlive: true,
       application_name: (options.applicationName ?? 'topsteel').slice(0, 63),
-      // row_security=off makes a read that a policy would filter fail instead of silently missing rows.
-      options: options.readOnly ? '-c default_transaction_read_only=on -c row_security=off' : undefined,
+      options: [
+        // A statement or idle-in-transaction timeout set on a database or role for the app would kill
+        // a long COPY, an index build or the session holding the exported snapshot mid-run: the tool's
+        // sessions opt out, as pg_dump's do.
+        '-c statement_timeout=0 -c idle_in_transaction_session_timeout=0',
+        // row_security=off makes a read that a policy would filter fail instead of silently missing rows.
+        options.readOnly ? '-c default_transaction_read_only=on -c row_security=off' : '',
+      ]
+        .join(' ')
+        .trim(),
     };
   }
 
@@ -56,6 +64,9 @@ export class PostgresConnectionFactory {
     client.on('error', () => undefined);
     try {
       await client.connect();
+      // PostgreSQL 14+ only, so not in the startup options (older servers would refuse the connection):
+      // a session idle while another does the long work (the journal's, during a big table) must survive.
+      await client.query('SET idle_session_timeout = 0').catch(() => undefined);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw translateDatabaseError(error, this.describe(location));
