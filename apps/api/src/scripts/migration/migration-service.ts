@@ -256,6 +256,9 @@ export class MigrationService {
           runId: run.runId,
           backupPath: backup.path,
           societeId: prepared.societeId,
+          excludedTables: plan.excluded
+            .filter((exclusion) => exclusion.by === 'operator')
+            .map((exclusion) => exclusion.source),
         }),
       );
 

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
-import { JOURNAL_DDL } from './journal.schema';
+import { JOURNAL_DDL, JOURNAL_NEWEST_COLUMN, JOURNAL_UPGRADE_DDL } from './journal.schema';
 import {
   CreatedDatabase,
   DatabaseSnapshot,
@@ -21,16 +21,29 @@ export class JournalRepository {
 
   /** Idempotent; concurrent callers are serialised, since CREATE ... IF NOT EXISTS races on the catalogue. */
   async ensureSchema(): Promise<void> {
-    if (await this.hasSchema()) return;
+    if (await this.isCurrent()) return;
     await this.client.query('BEGIN');
     try {
       await this.client.query("SELECT pg_advisory_xact_lock(hashtext('topsteel-migration-journal'))");
       await this.client.query(JOURNAL_DDL);
+      // A journal written by an earlier version of the tool gets the columns added since.
+      await this.client.query(JOURNAL_UPGRADE_DDL);
       await this.client.query('COMMIT');
     } catch (error) {
       await this.client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
+  }
+
+  private async isCurrent(): Promise<boolean> {
+    const result = await this.client.query<{ present: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                      JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = 'migration_journal' AND c.relname = $1 AND a.attname = $2
+                        AND NOT a.attisdropped) AS present`,
+      [JOURNAL_NEWEST_COLUMN.table, JOURNAL_NEWEST_COLUMN.column],
+    );
+    return result.rows[0].present;
   }
 
   async hasSchema(): Promise<boolean> {
@@ -107,6 +120,7 @@ export class JournalRepository {
       startedAt: iso(row.started_at) ?? '',
       completedAt: iso(row.completed_at),
       failure: (row.failure as Record<string, unknown> | null) ?? null,
+      excludedTables: (row.excluded_tables as string[] | undefined) ?? [],
     };
   }
 
@@ -114,9 +128,10 @@ export class JournalRepository {
     state: Pick<SplitState, 'status' | 'sourceDatabase' | 'runId'> & Partial<SplitState>,
   ): Promise<void> {
     await this.client.query(
-      `INSERT INTO migration_journal.split (id, status, source_database, backup_path, backup_manifest_sha256, societe_id, run_id, failure, completed_at)
-       VALUES (1, $1, $2, $3, $4, $5, $6, $7, CASE WHEN $1 = 'complete' THEN now() END)
+      `INSERT INTO migration_journal.split (id, status, source_database, backup_path, backup_manifest_sha256, societe_id, run_id, failure, completed_at, excluded_tables)
+       VALUES (1, $1, $2, $3, $4, $5, $6, $7, CASE WHEN $1 = 'complete' THEN now() END, COALESCE($8::text[], '{}'))
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, source_database = EXCLUDED.source_database,
+         excluded_tables = COALESCE($8::text[], migration_journal.split.excluded_tables),
          backup_path = COALESCE(EXCLUDED.backup_path, migration_journal.split.backup_path),
          backup_manifest_sha256 = COALESCE(EXCLUDED.backup_manifest_sha256, migration_journal.split.backup_manifest_sha256),
          societe_id = COALESCE(EXCLUDED.societe_id, migration_journal.split.societe_id),
@@ -129,6 +144,7 @@ export class JournalRepository {
         state.societeId ?? null,
         state.runId,
         state.failure ? JSON.stringify(state.failure) : null,
+        state.excludedTables ?? null,
       ],
     );
   }

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS migration_journal.split (
   run_id uuid NOT NULL,
   started_at timestamptz NOT NULL DEFAULT now(),
   completed_at timestamptz,
-  failure jsonb
+  failure jsonb,
+  excluded_tables text[] NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS migration_journal.split_tables (
   target_database text NOT NULL,
@@ -73,3 +74,12 @@ CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
   PRIMARY KEY (database, table_name)
 );
 `;
+
+/**
+ * Columns added to the journal after its first release, applied to journals created before them
+ * (each statement is idempotent). `JOURNAL_NEWEST_COLUMN` tells whether a journal is current.
+ */
+export const JOURNAL_UPGRADE_DDL = `
+ALTER TABLE migration_journal.split ADD COLUMN IF NOT EXISTS excluded_tables text[] NOT NULL DEFAULT '{}';
+`;
+export const JOURNAL_NEWEST_COLUMN = { table: 'split', column: 'excluded_tables' };

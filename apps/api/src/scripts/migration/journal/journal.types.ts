@@ -22,6 +22,8 @@ export type SplitState = {
   startedAt: string;
   completedAt: string | null;
   failure: Record<string, unknown> | null;
+  /** Tables the operator left behind with --exclude-table: db:verify does not expect them either. */
+  excludedTables: string[];
 };
 
 export type TableCopyStatus = 'copying' | 'copied' | 'verified' | 'failed';
