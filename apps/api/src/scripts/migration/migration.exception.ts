@@ -9,6 +9,7 @@ export enum MigrationExceptionCode {
   PreflightFailed = 'PREFLIGHT_FAILED',
   NoSource = 'NO_SOURCE',
   CopyFailed = 'COPY_FAILED',
+  ForeignKeyViolated = 'FOREIGN_KEY_VIOLATED',
   VerificationFailed = 'VERIFICATION_FAILED',
   TenantMigrationsFailed = 'TENANT_MIGRATIONS_FAILED',
 }
@@ -25,6 +26,10 @@ const INFO: Record<MigrationExceptionCode, ExceptionCodeInfo> = {
   [MigrationExceptionCode.CopyFailed]: {
     exitCode: ExitCode.Failure,
     hint: 'The failed table was rolled back; tables already copied are kept. Fix the cause and run npm run db:migrate again to resume.',
+  },
+  [MigrationExceptionCode.ForeignKeyViolated]: {
+    exitCode: ExitCode.Failure,
+    hint: 'The tables were copied as the monolith holds them, but the monolith has rows its own foreign key should have refused (it was bypassed, e.g. with session_replication_role = replica or disabled triggers). Fix or remove those rows in the monolith, then run npm run db:migrate again: it recopies the tables that changed and validates the key.',
   },
   [MigrationExceptionCode.VerificationFailed]: {
     exitCode: ExitCode.Failure,

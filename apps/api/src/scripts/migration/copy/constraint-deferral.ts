@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
 import { JournalRepository } from '../journal/journal.repository';
 import { DeferredConstraint } from '../journal/journal.types';
+import { MigrationException, MigrationExceptionCode } from '../migration.exception';
 
 /**
  * Foreign keys are set aside while tables load (so a table can be truncated and reloaded alone,
@@ -81,12 +82,65 @@ export async function restoreForeignKeys(
     sessions.map(async (session) => {
       while (next < toValidate.length) {
         const constraint = toValidate[next++];
-        await session.query(
-          `ALTER TABLE ${quoteQualified('public', constraint.table)} VALIDATE CONSTRAINT ${quoteIdentifier(constraint.name)}`,
-        );
+        try {
+          await session.query(
+            `ALTER TABLE ${quoteQualified('public', constraint.table)} VALIDATE CONSTRAINT ${quoteIdentifier(constraint.name)}`,
+          );
+        } catch (error) {
+          if ((error as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw error;
+          throw await violationOf(session, database, constraint, error);
+        }
       }
     }),
   );
   await journal.forgetDeferredConstraints(database);
   return toValidate.length;
+}
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * Names the rows behind a failed validation: how many rows of the table reference a missing parent
+ * (MATCH SIMPLE: a row with a NULL in the key is exempt) and a few of their keys, so the operator can
+ * find them in the monolith, which holds the very same rows.
+ */
+async function violationOf(
+  session: Client,
+  database: string,
+  constraint: { table: string; name: string },
+  cause: unknown,
+): Promise<MigrationException> {
+  const shape = await session.query<{ parent: string; columns: string[]; parentColumns: string[] }>(
+    `SELECT p.relname AS parent,
+            array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
+                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
+            array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
+                  JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) AS "parentColumns"
+     FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relname = $1 AND k.conname = $2`,
+    [constraint.table, constraint.name],
+  );
+  const [key] = shape.rows;
+  let detail = '';
+  if (key) {
+    const child = key.columns.map((column) => `c.${quoteIdentifier(column)}`);
+    const matches = key.columns
+      .map((column, index) => `p.${quoteIdentifier(key.parentColumns[index])} = c.${quoteIdentifier(column)}`)
+      .join(' AND ');
+    const orphans = await session.query<{ rows: string; samples: string[] }>(
+      `SELECT count(*) AS rows, (array_agg(DISTINCT concat_ws(', ', ${child.join(', ')})))[1:3] AS samples
+       FROM ${quoteQualified('public', constraint.table)} c
+       WHERE ${child.map((column) => `${column} IS NOT NULL`).join(' AND ')}
+         AND NOT EXISTS (SELECT 1 FROM ${quoteQualified('public', key.parent)} p WHERE ${matches})`,
+    );
+    const [found] = orphans.rows;
+    detail = `: ${found.rows} row(s) of ${constraint.table} whose ${key.columns.join(', ')} match no ${key.parent} row (e.g. ${found.samples.join('; ')})`;
+  }
+  return new MigrationException(
+    MigrationExceptionCode.ForeignKeyViolated,
+    `foreign key ${constraint.name} cannot be validated in ${database}${detail}; the monolith holds the same rows`,
+    { database, table: constraint.table, constraint: constraint.name },
+    { cause },
+  );
 }

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { RunContext } from '../../../cli/runner/command-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
+import { translateDatabaseError } from '../../../modules/database/database.exception';
 import {
   DatabaseLocation,
   PostgresConnectionFactory,
@@ -162,6 +163,9 @@ export class CopyEngine {
           );
         }
         restored += await restoreForeignKeys(sessions, location.database, this.options.journal);
+      } catch (error) {
+        // Labelled here with the database at fault: the caller's journal session would name AUTH.
+        throw translateDatabaseError(error, this.connections.describe(location));
       } finally {
         await Promise.all(sessions.map((session) => session.end().catch(() => undefined)));
       }
