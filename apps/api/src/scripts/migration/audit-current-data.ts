@@ -9,7 +9,7 @@ import { recommend } from './audit/recommendations';
 import { CatalogueColumn, listColumns, listRelations, tableStatistics } from './catalogue/catalogue';
 import { DEFAULT_PLAN, SESSION_EXPIRY_SQL } from './plan/default-plan';
 import { countBySeverity, Finding } from './plan/finding';
-import { ResolvedExclusion, resolvePlan } from './plan/plan-resolver';
+import { checkDerivedColumns, ResolvedExclusion, resolvePlan } from './plan/plan-resolver';
 import { UNCONSTRAINED_REFERENCES } from './plan/references';
 
 export type AuditTable = {
@@ -85,6 +85,7 @@ export class AuditService {
     const config = this.configService.config;
     const version = await client.query<{ server_version: string }>('SHOW server_version');
     const validation = await resolvePlan(client, DEFAULT_PLAN, { excludeTables: options.excludeTables });
+    validation.findings.push(...(await checkDerivedColumns(client, validation.plan.tasks)));
     const relations = (await listRelations(client)).filter(
       (relation) => relation.kind === 'r' || relation.kind === 'p',
     );

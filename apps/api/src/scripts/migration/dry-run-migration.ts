@@ -20,6 +20,7 @@ import {
   readTargetSchema,
   ResolvedExclusion,
   ResolvedPlan,
+  checkDerivedColumns,
   resolvePlan,
   TargetSchemas,
 } from './plan/plan-resolver';
@@ -170,10 +171,17 @@ export class DryRunMigrationService {
         excludeTables: options.excludeTables,
         targets,
       });
+      validation.findings.push(...(await checkDerivedColumns(source, validation.plan.tasks)));
       const schemaBlockers = validation.findings.filter(
         (finding) =>
           finding.severity === 'blocker' &&
-          ['UNKNOWN_TABLE', 'UNKNOWN_COLUMN', 'INCOMPATIBLE_TYPE', 'NOT_NULL_NOT_FED'].includes(finding.code),
+          [
+            'UNKNOWN_TABLE',
+            'UNKNOWN_COLUMN',
+            'INCOMPATIBLE_TYPE',
+            'NOT_NULL_NOT_FED',
+            'EXCLUDED_PARENT',
+          ].includes(finding.code),
       );
       const accessBlockers = validation.findings.filter(
         (finding) =>
