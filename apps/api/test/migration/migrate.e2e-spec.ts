@@ -180,6 +180,22 @@ describe('db:migrate and db:verify on damaged states after a split', () => {
     expect((await runCli(['verify'], environment.env())).code).toBe(0);
   });
 
+  it('reads and upgrades a journal written before it recorded exclusions', async () => {
+    await environment.query(
+      environment.names.auth,
+      'ALTER TABLE migration_journal.split DROP COLUMN excluded_tables',
+    );
+    expect((await runCli(['verify'], environment.env())).code).toBe(0);
+    expect((await runCli(['migrate'], environment.env())).code).toBe(0);
+    // The first command that writes the journal brings it up to date.
+    expect((await runCli(['societe:create', 'JOURNAL', 'Journal'], environment.env())).code).toBe(0);
+    const columns = await environment.query(
+      environment.names.auth,
+      "SELECT 1 FROM information_schema.columns WHERE table_schema = 'migration_journal' AND column_name = 'excluded_tables'",
+    );
+    expect(columns).toHaveLength(1);
+  });
+
   it('refuses to migrate while a rollback is in progress', async () => {
     const { mkdirSync, writeFileSync, rmSync } = await import('node:fs');
     mkdirSync(`${environment.backupDir}/rollback`, { recursive: true });
@@ -227,5 +243,71 @@ describe('db:migrate pre-flight', () => {
     expect(result.code).toBe(0);
     expect(parseJson<MigrateDocument>(result).mode).toBe('preflight');
     expect(await environment.databaseExists(environment.names.auth)).toBe(false);
+  });
+});
+
+describe('db:migrate on a monolith that departs from the plan', () => {
+  const environment = TestEnvironment.create('migrateodd');
+
+  beforeEach(async () => {
+    await environment.dropDatabases();
+    await environment.createMonolith();
+  });
+  afterAll(() => environment.cleanup());
+
+  it('records a table left behind with --exclude-table, so db:verify does not expect it either', async () => {
+    await environment.query(
+      environment.names.monolith,
+      "CREATE TABLE extra_notes (id int PRIMARY KEY, note text); INSERT INTO extra_notes VALUES (1, 'kept aside')",
+    );
+    expect((await runCli(['migrate'], environment.env())).code).toBe(1);
+    expect((await runCli(['migrate', '--exclude-table', 'extra_notes'], environment.env())).code).toBe(0);
+    const verify = await runCli(['verify'], environment.env());
+    expect(verify.stdout).toContain('left behind knowingly with --exclude-table: extra_notes');
+    expect(verify.code).toBe(0);
+  });
+
+  it('refuses before writing anything to exclude a table whose rows others reference in the same database', async () => {
+    const result = await runCli(['migrate', '--exclude-table', 'clients'], environment.env());
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(
+      /--exclude-table clients: \d+ row\(s\) of commandes reference it/,
+    );
+    expect(await environment.databaseExists(environment.names.auth)).toBe(false);
+  });
+
+  it('refuses before writing anything a session whose derived expires_at would overflow', async () => {
+    await environment.query(
+      environment.names.monolith,
+      `UPDATE user_sessions SET "lastActivity" = '294276-12-31 12:00', "logoutTime" = NULL, status = 'active', "isActive" = true
+       WHERE id = (SELECT id FROM user_sessions ORDER BY id LIMIT 1)`,
+    );
+    const dryRun = await runCli(['dry-run'], environment.env());
+    expect(dryRun.code).toBe(1);
+    expect(dryRun.stdout).toContain('auth.user_sessions.expires_at cannot be computed for every row');
+    expect((await runCli(['migrate'], environment.env())).code).toBe(1);
+    expect(await environment.databaseExists(environment.names.auth)).toBe(false);
+  });
+
+  it('names the rows behind a foreign key the monolith let someone bypass, and resumes once they are fixed', async () => {
+    await environment.query(
+      environment.names.monolith,
+      `SET session_replication_role = replica;
+       INSERT INTO user_sessions ("userId", "sessionId", "accessToken", "loginTime", "lastActivity")
+       VALUES ('00000000-0000-4000-8000-00000000dead', 'orphan-session', 'token', now(), now())`,
+    );
+    const failed = await runCli(['migrate', '--json'], environment.env());
+    expect(failed.code).toBe(1);
+    const { error } = parseJson<{ error: { code: string; message: string } }>(failed);
+    expect(error.code).toBe('FOREIGN_KEY_VIOLATED');
+    expect(error.message).toContain(`in ${environment.names.auth}: 1 row(s) of user_sessions`);
+    expect(error.message).toContain('00000000-0000-4000-8000-00000000dead');
+
+    await environment.query(
+      environment.names.monolith,
+      'DELETE FROM user_sessions WHERE "sessionId" = \'orphan-session\'',
+    );
+    expect((await runCli(['migrate'], environment.env())).code).toBe(0);
+    expect((await runCli(['verify'], environment.env())).code).toBe(0);
   });
 });
