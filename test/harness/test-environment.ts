@@ -129,9 +129,27 @@ export class TestEnvironment {
   }
 
   /** A generated monolith (scale 1 unless told), cloned from a per-run template for speed. */
-  async createMonolith(options: { scale?: number; name?: string } = {}): Promise<string> {
+  async createMonolith(options: { scale?: number; name?: string; encoding?: string } = {}): Promise<string> {
     const scale = options.scale ?? 1;
     const name = options.name ?? this.names.monolith;
+    if (options.encoding) {
+      // Another encoding cannot be cloned from the UTF-8 template: generated directly.
+      const server = testServer();
+      await generateMonolith({
+        connection: {
+          host: server.host,
+          port: server.port,
+          user: server.user,
+          password: server.password,
+          database: 'postgres',
+        },
+        database: name,
+        scale,
+        referenceDate: FIXTURE_REFERENCE_DATE,
+        encoding: options.encoding,
+      });
+      return name;
+    }
     const template = await ensureTemplate(scale);
     await this.query('postgres', `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
     return name;

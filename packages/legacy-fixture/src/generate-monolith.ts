@@ -16,6 +16,11 @@ export type GenerateMonolithOptions = {
   referenceDate?: Date;
   /** Drop the database first when it exists. Without it an existing database is an error. */
   replace?: boolean;
+  /**
+   * Server encoding of the new database (e.g. SQL_ASCII, LATIN1), created from template0 with the C
+   * locale; the server's default when unset. Legacy monoliths are not always UTF-8.
+   */
+  encoding?: string;
   onStep?: (step: string, milliseconds: number) => void;
 };
 
@@ -64,7 +69,13 @@ export async function generateMonolith(options: GenerateMonolithOptions): Promis
       throw new Error(`database "${database}" already exists (use replace to drop it first)`);
     }
     if (exists.rowCount) await admin.query(`DROP DATABASE "${database}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${database}"`);
+    if (options.encoding !== undefined && !/^[A-Z0-9_]{1,30}$/i.test(options.encoding))
+      throw new Error(`encoding "${options.encoding}" is not an encoding name`);
+    await admin.query(
+      options.encoding
+        ? `CREATE DATABASE "${database}" TEMPLATE template0 ENCODING '${options.encoding}' LC_COLLATE 'C' LC_CTYPE 'C'`
+        : `CREATE DATABASE "${database}"`,
+    );
   } finally {
     await admin.end();
   }

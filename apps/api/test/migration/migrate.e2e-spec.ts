@@ -310,4 +310,22 @@ describe('db:migrate on a monolith that departs from the plan', () => {
     expect((await runCli(['migrate'], environment.env())).code).toBe(0);
     expect((await runCli(['verify'], environment.env())).code).toBe(0);
   });
+
+  it('copies a SQL_ASCII monolith holding bytes that are not UTF-8, byte for byte', async () => {
+    await environment.dropDatabases();
+    await environment.createMonolith({ encoding: 'SQL_ASCII' });
+    await environment.query(
+      environment.names.monolith,
+      "UPDATE clients SET notes = E'caf\\xe9 \\xff\\xfe\\xc3( cr\\xe8me' WHERE id = (SELECT id FROM clients ORDER BY id LIMIT 1)",
+    );
+    const fingerprint =
+      "SELECT md5(string_agg(md5(coalesce(notes, '-')), ',' ORDER BY id)) AS digest FROM clients";
+    const [before] = await environment.query<{ digest: string }>(environment.names.monolith, fingerprint);
+    const result = await runCli(['migrate'], environment.env());
+    expect(result.stderr).not.toMatch(/invalid byte sequence/);
+    expect(result.code).toBe(0);
+    const [after] = await environment.query<{ digest: string }>(environment.names.defaultTenant, fingerprint);
+    expect(after.digest).toBe(before.digest);
+    expect((await runCli(['verify'], environment.env())).code).toBe(0);
+  });
 });

@@ -61,6 +61,23 @@ export class CopyEngine {
       }
     }
 
+    // Both ends of every COPY speak the monolith's own encoding, so its bytes travel untouched: a
+    // SQL_ASCII monolith may hold bytes that are not UTF-8 (the driver's default would refuse them),
+    // and a target in another encoding converts from the real one.
+    const encoding = (
+      await this.options.snapshot.client.query<{ encoding: string }>(
+        "SELECT current_setting('server_encoding') AS encoding",
+      )
+    ).rows[0].encoding;
+    const speakSourceEncoding = async (client: Client): Promise<Client> => {
+      try {
+        await client.query("SELECT set_config('client_encoding', $1, false)", [encoding]);
+        return client;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      }
+    };
     const queue = [...tasks].sort((left, right) => right.sizeBytes - left.sizeBytes);
     const copied: CopiedTable[] = [];
     let failure: { task: CopyTask; error: unknown } | undefined;
@@ -71,12 +88,16 @@ export class CopyEngine {
         const started = Date.now();
         const progress = run.progress.task(`${task.database}.${task.target}`, task.estimatedRows);
         try {
-          worker.source ??= await this.options.snapshot.join('topsteel-migrate-read');
+          worker.source ??= await speakSourceEncoding(
+            await this.options.snapshot.join('topsteel-migrate-read'),
+          );
           let target = worker.targets.get(task.database);
           if (!target) {
-            target = await this.connections.connect(locations[task.database], {
-              applicationName: 'topsteel-migrate-write',
-            });
+            target = await speakSourceEncoding(
+              await this.connections.connect(locations[task.database], {
+                applicationName: 'topsteel-migrate-write',
+              }),
+            );
             worker.targets.set(task.database, target);
           }
           await journal.setTableState(
