@@ -20,6 +20,7 @@ import { rowHash } from '../catalogue/catalogue';
 import { CleanException, CleanExceptionCode } from './clean.exception';
 import { CleanTarget } from './clean-rules';
 import { GraphColumn, GraphTable } from './foreign-key-graph';
+import { TransactionRecord } from './transaction-record';
 
 export const CLEAN_MANIFEST_FILE = 'manifest.json';
 
@@ -72,6 +73,12 @@ export type CleanArchiveManifest = {
   }[];
   /** The db:backup that covered the monolith when the rows were deleted (none on AUTH: this archive is the safety net). */
   backup: { name: string; path: string } | null;
+  /**
+   * The transaction that deletes the archived rows (its id taken inside it, before COMMIT): a restore
+   * asks PostgreSQL whether it committed, because an archive is complete before the delete runs and
+   * outlives a clean killed before COMMIT. Absent from archives of earlier versions of the tool.
+   */
+  transaction?: TransactionRecord;
   /** Deleted tables parents first (the order a restore inserts in), then modified tables. */
   tables: ArchivedTable[];
   rows: { deleted: number; modified: number };

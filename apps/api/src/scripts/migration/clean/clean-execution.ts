@@ -19,6 +19,7 @@ import { CleanRule, CleanTarget, describeRule, resolveSelections } from './clean
 import { buildCascadePlan, CascadePlan, childrenFirst } from './cascade-planner';
 import { cascadeSql } from './cascade-sql';
 import { ForeignKeyGraph, readForeignKeyGraph } from './foreign-key-graph';
+import { currentTransaction } from './transaction-record';
 
 /** The db:backup whose manifest must still describe every table the clean changes. */
 export type CoveringBackup = { name: string; path: string; tables: Record<string, TableFingerprint> };
@@ -253,6 +254,7 @@ async function writeArchive(
     task.update(++done);
   }
   task.finish(`${done} tables, ${totals.deletedRows + totals.modifiedRows} rows`);
+  const transaction = await currentTransaction(client);
   return writer.complete({
     formatVersion: 1,
     tool: 'topsteel-migration',
@@ -267,6 +269,7 @@ async function writeArchive(
       selections: describeRule(rule, context.settings),
     })),
     backup: context.backup ? { name: context.backup.name, path: context.backup.path } : null,
+    transaction,
   });
 }
 
