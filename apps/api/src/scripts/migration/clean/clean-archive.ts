@@ -248,7 +248,10 @@ export async function verifyArchiveFiles(path: string, manifest: CleanArchiveMan
   }
 }
 
-/** The FROM item of the rows a plan materialised for one table (ctid is stable: the tables are locked). */
+/**
+ * The FROM item of the rows a plan materialised for one table (ctid is stable: the tables are
+ * locked; tableoid tells apart the partitions, which each have their own ctids).
+ */
 export function plannedRows(table: GraphTable, kind: 'd' | 'm', index: number): string {
-  return `${quoteQualified(table.schema, table.name)} AS t WHERE t.ctid IN (SELECT p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = '${kind}' AND p.idx = ${Math.trunc(index)})`;
+  return `${quoteQualified(table.schema, table.name)} AS t WHERE (t.tableoid, t.ctid) IN (SELECT p.row_tableoid, p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = '${kind}' AND p.idx = ${Math.trunc(index)})`;
 }
