@@ -212,10 +212,10 @@ describe('db:clean and db:clean:execute on the generated monolith', () => {
     expect(await databaseContent(environment, monolith)).toEqual(original);
   });
 
-  it('refuses to restore an archive twice: the keys exist again, nothing changes', async () => {
+  it('refuses to restore an archive twice: it knows the first restore committed, nothing changes', async () => {
     const result = await runCli(['clean', '--restore', executed.archive!.name, '--json'], environment.env());
     expect(result.code).toBe(1);
-    expect(parseJson<ErrorDocument>(result).error.code).toBe('RESTORE_CONFLICT');
+    expect(parseJson<ErrorDocument>(result).error.code).toBe('ALREADY_RESTORED');
     expect(await databaseContent(environment, monolith)).toEqual(original);
   });
 

@@ -22,6 +22,7 @@ type CleanCommandOptions = BaseCommandOptions & {
   autoBackup?: boolean;
   lockTimeout?: number;
   restore?: string;
+  acceptDuplicateRisk?: boolean;
 };
 
 @Command({
@@ -106,12 +107,26 @@ export class CleanCommand extends TopsteelCommand<CleanCommandOptions, CleanRepo
     return value;
   }
 
+  @Option({
+    flags: '--accept-duplicate-risk',
+    description:
+      '--restore: put back rows of tables without primary key even when PostgreSQL cannot tell whether the clean or an earlier restore committed (check first that they are absent)',
+  })
+  parseAcceptDuplicateRisk(): boolean {
+    return true;
+  }
+
   protected async execute(
     _parameters: string[],
     options: CleanCommandOptions,
     run: RunContext,
   ): Promise<CommandResult<CleanReport | CleanRestoreReport>> {
     const lockTimeoutMs = options.lockTimeout ?? 60000;
+    if (options.acceptDuplicateRisk && options.restore === undefined)
+      throw new CleanException(
+        CleanExceptionCode.InvalidOption,
+        '--accept-duplicate-risk only applies to --restore',
+      );
     if (options.restore !== undefined) {
       if (options.rule || options.rulesFile)
         throw new CleanException(
@@ -119,7 +134,12 @@ export class CleanCommand extends TopsteelCommand<CleanCommandOptions, CleanRepo
           '--restore puts a whole archive back: it takes no --rule or --rules-file',
         );
       const report = await this.cleaner.restore(
-        { archive: options.restore, target: options.target, lockTimeoutMs },
+        {
+          archive: options.restore,
+          target: options.target,
+          lockTimeoutMs,
+          acceptDuplicateRisk: options.acceptDuplicateRisk,
+        },
         run,
       );
       return { exitCode: ExitCode.Success, report, text: renderRestore(report) };
@@ -231,5 +251,7 @@ function renderRestore(report: CleanRestoreReport): string {
       ['table', 'action', 'rows', 'checksum'],
       report.tables.map((entry) => [entry.table, entry.action, entry.rows, entry.checksum]),
     ),
+    '',
+    ...report.established.map((fact) => `Checked: ${fact}`),
   ].join('\n');
 }

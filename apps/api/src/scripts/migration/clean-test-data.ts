@@ -42,7 +42,13 @@ export type CleanExecuteOptions = CleanOptions & {
   lockTimeoutMs: number;
 };
 
-export type CleanRestoreOptions = { archive: string; target?: string; lockTimeoutMs: number };
+export type CleanRestoreOptions = {
+  archive: string;
+  target?: string;
+  lockTimeoutMs: number;
+  /** Restore rows of tables without primary key although PostgreSQL cannot tell whether they are already there. */
+  acceptDuplicateRisk?: boolean;
+};
 
 export type CleanBackupReport =
   | { policy: 'matching' | 'taken'; name: string; path: string; createdAt: string; detail: string }
@@ -71,6 +77,8 @@ export type CleanRestoreReport = {
   tables: RestoredTable[];
   insertedRows: number;
   updatedRows: number;
+  /** What made the restore safe: the clean committed, earlier restores did not (or why keys had to decide). */
+  established: string[];
 };
 
 const AUTH_POLICY =
@@ -222,8 +230,9 @@ export class CleanTestDataService {
         const stopCancelling = await cancelOnAbort(this.connections, location, client, run.shutdown.signal);
         try {
           await client.query(DETERMINISTIC_SESSION_SETTINGS);
-          const tables = await restoreArchive(client, archive, {
+          const { tables, established } = await restoreArchive(client, archive, {
             lockTimeoutMs: options.lockTimeoutMs,
+            acceptDuplicateRisk: options.acceptDuplicateRisk === true,
             run,
             lock,
           });
@@ -239,6 +248,7 @@ export class CleanTestDataService {
             updatedRows: tables
               .filter((table) => table.action === 'updated')
               .reduce((sum, table) => sum + table.rows, 0),
+            established,
           };
         } finally {
           stopCancelling();

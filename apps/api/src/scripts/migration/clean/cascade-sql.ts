@@ -6,6 +6,9 @@ import { GraphForeignKey, GraphTable } from './foreign-key-graph';
 export type PlanRowKind = 'd' | 'm' | 'b';
 
 // Names of the columns the plan adds to each table's rows; unlikely to collide with real columns.
+// A row is named by (tableoid, ctid): a ctid is a place in one relation, and every partition of a
+// partitioned table has its own row at (0,1).
+const TABLEOID = '"__clean_tableoid"';
 const CTID = '"__clean_ctid"';
 const ROOT = '"__clean_root"';
 const SAMPLE = '"__clean_sample"';
@@ -28,7 +31,7 @@ export function sampleKeySql(table: GraphTable): string {
  * One statement that finds, set-based, every row the plan concerns: a CTE per deleted table in
  * parents-first order (rule predicate OR a cascading FK IN the parent's CTE; a recursive CTE for
  * self-referencing trees), then SET NULL targets and blocking references, all read in the same
- * snapshot. It returns (kind, idx, row_ctid, is_root, sample_key). The dry run aggregates it and
+ * snapshot. It returns (kind, idx, row_tableoid, row_ctid, is_root, sample_key). The dry run aggregates it and
  * execute materialises it, so both count exactly the same rows.
  */
 export function cascadeSql(plan: CascadePlan): string {
@@ -51,7 +54,7 @@ export function cascadeSql(plan: CascadePlan): string {
 }
 
 const branch = (kind: PlanRowKind, index: number): string =>
-  `SELECT '${kind}'::text AS kind, ${index} AS idx, ${CTID} AS row_ctid, ${ROOT} AS is_root, ${SAMPLE} AS sample_key FROM ${cteName(kind, index)}`;
+  `SELECT '${kind}'::text AS kind, ${index} AS idx, ${TABLEOID} AS row_tableoid, ${CTID} AS row_ctid, ${ROOT} AS is_root, ${SAMPLE} AS sample_key FROM ${cteName(kind, index)}`;
 
 /** Columns a deleted table's CTE carries: its key, the FK columns that point at it or away from it. */
 function carriedColumns(entry: DeletedTable, plan: CascadePlan): string[] {
@@ -72,7 +75,7 @@ function carriedColumns(entry: DeletedTable, plan: CascadePlan): string[] {
 function deletedCte(entry: DeletedTable, plan: CascadePlan, deletedIndex: Map<string, number>): string {
   const table = entry.table;
   const carried = carriedColumns(entry, plan);
-  const rows = `(SELECT ${relation(table)}.ctid AS ${CTID}, coalesce((${entry.rootPredicate ?? 'false'}), false) AS ${ROOT}, ${sampleKeySql(table)} AS ${SAMPLE}${carried.map((name) => `, ${column(table, name)}`).join('')} FROM ${relation(table)}) AS s`;
+  const rows = `(SELECT ${relation(table)}.tableoid AS ${TABLEOID}, ${relation(table)}.ctid AS ${CTID}, coalesce((${entry.rootPredicate ?? 'false'}), false) AS ${ROOT}, ${sampleKeySql(table)} AS ${SAMPLE}${carried.map((name) => `, ${column(table, name)}`).join('')} FROM ${relation(table)}) AS s`;
   const conditions = [
     `s.${ROOT}`,
     ...entry.cascadeFrom.map(
@@ -110,9 +113,9 @@ function referencingCte(
     const key = deleted[self].table.primaryKey;
     excluded = key
       ? ` AND (${key.map((name) => column(table, name)).join(', ')}) NOT IN (SELECT ${key.map((name) => `d.${q(name)}`).join(', ')} FROM ${cteName('d', self)} AS d)`
-      : ` AND ${relation(table)}.ctid NOT IN (SELECT d.${CTID} FROM ${cteName('d', self)} AS d)`;
+      : ` AND (${relation(table)}.tableoid, ${relation(table)}.ctid) NOT IN (SELECT d.${TABLEOID}, d.${CTID} FROM ${cteName('d', self)} AS d)`;
   }
-  return `${cteName(kind, index)} AS MATERIALIZED (SELECT ${relation(table)}.ctid AS ${CTID}, false AS ${ROOT}, ${sampleKeySql(table)} AS ${SAMPLE} FROM ${relation(table)} WHERE (${references})${excluded})`;
+  return `${cteName(kind, index)} AS MATERIALIZED (SELECT ${relation(table)}.tableoid AS ${TABLEOID}, ${relation(table)}.ctid AS ${CTID}, false AS ${ROOT}, ${sampleKeySql(table)} AS ${SAMPLE} FROM ${relation(table)} WHERE (${references})${excluded})`;
 }
 
 /** Per kind and table: rows, rule rows, and the five smallest sample keys (a sort that may spill, never a big array). */

@@ -20,6 +20,7 @@ import { rowHash } from '../catalogue/catalogue';
 import { CleanException, CleanExceptionCode } from './clean.exception';
 import { CleanTarget } from './clean-rules';
 import { GraphColumn, GraphTable } from './foreign-key-graph';
+import { TransactionRecord } from './transaction-record';
 
 export const CLEAN_MANIFEST_FILE = 'manifest.json';
 
@@ -72,6 +73,12 @@ export type CleanArchiveManifest = {
   }[];
   /** The db:backup that covered the monolith when the rows were deleted (none on AUTH: this archive is the safety net). */
   backup: { name: string; path: string } | null;
+  /**
+   * The transaction that deletes the archived rows (its id taken inside it, before COMMIT): a restore
+   * asks PostgreSQL whether it committed, because an archive is complete before the delete runs and
+   * outlives a clean killed before COMMIT. Absent from archives of earlier versions of the tool.
+   */
+  transaction?: TransactionRecord;
   /** Deleted tables parents first (the order a restore inserts in), then modified tables. */
   tables: ArchivedTable[];
   rows: { deleted: number; modified: number };
@@ -241,7 +248,10 @@ export async function verifyArchiveFiles(path: string, manifest: CleanArchiveMan
   }
 }
 
-/** The FROM item of the rows a plan materialised for one table (ctid is stable: the tables are locked). */
+/**
+ * The FROM item of the rows a plan materialised for one table (ctid is stable: the tables are
+ * locked; tableoid tells apart the partitions, which each have their own ctids).
+ */
 export function plannedRows(table: GraphTable, kind: 'd' | 'm', index: number): string {
-  return `${quoteQualified(table.schema, table.name)} AS t WHERE t.ctid IN (SELECT p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = '${kind}' AND p.idx = ${Math.trunc(index)})`;
+  return `${quoteQualified(table.schema, table.name)} AS t WHERE (t.tableoid, t.ctid) IN (SELECT p.row_tableoid, p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = '${kind}' AND p.idx = ${Math.trunc(index)})`;
 }

@@ -19,6 +19,7 @@ import { CleanRule, CleanTarget, describeRule, resolveSelections } from './clean
 import { buildCascadePlan, CascadePlan, childrenFirst } from './cascade-planner';
 import { cascadeSql } from './cascade-sql';
 import { ForeignKeyGraph, readForeignKeyGraph } from './foreign-key-graph';
+import { currentTransaction } from './transaction-record';
 
 /** The db:backup whose manifest must still describe every table the clean changes. */
 export type CoveringBackup = { name: string; path: string; tables: Record<string, TableFingerprint> };
@@ -168,18 +169,18 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, dot), key.slice(dot + 1)];
 }
 
-/** The plan's rows, stored once: everything after reads these ctids, never the predicates again. */
+/** The plan's rows, stored once: everything after reads these (tableoid, ctid), never the predicates again. */
 async function materialize(client: Client, plan: CascadePlan): Promise<string> {
   await client.query(
-    `CREATE TEMP TABLE clean_plan (kind text NOT NULL, idx integer NOT NULL, row_ctid tid NOT NULL, is_root boolean NOT NULL, sample_key text) ON COMMIT DROP`,
+    `CREATE TEMP TABLE clean_plan (kind text NOT NULL, idx integer NOT NULL, row_tableoid oid NOT NULL, row_ctid tid NOT NULL, is_root boolean NOT NULL, sample_key text) ON COMMIT DROP`,
   );
   await client.query(
-    `INSERT INTO pg_temp.clean_plan (kind, idx, row_ctid, is_root, sample_key) ${cascadeSql(plan)}`,
+    `INSERT INTO pg_temp.clean_plan (kind, idx, row_tableoid, row_ctid, is_root, sample_key) ${cascadeSql(plan)}`,
     plan.parameters,
   );
   await client.query('CREATE INDEX ON pg_temp.clean_plan (kind, idx, is_root)');
   await client.query('ANALYZE pg_temp.clean_plan');
-  return 'SELECT kind, idx, row_ctid, is_root, sample_key FROM pg_temp.clean_plan';
+  return 'SELECT kind, idx, row_tableoid, row_ctid, is_root, sample_key FROM pg_temp.clean_plan';
 }
 
 /** Throws when the plan cannot be carried out safely (the reasons the dry run lists). */
@@ -253,6 +254,7 @@ async function writeArchive(
     task.update(++done);
   }
   task.finish(`${done} tables, ${totals.deletedRows + totals.modifiedRows} rows`);
+  const transaction = await currentTransaction(client);
   return writer.complete({
     formatVersion: 1,
     tool: 'topsteel-migration',
@@ -267,6 +269,7 @@ async function writeArchive(
       selections: describeRule(rule, context.settings),
     })),
     backup: context.backup ? { name: context.backup.name, path: context.backup.path } : null,
+    transaction,
   });
 }
 
@@ -282,7 +285,7 @@ async function deleteRuleRows(
     const count = analysis.totals.deleted.find((candidate) => candidate.table === entry.table.key);
     if (!count || count.ruleRows === 0) continue;
     await client.query(
-      `DELETE FROM ${quoteQualified(entry.table.schema, entry.table.name)} WHERE ctid IN (SELECT p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = 'd' AND p.idx = $1 AND p.is_root)`,
+      `DELETE FROM ${quoteQualified(entry.table.schema, entry.table.name)} WHERE (tableoid, ctid) IN (SELECT p.row_tableoid, p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = 'd' AND p.idx = $1 AND p.is_root)`,
       [entry.index],
     );
   }

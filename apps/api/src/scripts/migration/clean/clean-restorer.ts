@@ -9,6 +9,9 @@ import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { ArchivedTable, CleanArchiveManifest, checksumOf, restoredColumns } from './clean-archive';
 import { CleanException, CleanExceptionCode } from './clean.exception';
 import { lockTimeoutSql } from './cancel-on-abort';
+import { checkRestoreHistory } from './restore-history';
+import { removeRestoreMarker, writeRestoreMarker } from './restore-markers';
+import { currentTransaction, TransactionRecord } from './transaction-record';
 
 export type RestoredTable = {
   table: string;
@@ -22,26 +25,35 @@ const list = (alias: string, columns: string[]): string =>
   columns.map((column) => `${alias}.${q(column)}`).join(', ');
 
 /**
- * Puts an archive back in one transaction: the archived tables are locked, every file is loaded
+ * Puts an archive back in one transaction: the archived tables are locked, the clean that wrote the
+ * archive must have committed and no earlier restore of it may have (restore-history.ts), every file is loaded
  * into a staging table and checked against the manifest's counts and checksums, conflicts are
  * looked for (deleted rows whose key exists again; changed rows that are gone or whose emptied
  * references were set since), then deleted rows are inserted parents first and changed rows get
  * their emptied references back (their other columns keep any later edit), each statement's own
- * RETURNING rows checksummed against the manifest.
+ * RETURNING rows checksummed against the manifest. The restore's own transaction is recorded in
+ * the archive folder before COMMIT, so that the next restore knows whether this one committed.
  * Any conflict or difference rolls everything back.
  */
 export async function restoreArchive(
   client: Client,
   archive: { path: string; manifest: CleanArchiveManifest },
-  options: { lockTimeoutMs: number; run: RunContext; lock: HeldLock },
-): Promise<RestoredTable[]> {
+  options: { lockTimeoutMs: number; acceptDuplicateRisk: boolean; run: RunContext; lock: HeldLock },
+): Promise<{ tables: RestoredTable[]; established: string[] }> {
   const { manifest } = archive;
   const { run } = options;
+  const startedAt = new Date().toISOString();
+  let marker: { file: string; transaction: TransactionRecord } | undefined;
+  let restored: RestoredTable[];
+  let established: string[];
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
     await client.query(lockTimeoutSql(options.lockTimeoutMs));
     const tables = [...new Set(manifest.tables.map((table) => quoteQualified(table.schema, table.name)))];
     await run.step('lock tables', () => lockTables(client, tables, options.lockTimeoutMs));
+    established = await run.step('check the clean committed and no restore did', () =>
+      checkRestoreHistory(client, archive, { acceptDuplicateRisk: options.acceptDuplicateRisk }),
+    );
     await run.step('load the archive', async () => {
       for (const [index, table] of manifest.tables.entries()) {
         run.shutdown.throwIfRequested();
@@ -57,7 +69,7 @@ export async function restoreArchive(
         { conflicts },
       );
     }
-    const restored = await run.step('restore rows', async () => {
+    restored = await run.step('restore rows', async () => {
       const results: RestoredTable[] = [];
       for (const [index, table] of manifest.tables.entries()) {
         run.shutdown.throwIfRequested();
@@ -67,20 +79,58 @@ export async function restoreArchive(
     });
     options.lock.assertHeld();
     run.shutdown.throwIfRequested();
-    await client.query('COMMIT');
-    return restored;
+    // Recorded before COMMIT, durably: after a kill -9 or a lost connection during COMMIT, the
+    // next restore asks PostgreSQL what became of this transaction instead of guessing.
+    marker = await run.step('record the restore', async () => {
+      const transaction = await currentTransaction(client);
+      const file = writeRestoreMarker(archive.path, {
+        kind: 'clean-restore',
+        transaction,
+        runId: run.runId,
+        startedAt,
+      });
+      return { file, transaction };
+    });
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    const sqlState = (error as { code?: string }).code;
-    if (sqlState === '23505' || sqlState === '23503' || sqlState === '23514')
-      throw new CleanException(
-        CleanExceptionCode.RestoreConflict,
-        `cannot restore: ${(error as Error).message}`,
-        { sqlState },
-        { cause: error },
-      );
-    throw error;
+    // No COMMIT was sent: whether or not ROLLBACK got through, the server ends this transaction aborted.
+    if (marker) removeRestoreMarker(archive.path, marker.file);
+    throw asConflict(error);
   }
+  try {
+    await client.query('COMMIT');
+  } catch (error) {
+    // A COMMIT that raised on a live connection (a deferred constraint, a trigger) was rolled back,
+    // and its marker can go; on a broken connection only the marker can tell later.
+    const outcome = await client
+      .query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [marker.transaction.id])
+      .then((result) => result.rows[0].status)
+      .catch(() => null);
+    if (outcome === 'aborted') {
+      removeRestoreMarker(archive.path, marker.file);
+      throw asConflict(error);
+    }
+    throw new CleanException(
+      CleanExceptionCode.RestoreOutcomeUnknown,
+      `COMMIT failed (${error instanceof Error ? error.message : String(error)}); the restore is recorded as ${marker.file} in ${archive.path}`,
+      { marker: marker.file },
+      { cause: error },
+    );
+  }
+  return { tables: restored, established };
+}
+
+/** Constraint violations mean rows that are there again: a conflict, with PostgreSQL's message. */
+function asConflict(error: unknown): unknown {
+  const sqlState = (error as { code?: string }).code;
+  if (sqlState === '23505' || sqlState === '23503' || sqlState === '23514')
+    return new CleanException(
+      CleanExceptionCode.RestoreConflict,
+      `cannot restore: ${(error as Error).message}`,
+      { sqlState },
+      { cause: error },
+    );
+  return error;
 }
 
 async function lockTables(client: Client, tables: string[], timeoutMs: number): Promise<void> {

@@ -11,6 +11,8 @@ export type TableCounters = Map<string, { inserted: number; updated: number; del
  * PostgreSQL's own per-transaction counters (rows inserted, updated, deleted in each table by this
  * transaction, cascades and SET NULL actions included). They also hold a previous transaction's
  * counts until the session flushes them, so only differences between two readings mean anything.
+ * PostgreSQL counts rows in the partitions that hold them: they are added up under the
+ * partitioned table the plan and the archive name.
  */
 export async function readCounters(client: Client): Promise<TableCounters> {
   const result = await client.query<{
@@ -20,8 +22,13 @@ export async function readCounters(client: Client): Promise<TableCounters> {
     updated: string;
     deleted: string;
   }>(
-    `SELECT schemaname AS schema, relname AS name, n_tup_ins AS inserted, n_tup_upd AS updated, n_tup_del AS deleted
-     FROM pg_stat_xact_user_tables WHERE schemaname NOT LIKE 'pg\\_temp%'`,
+    `SELECT n.nspname AS schema, c.relname AS name, sum(s.n_tup_ins) AS inserted, sum(s.n_tup_upd) AS updated,
+            sum(s.n_tup_del) AS deleted
+     FROM pg_stat_xact_user_tables AS s
+     JOIN pg_class AS c ON c.oid = coalesce(pg_partition_root(s.relid), s.relid)
+     JOIN pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE s.schemaname NOT LIKE 'pg\\_temp%'
+     GROUP BY n.nspname, c.relname`,
   );
   return new Map(
     result.rows.map((row) => [
@@ -75,7 +82,7 @@ export async function checkDeletion(
   for (const entry of analysis.plan.deleted) {
     const remaining = await client.query<{ count: string }>(
       `SELECT count(*) AS count FROM ${quoteQualified(entry.table.schema, entry.table.name)}
-       WHERE ctid IN (SELECT p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = 'd' AND p.idx = $1)`,
+       WHERE (tableoid, ctid) IN (SELECT p.row_tableoid, p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = 'd' AND p.idx = $1)`,
       [entry.index],
     );
     if (Number(remaining.rows[0].count) > 0)

@@ -30,6 +30,10 @@ export enum CleanExceptionCode {
   ArchiveForOtherDatabase = 'ARCHIVE_FOR_OTHER_DATABASE',
   RestoreConflict = 'RESTORE_CONFLICT',
   RestoreMismatch = 'RESTORE_MISMATCH',
+  CleanNotCommitted = 'CLEAN_NOT_COMMITTED',
+  AlreadyRestored = 'ALREADY_RESTORED',
+  RestoreUnverifiable = 'RESTORE_UNVERIFIABLE',
+  RestoreOutcomeUnknown = 'RESTORE_OUTCOME_UNKNOWN',
 }
 
 const NOTHING_CHANGED = 'Nothing was deleted: the transaction was rolled back and the archive removed.';
@@ -130,6 +134,22 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   [CleanExceptionCode.RestoreMismatch]: {
     exitCode: ExitCode.Failure,
     hint: 'The rows read back differ from the archive (a trigger or a default changed them?); the restore was rolled back and nothing changed.',
+  },
+  [CleanExceptionCode.CleanNotCommitted]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Nothing was restored: the clean that wrote this archive did not commit (it was killed or failed before COMMIT), so its rows are still in the database. The archive describes no deletion; keep it or remove it.',
+  },
+  [CleanExceptionCode.AlreadyRestored]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Nothing was restored again: the rows of this archive are back since that restore. Run npm run db:clean to see what the rules would remove now.',
+  },
+  [CleanExceptionCode.RestoreUnverifiable]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Nothing was restored: PostgreSQL can no longer say whether the clean committed and whether an earlier restore did, and rows of tables without a primary key cannot be told from copies. Check by hand that the archived rows are absent (the archive files are CSV), then run again with --accept-duplicate-risk.',
+  },
+  [CleanExceptionCode.RestoreOutcomeUnknown]: {
+    exitCode: ExitCode.Failure,
+    hint: 'The connection failed during COMMIT: the restore may or may not have happened. Run the same --restore again: it refuses with ALREADY_RESTORED if the rows are back, and restores them otherwise.',
   },
 };
 
