@@ -9,7 +9,7 @@ import { Client } from 'pg';
 export type TransactionRecord = { id: string; systemIdentifier: string; databaseOid: number };
 
 /**
- * committed / aborted / in progress: what pg_xact_status says. unknown: PostgreSQL cannot tell
+ * committed / aborted / in progress: what txid_status says. unknown: PostgreSQL cannot tell
  * (the id is older than the commit log it keeps, or comes from another server or database), or
  * nothing was recorded (archives written before this record existed).
  */
@@ -18,7 +18,9 @@ export type TransactionOutcome = 'committed' | 'aborted' | 'in progress' | 'unkn
 /** The running transaction, an id assigned if it had none yet. */
 export async function currentTransaction(client: Client): Promise<TransactionRecord> {
   const result = await client.query<{ id: string; system_identifier: string; database_oid: number }>(
-    `SELECT pg_current_xact_id()::text AS id,
+    // txid_current/txid_status rather than pg_current_xact_id/pg_xact_status (PostgreSQL 13+): the
+    // same 64-bit ids, and the tool supports PostgreSQL 12.
+    `SELECT txid_current()::text AS id,
             (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
             (SELECT oid::integer FROM pg_database WHERE datname = current_database()) AS database_oid`,
   );
@@ -41,7 +43,7 @@ export async function transactionOutcome(
   await client.query('SAVEPOINT transaction_outcome');
   try {
     const result = await client.query<{ status: string | null }>(
-      'SELECT pg_xact_status($1::xid8) AS status',
+      'SELECT txid_status($1::bigint) AS status',
       [record.id],
     );
     await client.query('RELEASE SAVEPOINT transaction_outcome');
