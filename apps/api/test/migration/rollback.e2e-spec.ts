@@ -265,11 +265,12 @@ describe('db:rollback', () => {
       expect(await databaseContent(environment, environment.names.monolith)).not.toEqual(before);
 
       // What a crash right after both renames leaves: restore in place under the monolith's name.
-      const manifest = JSON.parse(readFileSync(join(state.backup.path, 'manifest.json'), 'utf8')) as {
+      const backupPath = state.backup?.path as string;
+      const manifest = JSON.parse(readFileSync(join(backupPath, 'manifest.json'), 'utf8')) as {
         databases: { database: string; role: string; file: string }[];
       };
       const entry = manifest.databases.find((database) => database.role === 'monolith');
-      await restoreInto(environment, join(state.backup.path, entry?.file as string), state.restore.newName);
+      await restoreInto(environment, join(backupPath, entry?.file as string), state.restore.newName);
       await environment.query(
         'postgres',
         `ALTER DATABASE "${environment.names.monolith}" RENAME TO "${state.restore.replacedName}"`,

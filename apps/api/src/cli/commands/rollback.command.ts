@@ -2,6 +2,7 @@ import { Command, Option } from 'nest-commander';
 import { createInterface } from 'node:readline/promises';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import {
+  nothingToDoMessage,
   RollbackMigrationService,
   RollbackReport,
   RollbackValidation,
@@ -140,7 +141,7 @@ function renderValidation(validation: RollbackValidation): string {
     `Rollback validation${validation.inProgress ? ' (a rollback is in progress: a rerun finishes it)' : ''}`,
     ...renderChecks(validation.checks),
   ];
-  if (validation.nothingToDo) lines.push('', 'Nothing to roll back.');
+  if (validation.nothingToDo) lines.push('', nothingToDoMessage(validation));
   else {
     lines.push('', 'Plan:');
     lines.push(

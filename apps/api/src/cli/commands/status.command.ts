@@ -51,7 +51,7 @@ function render(report: StatusReport): string {
   }
   lines.push(
     '',
-    `Split: ${report.split.status}${report.split.completedAt ? ` (completed ${report.split.completedAt})` : ''}`,
+    `Split: ${report.split.status}${report.split.completedAt ? ` (completed ${report.split.completedAt})` : ''}${report.split.status === 'unknown' ? ' (AUTH, which holds the journal, is closed to connections)' : ''}`,
   );
   lines.push('', 'Databases:');
   lines.push(
@@ -65,13 +65,15 @@ function render(report: StatusReport): string {
         database.ownedByTool ? 'yes' : 'no',
         database.sizeBytes === null ? '' : formatBytes(database.sizeBytes),
         database.connections,
-        database.error
-          ? `error: ${database.error}`
-          : database.pendingMigrations === null
-            ? ''
-            : database.pendingMigrations.length === 0
-              ? 'none'
-              : database.pendingMigrations.join(', '),
+        database.closed
+          ? `closed to connections${database.closedBy ? ` by ${database.closedBy}` : ''}`
+          : database.error
+            ? `error: ${database.error}`
+            : database.pendingMigrations === null
+              ? ''
+              : database.pendingMigrations.length === 0
+                ? 'none'
+                : database.pendingMigrations.join(', '),
       ]),
     ),
   );

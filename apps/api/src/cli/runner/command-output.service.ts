@@ -39,6 +39,7 @@ export class CommandOutputService {
 export const CHECK = '✅';
 export const CROSS = '❌';
 export const WARN = '⚠️';
+export const INFO = 'ℹ️';
 
 /** Left-aligned text table for human reports. */
 export function table(headers: string[], rows: (string | number)[][]): string {

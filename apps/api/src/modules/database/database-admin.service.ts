@@ -173,6 +173,26 @@ export class DatabaseAdminService {
     });
   }
 
+  /**
+   * Of the named databases, those that exist but refuse every new session (ALLOW_CONNECTIONS false):
+   * read from the maintenance database, since connecting to them is exactly what fails.
+   */
+  async closedToConnections(
+    location: Omit<DatabaseLocation, 'database'>,
+    names: string[],
+  ): Promise<{ name: string; comment: string | null }[]> {
+    const safe = names.map((name) => safeIdentifier(name, 'database name'));
+    if (safe.length === 0) return [];
+    return this.maintenance(location, async (client) => {
+      const result = await client.query<{ name: string; comment: string | null }>(
+        `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database
+         WHERE NOT datallowconn AND NOT datistemplate AND datname = ANY($1::text[]) ORDER BY datname`,
+        [safe],
+      );
+      return result.rows;
+    });
+  }
+
   /** No table, view, sequence or other relation outside the system schemas: nothing there could be lost. */
   async isEmpty(location: DatabaseLocation): Promise<boolean> {
     return this.connections.withClient(

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { mapWithConcurrency } from '../../common/concurrency/map-with-concurrency';
 import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
 import { SchemaKind } from '../../database/migrations/migration-sets';
-import { DatabaseAdminService } from '../../modules/database/database-admin.service';
+import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import { LockHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
 import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
@@ -33,6 +33,10 @@ export type DatabaseStatus = {
   connections: number;
   appliedMigrations: number | null;
   pendingMigrations: string[] | null;
+  /** Exists but refuses connections (ALLOW_CONNECTIONS false), e.g. left so by an interrupted rollback. */
+  closed?: boolean;
+  /** Why it is closed, when the rollback record says it closed it. */
+  closedBy?: string;
   error?: string;
 };
 
@@ -74,10 +78,14 @@ export class MigrationStatusService {
         return { version: version.rows[0].server_version, connections: activity.rows };
       },
     );
+    const rollbackState = new RollbackStateFile(config.backupDir).read();
+    // An interrupted rollback can leave AUTH closed to connections: the journal and the sociétés are
+    // then unreadable, and status says so rather than failing, so the operator sees where things stand.
+    const authClosed = (await this.admin.closedToConnections({}, [config.authDatabase])).length > 0;
     const [monolith, journal, societes, lock] = await Promise.all([
       this.monolith(),
-      this.journal.read(),
-      this.societes.list(),
+      authClosed ? null : this.journal.read(),
+      authClosed ? [] : this.societes.list(),
       this.lock.holder(),
     ]);
 
@@ -111,8 +119,20 @@ export class MigrationStatusService {
           port: created.port,
         });
     }
+    for (const database of rollbackState?.drop ?? []) {
+      if (!expected.has(database.name))
+        expected.set(database.name, {
+          kind: database.kind,
+          societe: null,
+          host: database.host,
+          port: database.port,
+        });
+    }
     const onDefaultServer = [...expected].filter(([, where]) => !where.host).map(([name]) => name);
     const infos = new Map((await this.admin.list({}, onDefaultServer)).map((info) => [info.name, info]));
+    const closed = new Map(
+      (await this.admin.closedToConnections({}, onDefaultServer)).map((info) => [info.name, info]),
+    );
 
     const entries = [...expected];
     const databases = await mapWithConcurrency(
@@ -120,20 +140,25 @@ export class MigrationStatusService {
       Math.min(8, config.tenantMaxDataSources),
       async ([name, where]) => {
         const info = infos.get(name);
+        const closedInfo = closed.get(name);
         const status: DatabaseStatus = {
           name,
           kind: where.kind,
           societe: where.societe,
           exists: where.host
             ? await this.admin.exists({ database: name, host: where.host, port: where.port })
-            : info !== undefined,
-          ownedByTool: info?.comment?.startsWith('topsteel-migration') ?? false,
+            : info !== undefined || closedInfo !== undefined,
+          ownedByTool: (info ?? closedInfo)?.comment?.startsWith(OWNERSHIP_MARKER) ?? false,
           sizeBytes: info?.sizeBytes ?? null,
           connections: info?.connections ?? 0,
           appliedMigrations: null,
           pendingMigrations: null,
         };
-        if (status.exists) {
+        if (closedInfo) {
+          status.closed = true;
+          if (rollbackState?.closedDoors?.includes(name))
+            status.closedBy = 'an interrupted rollback: run npm run db:rollback to finish it';
+        } else if (status.exists) {
           try {
             await this.connections.withClient(
               { database: name, host: where.host, port: where.port },
@@ -155,7 +180,7 @@ export class MigrationStatusService {
       monolith,
       backups: this.backups.list().map(({ manifest: _manifest, ...summary }) => summary),
       split: {
-        status: journal?.split?.status ?? 'not-started',
+        status: authClosed ? 'unknown' : (journal?.split?.status ?? 'not-started'),
         startedAt: journal?.split?.startedAt ?? null,
         completedAt: journal?.split?.completedAt ?? null,
         backupPath: journal?.split?.backupPath ?? null,
@@ -178,9 +203,7 @@ export class MigrationStatusService {
       ),
       connections: server.connections,
       lock,
-      rollbackInProgress: new RollbackStateFile(config.backupDir).read()
-        ? new RollbackStateFile(config.backupDir).path
-        : null,
+      rollbackInProgress: rollbackState ? new RollbackStateFile(config.backupDir).path : null,
     };
   }
 

@@ -25,7 +25,7 @@ import {
   FingerprintDifference,
 } from './backup-current-database';
 import { JOURNAL_SCHEMA } from './journal/journal.schema';
-import { DatabaseSnapshot } from './journal/journal.types';
+import { DatabaseSnapshot, SplitStatus } from './journal/journal.types';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
 import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
@@ -50,6 +50,8 @@ export type RollbackValidation = {
   untouched: string[];
   restore: { needed: boolean; monolithExists: boolean; differences: FingerprintDifference[] };
   postSplitData: PostSplitChange[];
+  /** The split's status in the journal (or the in-progress record); 'none' when no split is recorded. */
+  splitStatus: SplitStatus | 'none';
 };
 
 export type RollbackOptions = { acceptDataLoss?: boolean; backupName?: string };
@@ -63,6 +65,13 @@ export type RollbackReport = {
   backup: string | null;
   nextSteps: string[];
 };
+
+/** Why there is nothing to roll back, as the operator reads it. */
+export function nothingToDoMessage(validation: RollbackValidation): string {
+  return validation.splitStatus === 'none'
+    ? 'Nothing to roll back: no split is recorded in the journal and no database created by the tool exists; the monolith is the live database and is left as it is.'
+    : 'Nothing to roll back: no database created by the tool exists and the monolith matches its backup.';
+}
 
 /** Tables whose changes are schema history rather than business data. */
 const SCHEMA_HISTORY = new Set(['public.migrations']);
@@ -100,28 +109,40 @@ export class RollbackMigrationService {
   async validate(options: RollbackOptions = {}): Promise<RollbackValidation> {
     const config = this.configService.config;
     const checks: Check[] = [];
-    const check = (id: string, label: string, ok: boolean, detail: string) =>
-      checks.push({ id, label, ok, detail });
+    const check = (id: string, label: string, ok: boolean, detail: string, info = false) =>
+      checks.push({ id, label, ok, detail, ...(info ? { info } : {}) });
     const inProgress = this.stateFile.read();
     const journal = inProgress ? null : await this.journal.read();
+    // A rollback in progress recorded the split's status before AUTH (and its journal) went away.
+    const splitStatus: SplitStatus | 'none' = inProgress
+      ? (inProgress.splitStatus ?? 'complete')
+      : (journal?.split?.status ?? 'none');
+    // Without a split there is nothing to undo in the monolith: it is the live database, and a
+    // difference from some backup is the application's own work, never a reason to restore.
+    const splitRecorded = inProgress !== null || splitStatus !== 'none';
+    const noSplitReason = `no split is recorded in the journal (${journal ? `${config.authDatabase} has no split row` : `${config.authDatabase} or its journal does not exist`})`;
 
-    // The backup to restore from.
+    // The backup to restore from: the one the in-progress record or the journal names, never "the newest".
     const backup = inProgress
       ? inProgress.backup
-      : this.chooseBackup(options.backupName, journal?.split?.backupPath ?? null);
+      : splitRecorded
+        ? this.chooseBackup(options.backupName, journal?.split?.backupPath ?? null)
+        : null;
     const manifest = backup ? this.catalog.readManifest(backup.path) : null;
     const monolithEntry =
       manifest?.databases.find(
         (entry) => entry.role === 'monolith' && entry.database === config.monolithDatabase,
       ) ?? null;
-    if (!backup || !manifest || !monolithEntry) {
+    if (!splitRecorded) {
+      check('backup', 'the backup to restore from', true, `none needed: ${noSplitReason}`, true);
+    } else if (!backup || !manifest || !monolithEntry) {
       check(
         'backup',
         'the backup to restore from exists and is intact',
         false,
         backup
           ? `${backup.path} has no manifest entry for ${config.monolithDatabase}`
-          : `no pre-migration backup of ${config.monolithDatabase} in ${this.catalog.folder('pre-migration')}`,
+          : `the journal names no pre-migration backup of ${config.monolithDatabase} (pass --backup NAME from ${this.catalog.folder('pre-migration')})`,
       );
     } else {
       const [archive] = await this.backups.verifyArchive(backup.path, {
@@ -157,13 +178,7 @@ export class RollbackMigrationService {
     }
     const untouched = (await this.admin.list({}))
       .map((info) => info.name)
-      .filter(
-        (name) =>
-          (name.startsWith(`${config.tenantPrefix}_`) ||
-            name === config.authDatabase ||
-            name === config.sharedDatabase) &&
-          !drop.some((database) => database.name === name),
-      );
+      .filter((name) => this.isConfiguredName(name) && !drop.some((database) => database.name === name));
     check(
       'drop',
       'only databases created by this tool are dropped',
@@ -172,11 +187,13 @@ export class RollbackMigrationService {
         ? `${unmarked.join(', ')} recorded in the journal but without the tool's marker: refusing to guess, inspect them`
         : `${drop.length === 0 ? 'none to drop' : `to drop: ${drop.map((database) => database.name).join(', ')}`}${untouched.length ? `; never touched: ${untouched.join(', ')}` : ''}`,
     );
+    if (!inProgress && !journal) await this.checkOrphans(check);
+    const closed = await this.checkDoors(check, drop, inProgress);
 
     // Is a restore needed?
     const monolithExists = await this.admin.exists({ database: config.monolithDatabase });
     let differences: FingerprintDifference[] = [];
-    if (monolithExists && monolithEntry) {
+    if (splitRecorded && monolithExists && monolithEntry) {
       differences = compareFingerprints(
         monolithEntry.tables,
         await this.backups.fingerprints({ database: config.monolithDatabase }),
@@ -184,31 +201,44 @@ export class RollbackMigrationService {
     }
     const restoreNeeded = inProgress
       ? inProgress.restore.needed && !inProgress.restore.swapped
-      : !monolithExists || differences.length > 0;
+      : splitRecorded && (!monolithExists || differences.length > 0);
     check(
       'monolith',
       'monolith compared with the backup manifest',
       true,
-      !monolithExists
-        ? `${config.monolithDatabase} does not exist: it will be restored`
-        : differences.length === 0
-          ? `${config.monolithDatabase} matches the backup: no restore needed`
-          : `${config.monolithDatabase} differs in ${differences.length} table(s) (${differences.map((difference) => `${difference.table} ${difference.actual?.rows ?? 0} rows, backup ${difference.expected?.rows ?? 0}`).join(', ')}): it will be restored into a new database, verified, then swapped in`,
+      !splitRecorded
+        ? `${noSplitReason}: ${config.monolithDatabase} ${monolithExists ? 'is the live database' : 'does not exist'} and is never restored by a rollback that has no split to undo`
+        : !monolithExists
+          ? `${config.monolithDatabase} does not exist: it will be restored`
+          : differences.length === 0
+            ? `${config.monolithDatabase} matches the backup: no restore needed`
+            : `${config.monolithDatabase} differs in ${differences.length} table(s) (${differences.map((difference) => `${difference.table} ${difference.actual?.rows ?? 0} rows, backup ${difference.expected?.rows ?? 0}`).join(', ')}): it will be restored into a new database, verified, then swapped in`,
+      !splitRecorded,
     );
 
     // Data written into the new databases after the split.
     // Checked again when resuming: the application may have written while the rollback was stopped.
-    const postSplitData = await this.postSplitChanges(
-      drop,
+    const postSplit = await this.postSplitChanges(
+      drop.filter((database) => !closed.includes(database.name)),
       inProgress ? inProgress.snapshots : (journal?.snapshots ?? []),
+      splitStatus === 'complete',
     );
+    const postSplitData = postSplit.changes;
     check(
       'post-split-data',
       'no data written after the split would be lost',
       postSplitData.length === 0 || Boolean(options.acceptDataLoss),
-      postSplitData.length === 0
-        ? 'the new databases hold exactly what the split wrote'
-        : `${postSplitData.map((change) => `${change.database}.${change.table}: ${change.rowsNow ?? 0} rows now, ${change.rowsAtSplit ?? 0} at the split`).join('; ')}${options.acceptDataLoss ? ' (accepted: kept only in the pre-drop dump)' : ' — this data would survive only in the pre-drop dump; pass --accept-data-loss to proceed'}`,
+      [
+        postSplitData.length === 0
+          ? 'the new databases hold exactly what the split wrote'
+          : `${postSplitData.map((change) => `${change.database}.${change.table}: ${change.rowsNow ?? 0} rows now, ${change.rowsAtSplit ?? 0} at the split`).join('; ')}${options.acceptDataLoss ? ' (accepted: kept only in the pre-drop dump)' : ' — this data would survive only in the pre-drop dump; pass --accept-data-loss to proceed'}`,
+        postSplit.copiesOnly.length > 0
+          ? `the split never completed (${splitStatus}): ${postSplit.copiesOnly.join(', ')} hold only what the tool copied from the monolith, nothing the application wrote (they are dumped before the drop all the same)`
+          : '',
+        closed.length > 0 ? `not checked in ${closed.join(', ')} (closed to connections)` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
     );
 
     await this.checkServer(check, drop, restoreNeeded);
@@ -217,6 +247,7 @@ export class RollbackMigrationService {
       ok: checks.every((entry) => entry.ok),
       inProgress: inProgress !== null,
       nothingToDo,
+      splitStatus,
       checks,
       backup,
       drop,
@@ -243,9 +274,7 @@ export class RollbackMigrationService {
         restored: false,
         replacedMonolith: null,
         backup: validation.backup?.path ?? null,
-        nextSteps: [
-          'Nothing to roll back: no database created by the tool exists and the monolith matches its backup.',
-        ],
+        nextSteps: [nothingToDoMessage(validation)],
       };
     }
     if (!(await options.confirm(validation)))
@@ -258,6 +287,8 @@ export class RollbackMigrationService {
         onWait: (holder) => run.info(`Waiting for the migration lock held by ${describeHolder(holder)}…`),
       },
       async (lock) => {
+        const interrupted = this.stateFile.read();
+        if (interrupted) await this.reopenDoors(interrupted, run);
         // Things may have moved while we waited for the lock: check again before touching anything.
         const current = await this.validate(options);
         this.assertValid(current);
@@ -267,15 +298,14 @@ export class RollbackMigrationService {
         await this.dropDatabases(state, run, lock);
         lock.assertHeld();
         if (state.restore.needed && !state.restore.swapped) await this.restoreMonolith(state, run, lock);
-        const record = state.preDropBackup ?? state.backup.path;
-        this.stateFile.complete(state, record);
+        this.stateFile.complete(state, state.preDropBackup ?? state.backup?.path ?? null);
         return {
           nothingToDo: false,
           dropped: state.dropped,
           preDropBackup: state.preDropBackup,
           restored: state.restore.needed,
           replacedMonolith: state.restore.swapped ? state.restore.replacedName : null,
-          backup: state.backup.path,
+          backup: state.backup?.path ?? null,
           nextSteps: this.nextSteps(state),
         };
       },
@@ -304,11 +334,13 @@ export class RollbackMigrationService {
             entry.role === 'monolith' && entry.database === this.configService.config.monolithDatabase,
         ),
       );
+    // Never "the newest": a later backup (clean --execute takes one) may postdate writes that a
+    // restore from it would throw away. Only an explicit --backup or the split's own backup.
     const chosen = name
       ? backups.find((backup) => backup.name === name)
       : journalPath
-        ? (backups.find((backup) => backup.path === journalPath) ?? null)
-        : backups[0];
+        ? backups.find((backup) => backup.path === journalPath)
+        : undefined;
     if (chosen) return { name: chosen.name, path: chosen.path };
     // The journal names a backup the catalogue cannot read: report it as it is rather than pick another.
     return journalPath && !name
@@ -316,13 +348,34 @@ export class RollbackMigrationService {
       : null;
   }
 
+  /**
+   * What the new databases hold beyond the split's completion snapshot. The snapshot is taken when
+   * the split completes, so its absence means one of two things:
+   * - the split completed and the database came later (a société created since): everything in it
+   *   was written after the split, so it is compared with nothing;
+   * - the split never completed (killed mid-copy, failed verification, or no split row at all
+   *   because it stopped while preparing the databases): nothing was ever cut over to them and only
+   *   the tool wrote there, copies of monolith rows and the rows it derives from them and from the
+   *   configuration (société, site, memberships), all of which the monolith and its backup still
+   *   hold. Such a database is listed in `copiesOnly` rather than as data loss; the pre-drop dump is
+   *   taken all the same.
+   * A snapshot that exists is always used, even if the split's status did not reach 'complete'
+   * (a crash between saving the snapshots and the status).
+   */
   private async postSplitChanges(
     databases: DatabaseToDrop[],
     snapshots: DatabaseSnapshot[],
-  ): Promise<PostSplitChange[]> {
+    splitCompleted: boolean,
+  ): Promise<{ changes: PostSplitChange[]; copiesOnly: string[] }> {
     const changes: PostSplitChange[] = [];
+    const copiesOnly: string[] = [];
     for (const database of databases) {
-      const recorded = snapshots.find((snapshot) => snapshot.database === database.name)?.tables ?? {};
+      const snapshot = snapshots.find((candidate) => candidate.database === database.name);
+      if (!snapshot && !splitCompleted) {
+        copiesOnly.push(database.name);
+        continue;
+      }
+      const recorded = snapshot?.tables ?? {};
       const current = await this.backups.fingerprints(
         { database: database.name, host: database.host, port: database.port },
         { excludeSchemas: [JOURNAL_SCHEMA] },
@@ -339,7 +392,83 @@ export class RollbackMigrationService {
         });
       }
     }
-    return changes;
+    return { changes, copiesOnly };
+  }
+
+  /** The database names this configuration governs: AUTH, SHARED and the tenants' prefix. */
+  private isConfiguredName(name: string): boolean {
+    const config = this.configService.config;
+    return (
+      name.startsWith(`${config.tenantPrefix}_`) ||
+      name === config.authDatabase ||
+      name === config.sharedDatabase
+    );
+  }
+
+  /**
+   * Without the journal (AUTH dropped by hand, or its journal schema gone) nothing says which
+   * databases the split created: the ownership marker alone is not enough to drop anything, since a
+   * database may have been reused, adopted or restored under that name. They are named, not dropped.
+   */
+  private async checkOrphans(
+    check: (id: string, label: string, ok: boolean, detail: string) => void,
+  ): Promise<void> {
+    const config = this.configService.config;
+    const orphans = (await this.admin.list({}))
+      .filter((info) => this.isConfiguredName(info.name) && info.comment?.startsWith(OWNERSHIP_MARKER))
+      .map((info) => info.name);
+    orphans.push(
+      ...(await this.admin.closedToConnections({}, [config.authDatabase, config.sharedDatabase]))
+        .filter((info) => info.comment?.startsWith(OWNERSHIP_MARKER) && !orphans.includes(info.name))
+        .map((info) => info.name),
+    );
+    if (orphans.length === 0) return;
+    const authExists = await this.admin.exists({ database: config.authDatabase });
+    check(
+      'journal',
+      'every database marked as created by the tool is accounted for by the journal',
+      false,
+      `${orphans.join(', ')} carry the tool's ownership marker but the journal no longer accounts for them (${config.authDatabase} ${authExists ? 'has no journal' : 'does not exist'}): they are never dropped without the journal. Inspect them and drop them by hand once you are sure nothing in them is needed, or restore ${config.authDatabase} from a dump (${this.catalog.folder('rollback')} holds the pre-drop dumps, ${this.catalog.folder('pre-migration')} the backups) and run the rollback again`,
+    );
+  }
+
+  /**
+   * A database to drop that refuses connections cannot be dumped, compared or dropped. If the
+   * rollback record says an interrupted rollback closed it, the rerun reopens it (under the lock)
+   * and carries on; otherwise someone else closed it and we do not second-guess them.
+   * Returns the closed ones, which the post-split comparison cannot look into.
+   */
+  private async checkDoors(
+    check: (id: string, label: string, ok: boolean, detail: string, info?: boolean) => void,
+    drop: DatabaseToDrop[],
+    inProgress: RollbackState | null,
+  ): Promise<string[]> {
+    const closed: string[] = [];
+    for (const database of drop) {
+      const location = { host: database.host, port: database.port };
+      if ((await this.admin.closedToConnections(location, [database.name])).length > 0)
+        closed.push(database.name);
+    }
+    if (closed.length === 0) return closed;
+    const ours = closed.filter((name) => inProgress?.closedDoors?.includes(name));
+    const foreign = closed.filter((name) => !ours.includes(name));
+    check(
+      'doors',
+      'the databases to drop accept connections',
+      foreign.length === 0,
+      [
+        ours
+          .map((name) => `${name} closed by an interrupted rollback: run db:rollback to finish it`)
+          .join('; '),
+        foreign.length > 0
+          ? `${foreign.join(', ')} refuse connections (ALLOW_CONNECTIONS false) and no rollback record says this tool closed them: find out who did before reopening them (ALTER DATABASE ... ALLOW_CONNECTIONS true)`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+      foreign.length === 0,
+    );
+    return closed;
   }
 
   private async checkServer(
@@ -400,7 +529,7 @@ export class RollbackMigrationService {
       runId: run.runId,
       startedAt: new Date().toISOString(),
       monolith: config.monolithDatabase,
-      backup: validation.backup as { name: string; path: string },
+      backup: validation.backup,
       // Tenants first, AUTH (which holds the journal) last.
       drop: [...validation.drop].sort(
         (left, right) =>
@@ -408,6 +537,8 @@ export class RollbackMigrationService {
       ),
       dropped: [],
       snapshots: journal?.snapshots ?? [],
+      splitStatus: validation.splitStatus,
+      closedDoors: [],
       preDropBackup: null,
       earlierPreDropBackups: [],
       restore: {
@@ -448,31 +579,47 @@ export class RollbackMigrationService {
     }));
     // Every database is checked (doors closed) before any is dropped, so a refusal leaves them all.
     const closed: DatabaseLocation[] = [];
+    const closing = (location: DatabaseLocation) => {
+      closed.push(location);
+      // On record before the doors close: after a kill -9 the rerun knows they were ours to reopen.
+      state.closedDoors = [...new Set([...(state.closedDoors ?? []), location.database])];
+      this.stateFile.write(state);
+    };
     try {
       for (const { name, location } of locations) {
         run.shutdown.throwIfRequested();
         if (!(await this.admin.exists(location))) continue;
         const entry = manifest?.databases.find((candidate) => candidate.database === name);
         await run.step(`check ${name} against its dump`, () =>
-          this.assertUnchangedSinceDump(location, entry, closed),
+          this.assertUnchangedSinceDump(location, entry, closing),
         );
       }
     } catch (error) {
-      await Promise.all(closed.map((location) => this.admin.openDoors(location).catch(() => undefined)));
+      const reopened = await Promise.all(
+        closed.map((location) =>
+          this.admin.openDoors(location).then(
+            () => location.database,
+            () => null,
+          ),
+        ),
+      );
+      // Only what was actually reopened leaves the record: the rest is for the next run to reopen.
+      state.closedDoors = (state.closedDoors ?? []).filter((name) => !reopened.includes(name));
       if (error instanceof RollbackException && error.code === RollbackExceptionCode.WrittenAfterDump) {
         // The dump no longer holds everything: the next run takes a new one. A dump that already
         // holds databases dropped by an interrupted run is kept in the record.
         if (state.dropped.length > 0 && state.preDropBackup)
           state.earlierPreDropBackups.push(state.preDropBackup);
         state.preDropBackup = null;
-        this.stateFile.write(state);
       }
+      this.stateFile.write(state);
       throw error;
     }
     for (const { name, location } of locations) {
       lock.assertHeld();
       await run.step(`drop ${name}`, () => this.admin.drop(location, { requireOwnership: true }));
       state.dropped.push(name);
+      state.closedDoors = (state.closedDoors ?? []).filter((closedName) => closedName !== name);
       this.stateFile.write(state);
       run.info(`Dropped ${name}.`);
     }
@@ -487,7 +634,7 @@ export class RollbackMigrationService {
   private async assertUnchangedSinceDump(
     location: DatabaseLocation,
     entry: BackupDatabaseEntry | undefined,
-    closed: DatabaseLocation[],
+    closing: (location: DatabaseLocation) => void,
   ): Promise<void> {
     // An interrupted run may have left the doors closed: nobody, not even us, could connect.
     await this.admin.openDoors(location);
@@ -495,7 +642,7 @@ export class RollbackMigrationService {
     let differences: FingerprintDifference[] = [];
     try {
       const pid = (await guard.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      closed.push(location);
+      closing(location);
       await this.admin.closeDoors(location, pid);
       await guard.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await guard.query(DETERMINISTIC_SESSION_SETTINGS);
@@ -515,7 +662,15 @@ export class RollbackMigrationService {
   }
 
   private async restoreMonolith(state: RollbackState, run: RunContext, lock: HeldLock): Promise<void> {
-    const manifest = this.catalog.readManifest(state.backup.path) as BackupManifest;
+    const backup = state.backup;
+    if (!backup) {
+      // validate() plans a restore only with a backup named by the journal or --backup.
+      throw new RollbackException(
+        RollbackExceptionCode.Inconsistent,
+        `${this.stateFile.path} plans a restore of ${state.monolith} but names no backup`,
+      );
+    }
+    const manifest = this.catalog.readManifest(backup.path) as BackupManifest;
     const entry = manifest.databases.find(
       (candidate) => candidate.role === 'monolith' && candidate.database === state.monolith,
     ) as BackupDatabaseEntry;
@@ -531,7 +686,7 @@ export class RollbackMigrationService {
       });
       try {
         await run.step('restore the monolith backup', () =>
-          this.backups.restore(join(state.backup.path, entry.file), fresh),
+          this.backups.restore(join(backup.path, entry.file), fresh),
         );
         const differences = compareFingerprints(
           entry.tables,
@@ -549,7 +704,7 @@ export class RollbackMigrationService {
       }
       state.restore.restored = true;
       this.stateFile.write(state);
-      run.info(`Restored ${state.backup.name} into ${fresh.database} and verified it against the manifest.`);
+      run.info(`Restored ${backup.name} into ${fresh.database} and verified it against the manifest.`);
     }
     // Each rename is decided from what exists now, so a crash between them resumes correctly.
     lock.assertHeld();
@@ -593,6 +748,24 @@ export class RollbackMigrationService {
     this.stateFile.write(state);
   }
 
+  /**
+   * A rollback killed while databases were closed (checking them against their dump, or dropping
+   * them) leaves them refusing every session, ours included. The record names the ones it closed:
+   * they are reopened, and the checks that follow close them again in order.
+   */
+  private async reopenDoors(state: RollbackState, run: RunContext): Promise<void> {
+    for (const name of state.closedDoors ?? []) {
+      const database = state.drop.find((candidate) => candidate.name === name);
+      const location = { database: name, host: database?.host ?? null, port: database?.port ?? null };
+      if (await this.admin.exists(location)) {
+        await this.admin.openDoors(location);
+        run.info(`Reopened ${name}, closed by the interrupted rollback.`);
+      }
+      state.closedDoors = (state.closedDoors ?? []).filter((closedName) => closedName !== name);
+      this.stateFile.write(state);
+    }
+  }
+
   private nextSteps(state: RollbackState): string[] {
     return [
       'Restart the application on the monolith: set DB_MODE=monolith in .env (or the environment) and restart it; no code change is needed.',
@@ -614,7 +787,7 @@ export class RollbackMigrationService {
    * tool has no business granting privileges on its own.
    */
   private databaseLevelSteps(state: RollbackState): string[] {
-    if (!state.restore.needed || !state.restore.swapped) return [];
+    if (!state.restore.needed || !state.restore.swapped || !state.backup) return [];
     const entry = this.catalog
       .readManifest(state.backup.path)
       ?.databases.find((candidate) => candidate.role === 'monolith' && candidate.database === state.monolith);

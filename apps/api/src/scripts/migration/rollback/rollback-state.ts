@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
-import { DatabaseSnapshot } from '../journal/journal.types';
+import { DatabaseSnapshot, SplitStatus } from '../journal/journal.types';
 
 export type DatabaseToDrop = { name: string; kind: SchemaKind; host: string | null; port: number | null };
 
@@ -14,10 +14,23 @@ export type RollbackState = {
   runId: string;
   startedAt: string;
   monolith: string;
-  backup: { name: string; path: string };
+  /** Null only when no split was recorded: the databases are dropped and nothing is restored. */
+  backup: { name: string; path: string } | null;
   drop: DatabaseToDrop[];
   dropped: string[];
   snapshots: DatabaseSnapshot[];
+  /**
+   * The split's status when the rollback started (the journal goes with AUTH): a split that never
+   * completed has no snapshots, and its databases hold nothing but the tool's copy. Absent in
+   * records written before it existed, which are read as complete (the stricter reading).
+   */
+  splitStatus?: SplitStatus | 'none';
+  /**
+   * Databases whose doors this rollback closed (ALLOW_CONNECTIONS false), written before closing
+   * and cleared after reopening or dropping: after a kill -9 nobody can connect to them, and this
+   * record is what lets a rerun reopen them without guessing who closed them.
+   */
+  closedDoors?: string[];
   preDropBackup: string | null;
   /** Pre-drop dumps superseded by a new one after a refusal, that hold databases already dropped. */
   earlierPreDropBackups: string[];
@@ -41,6 +54,7 @@ export class RollbackStateFile {
     if (!existsSync(this.path)) return null;
     const state = JSON.parse(readFileSync(this.path, 'utf8')) as RollbackState;
     state.earlierPreDropBackups ??= [];
+    state.closedDoors ??= [];
     return state;
   }
 
@@ -52,13 +66,15 @@ export class RollbackStateFile {
     renameSync(temporary, this.path);
   }
 
-  /** Keeps the finished state as a record of what was done. */
-  complete(state: RollbackState, folder: string): void {
-    writeFileSync(
-      join(folder, 'rollback-state.json'),
-      `${JSON.stringify({ ...state, completedAt: new Date().toISOString() }, null, 2)}\n`,
-      { mode: 0o600 },
-    );
+  /** Keeps the finished state as a record of what was done (in `folder`, when there is one). */
+  complete(state: RollbackState, folder: string | null): void {
+    if (folder) {
+      writeFileSync(
+        join(folder, 'rollback-state.json'),
+        `${JSON.stringify({ ...state, completedAt: new Date().toISOString() }, null, 2)}\n`,
+        { mode: 0o600 },
+      );
+    }
     rmSync(this.path, { force: true });
   }
 }

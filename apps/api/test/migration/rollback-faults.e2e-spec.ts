@@ -1,0 +1,177 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { RollbackReport, RollbackValidation } from '../../src/scripts/migration/rollback-migration';
+import { StatusReport } from '../../src/scripts/migration/migration-status.service';
+import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
+import { databaseContent } from '../../../../test/harness/independent-checksums';
+import { WatchedProcess } from '../../../../test/harness/process-watch';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+
+type RollbackDocument = { validation: RollbackValidation; rollback?: RollbackReport };
+type ErrorDocument = { error: { code: string; message: string } };
+
+const newDatabases = (environment: TestEnvironment) => [
+  environment.names.auth,
+  environment.names.shared,
+  environment.names.defaultTenant,
+];
+
+async function splitEnvironment(label: string): Promise<TestEnvironment> {
+  const environment = TestEnvironment.create(label);
+  await environment.createMonolith();
+  const migrate = await runCli(['migrate'], environment.env());
+  expect(migrate.code).toBe(0);
+  return environment;
+}
+
+async function acceptsConnections(environment: TestEnvironment, database: string): Promise<boolean | null> {
+  const rows = await environment.query<{ allowed: boolean }>(
+    'postgres',
+    'SELECT datallowconn AS allowed FROM pg_database WHERE datname = $1',
+    [database],
+  );
+  return rows[0]?.allowed ?? null;
+}
+
+const monolithCopies = async (environment: TestEnvironment) =>
+  (
+    await environment.query<{ datname: string }>(
+      'postgres',
+      'SELECT datname FROM pg_database WHERE datname LIKE $1',
+      [`${environment.names.monolith}_%`],
+    )
+  ).map((row) => row.datname);
+
+describe('db:rollback under faults', () => {
+  it('never restores a backup over the live monolith once the rollback is done (no split recorded)', async () => {
+    const environment = await splitEnvironment('rbtwice');
+    try {
+      expect((await runCli(['rollback', '--yes'], environment.env())).code).toBe(0);
+      // A newer backup that is not the split's (as clean --execute takes), then the app writes.
+      expect((await runCli(['backup'], environment.env())).code).toBe(0);
+      await environment.query(
+        environment.names.monolith,
+        "INSERT INTO clients (nom, email) VALUES ('order after rollback', 'buyer@realcorp.fr')",
+      );
+
+      const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
+      expect(validate.code).toBe(0);
+      const validation = parseJson<RollbackDocument>(validate).validation;
+      expect(validation).toMatchObject({ nothingToDo: true, restore: { needed: false } });
+      expect(validation.checks.map((check) => check.detail).join(' ')).toContain('no split is recorded');
+
+      const again = await runCli(['rollback', '--yes'], environment.env());
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('Nothing to roll back');
+      expect(again.stdout).toContain('no split is recorded');
+      expect(
+        await environment.query(
+          environment.names.monolith,
+          "SELECT nom FROM clients WHERE email = 'buyer@realcorp.fr'",
+        ),
+      ).toEqual([{ nom: 'order after rollback' }]);
+      expect(await monolithCopies(environment)).toEqual([]);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('finishes a rollback killed with -9 while a database was closed to connections; validate and status report it', async () => {
+    const environment = await splitEnvironment('rbdoors');
+    try {
+      const before = await databaseContent(environment, environment.names.monolith);
+      await environment.query(
+        environment.names.auth,
+        "INSERT INTO roles (name, description) VALUES ('role after split', 'written by the app')",
+      );
+      const run = new WatchedProcess(
+        spawnCli(['rollback', '--yes', '--accept-data-loss', '--verbose'], environment.env()),
+      );
+      // Tenant, SHARED, then AUTH are checked against their dump, each closed once checked, and all
+      // stay closed until their drop; AUTH, which holds the journal, is dropped last.
+      await run.waitFor(new RegExp(`check ${environment.names.auth} against its dump done in`));
+      run.child.kill('SIGKILL');
+      expect((await run.done).signal).toBe('SIGKILL');
+      expect(await acceptsConnections(environment, environment.names.auth)).toBe(false);
+
+      const status = await runCli(['status', '--json'], environment.env());
+      expect(status.code).toBe(0);
+      const report = parseJson<StatusReport>(status);
+      expect(report.rollbackInProgress).not.toBeNull();
+      expect(report.split.status).toBe('unknown');
+      const auth = report.databases.find((database) => database.name === environment.names.auth);
+      expect(auth).toMatchObject({ exists: true, closed: true });
+      expect(auth?.closedBy).toContain('interrupted rollback');
+
+      const validate = await runCli(['rollback', '--validate', '--accept-data-loss'], environment.env());
+      expect(validate.code).toBe(0);
+      expect(validate.stdout).toContain(
+        `${environment.names.auth} closed by an interrupted rollback: run db:rollback to finish it`,
+      );
+      // Validate changed nothing.
+      expect(await acceptsConnections(environment, environment.names.auth)).toBe(false);
+
+      const rerun = await runCli(['rollback', '--yes', '--accept-data-loss'], environment.env());
+      expect(rerun.code).toBe(0);
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(false);
+      expect(existsSync(join(environment.backupDir, 'rollback', 'in-progress.json'))).toBe(false);
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('rolls back a split killed mid-copy without --accept-data-loss: the new databases hold only copies', async () => {
+    const environment = TestEnvironment.create('rbhalf');
+    try {
+      await environment.createMonolith({ scale: 10 });
+      const before = await databaseContent(environment, environment.names.monolith);
+      const migrate = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await migrate.waitFor(/✔ (auth|shared|tenant)\./, 3);
+      migrate.child.kill('SIGKILL');
+      expect((await migrate.done).signal).toBe('SIGKILL');
+
+      const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
+      expect(validate.code).toBe(0);
+      const validation = parseJson<RollbackDocument>(validate).validation;
+      expect(validation.postSplitData).toEqual([]);
+      expect(validation.checks.find((check) => check.id === 'post-split-data')?.detail).toContain(
+        'the split never completed',
+      );
+
+      const result = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(result.code).toBe(0);
+      const rollback = parseJson<RollbackDocument>(result).rollback as RollbackReport;
+      expect(rollback.preDropBackup).not.toBeNull();
+      expect(existsSync(rollback.preDropBackup as string)).toBe(true);
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(false);
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('refuses when AUTH (the journal) is gone but databases marked as the tool’s remain', async () => {
+    const environment = await splitEnvironment('rbnojournal');
+    try {
+      await environment.query('postgres', `DROP DATABASE "${environment.names.auth}" WITH (FORCE)`);
+      const orphans = [environment.names.shared, environment.names.defaultTenant];
+
+      const validate = await runCli(['rollback', '--validate'], environment.env());
+      expect(validate.code).toBe(1);
+      for (const name of orphans) expect(validate.stdout).toContain(name);
+      expect(validate.stdout).toContain('the journal');
+
+      const result = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(result.code).toBe(1);
+      const error = parseJson<ErrorDocument>(result).error;
+      for (const name of orphans) expect(error.message).toContain(name);
+      expect(error.message).toContain('never dropped without the journal');
+      for (const name of orphans) expect(await environment.databaseExists(name)).toBe(true);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+});
