@@ -42,10 +42,9 @@ export async function transactionOutcome(
     return 'unknown';
   await client.query('SAVEPOINT transaction_outcome');
   try {
-    const result = await client.query<{ status: string | null }>(
-      'SELECT txid_status($1::bigint) AS status',
-      [record.id],
-    );
+    const result = await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [
+      record.id,
+    ]);
     await client.query('RELEASE SAVEPOINT transaction_outcome');
     const status = result.rows[0].status;
     return status === 'committed' || status === 'aborted' || status === 'in progress' ? status : 'unknown';
