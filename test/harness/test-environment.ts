@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
 import {
   loadMultiTenantDatabaseConfig,
   MultiTenantDatabaseConfig,
@@ -134,15 +134,8 @@ export class TestEnvironment {
     const name = options.name ?? this.names.monolith;
     if (options.encoding) {
       // Another encoding cannot be cloned from the UTF-8 template: generated directly.
-      const server = testServer();
       await generateMonolith({
-        connection: {
-          host: server.host,
-          port: server.port,
-          user: server.user,
-          password: server.password,
-          database: 'postgres',
-        },
+        connection: maintenanceConnection(),
         database: name,
         scale,
         referenceDate: FIXTURE_REFERENCE_DATE,
@@ -172,30 +165,29 @@ export class TestEnvironment {
   }
 }
 
-/** Generates the scale's template monolith once per test run; workers serialise on an advisory lock. */
-async function ensureTemplate(scale: number): Promise<string> {
+/** The test server's maintenance database. */
+function maintenanceConnection(): ClientConfig {
   const server = testServer();
-  const name = `tt${testRunId()}_template_s${String(scale).replace('.', '_')}`;
-  const client = new Client({
+  return {
     host: server.host,
     port: server.port,
     user: server.user,
     password: server.password,
     database: 'postgres',
-  });
+  };
+}
+
+/** Generates the scale's template monolith once per test run; workers serialise on an advisory lock. */
+async function ensureTemplate(scale: number): Promise<string> {
+  const name = `tt${testRunId()}_template_s${String(scale).replace('.', '_')}`;
+  const client = new Client(maintenanceConnection());
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (exists.rowCount === 0) {
       await generateMonolith({
-        connection: {
-          host: server.host,
-          port: server.port,
-          user: server.user,
-          password: server.password,
-          database: 'postgres',
-        },
+        connection: maintenanceConnection(),
         database: name,
         scale,
         referenceDate: FIXTURE_REFERENCE_DATE,

@@ -1,28 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { RollbackReport, RollbackValidation } from '../../src/scripts/migration/rollback-migration';
 import { StatusReport } from '../../src/scripts/migration/migration-status.service';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
+import { RollbackReport } from '../../src/scripts/migration/rollback-migration';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
-
-type RollbackDocument = { validation: RollbackValidation; rollback?: RollbackReport };
-type ErrorDocument = { error: { code: string; message: string } };
-
-const newDatabases = (environment: TestEnvironment) => [
-  environment.names.auth,
-  environment.names.shared,
-  environment.names.defaultTenant,
-];
-
-async function splitEnvironment(label: string): Promise<TestEnvironment> {
-  const environment = TestEnvironment.create(label);
-  await environment.createMonolith();
-  const migrate = await runCli(['migrate'], environment.env());
-  expect(migrate.code).toBe(0);
-  return environment;
-}
+import { ErrorDocument, newDatabases, RollbackDocument, splitEnvironment } from './split-environment';
 
 async function acceptsConnections(environment: TestEnvironment, database: string): Promise<boolean | null> {
   const rows = await environment.query<{ allowed: boolean }>(

@@ -1,31 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RollbackReport, RollbackValidation } from '../../src/scripts/migration/rollback-migration';
 import { RollbackState } from '../../src/scripts/migration/rollback/rollback-state';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { fakeToolFolder, realToolFolder } from '../../../../test/harness/fake-tools';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
+import { RollbackReport } from '../../src/scripts/migration/rollback-migration';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { ErrorDocument, newDatabases, RollbackDocument, splitEnvironment } from './split-environment';
 import { testServer } from '../../../../test/harness/test-server';
-
-type RollbackDocument = { validation: RollbackValidation; rollback?: RollbackReport; exitCode: number };
-
-async function splitEnvironment(label: string): Promise<TestEnvironment> {
-  const environment = TestEnvironment.create(label);
-  await environment.createMonolith();
-  const migrate = await runCli(['migrate'], environment.env());
-  expect(migrate.code).toBe(0);
-  return environment;
-}
-
-const newDatabases = (environment: TestEnvironment) => [
-  environment.names.auth,
-  environment.names.shared,
-  environment.names.defaultTenant,
-];
-
-type ErrorDocument = { error: { code: string; message: string } };
 
 /** pg_restore of one dump file into a new scratch database, with the real tool. */
 async function restoreInto(environment: TestEnvironment, dump: string, database: string): Promise<void> {
