@@ -147,7 +147,8 @@ WHERE ${USER_SCHEMAS} AND ${NOT_EXTENSION_MEMBER('c.oid', 'pg_class')}`;
 export async function computeSchemaFingerprint(client: Client): Promise<SchemaFingerprint> {
   const saved = (await client.query<{ path: string }>("SELECT current_setting('search_path') AS path"))
     .rows[0].path;
-  await client.query("SELECT set_config('search_path', '', true)");
+  // Session-wide rather than SET LOCAL, so it also holds outside a transaction; put back in finally.
+  await client.query("SELECT set_config('search_path', '', false)");
   try {
     const objects = await client.query<{ kind: string; name: string; definition: string; canonical: string }>(
       OBJECTS_SQL,
@@ -173,7 +174,7 @@ export async function computeSchemaFingerprint(client: Client): Promise<SchemaFi
     }
     return { digest: schemaDigest(definitions), objects: definitions, sequences };
   } finally {
-    await client.query("SELECT set_config('search_path', $1, true)", [saved]);
+    await client.query("SELECT set_config('search_path', $1, false)", [saved]);
   }
 }
 
