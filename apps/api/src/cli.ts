@@ -61,4 +61,9 @@ bootstrap()
     process.stderr.write(`✖ ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
     process.exitCode = exitCodeFor(error);
   })
-  .finally(() => process.exit(process.exitCode ?? 0));
+  .finally(() => {
+    const code = process.exitCode ?? 0;
+    // process.exit does not wait for a piped stdout: a --json document larger than the pipe's
+    // buffer (a backup manifest with its schema fingerprint) would reach the reader cut short.
+    process.stdout.write('', () => process.exit(code));
+  });

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BackupManifest } from '../../src/scripts/migration/backup/backup-manifest';
+import { BackupManifest, SchemaFingerprint } from '../../src/scripts/migration/backup/backup-manifest';
+import {
+  compareSchemas,
+  computeSchemaFingerprint,
+} from '../../src/scripts/migration/snapshot/schema-fingerprint';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { fakeToolFolder, realToolFolder } from '../../../../test/harness/fake-tools';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
@@ -39,6 +43,11 @@ describe('db:backup', () => {
     expect(statSync(join(backup.path, 'manifest.json')).mode & 0o777).toBe(0o600);
     expect(statSync(backup.path).mode & 0o777).toBe(0o700);
     expect(Object.keys(entry.tables)).toHaveLength(66);
+    expect(entry.schema?.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(entry.schema?.objects['constraint public.ligne_devis.FK_ligne_devis_devis']?.definition).toContain(
+      'FOREIGN KEY (devis_id) REFERENCES public.devis(id)',
+    );
+    expect(entry.schema?.sequences['public.migrations_id_seq']).toMatchObject({ isCalled: true });
     expect(entry.pgDumpVersion).toMatch(/^\d+\.\d+/);
     expect(
       readdirSync(join(environment.backupDir, 'pre-migration')).filter((name) => name.startsWith('.')),
@@ -66,6 +75,16 @@ describe('db:backup', () => {
     expect(restored).toEqual(await databaseContent(environment, environment.names.monolith));
     for (const [table, fingerprint] of Object.entries(backup.manifest.databases[0].tables)) {
       expect([table, fingerprint.rows]).toEqual([table, restored[table.replace(/^public\./, '')].rows]);
+    }
+    // Same structure too, although PostgreSQL prints some CHECK constraints back differently after a restore.
+    const client = await environment.client(scratch);
+    try {
+      const schema = await computeSchemaFingerprint(client);
+      const recorded = backup.manifest.databases[0].schema as SchemaFingerprint;
+      expect(compareSchemas(recorded, schema, { exactSequences: true })).toEqual([]);
+      expect(schema.digest).toBe(recorded.digest);
+    } finally {
+      await environment.release(client);
     }
   });
 

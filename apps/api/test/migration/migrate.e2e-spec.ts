@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BackupManifest } from '../../src/scripts/migration/backup/backup-manifest';
 import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
 import { MigrateReport } from '../../src/scripts/migration/migration-service';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
@@ -327,5 +330,51 @@ describe('db:migrate on a monolith that departs from the plan', () => {
     const [after] = await environment.query<{ digest: string }>(environment.names.defaultTenant, fingerprint);
     expect(after.digest).toBe(before.digest);
     expect((await runCli(['verify'], environment.env())).code).toBe(0);
+  });
+});
+
+describe('db:migrate reuses a backup only if the monolith still has its structure', () => {
+  async function backupThenMigrate(label: string, change?: string) {
+    const environment = TestEnvironment.create(label);
+    await environment.createMonolith();
+    const backup = await runNpmScript('db:backup', ['--json'], environment.env());
+    expect(backup.code).toBe(0);
+    if (change) await environment.query(environment.names.monolith, change);
+    const result = await runNpmScript('db:migrate', ['--json'], environment.env());
+    expect(result.code).toBe(0);
+    const report = parseJson<MigrateDocument>(result);
+    return { environment, backupPath: parseJson<{ path: string }>(backup).path, report };
+  }
+
+  it('reuses the backup of an unchanged monolith', async () => {
+    const { environment, backupPath, report } = await backupThenMigrate('migreuse');
+    try {
+      expect(report.mode).toBe('split');
+      if (report.mode === 'split')
+        expect(report.split.backup).toMatchObject({ path: backupPath, reused: true });
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('takes a new backup after an ALTER that changed the structure and no row', async () => {
+    const { environment, backupPath, report } = await backupThenMigrate(
+      'migaltered',
+      "ALTER TABLE users ALTER role SET DEFAULT 'ADMIN'",
+    );
+    try {
+      expect(report.mode).toBe('split');
+      if (report.mode !== 'split') return;
+      expect(report.split.backup.reused).toBe(false);
+      expect(report.split.backup.path).not.toBe(backupPath);
+      const manifest = JSON.parse(
+        readFileSync(join(report.split.backup.path, 'manifest.json'), 'utf8'),
+      ) as BackupManifest;
+      expect(manifest.databases[0].schema?.objects['column public.users.role'].definition).toContain(
+        "DEFAULT 'ADMIN'",
+      );
+    } finally {
+      await environment.cleanup();
+    }
   });
 });

@@ -27,6 +27,7 @@ import { BackupCatalogService } from './backup/backup-catalog.service';
 import {
   BackupDatabaseEntry,
   BackupManifest,
+  DatabaseFingerprint,
   DatabaseRole,
   MANIFEST_FILE,
   TableFingerprint,
@@ -34,6 +35,7 @@ import {
 import { dumpToFile, runTool } from './backup/pg-process';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { ExportedSnapshot, releaseClients } from './snapshot/exported-snapshot';
+import { compareSchemas, computeSchemaFingerprint } from './snapshot/schema-fingerprint';
 import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
 import { PgToolsService, PgToolVersion, serverMajor } from './tools/pg-tools.service';
 
@@ -128,11 +130,11 @@ export class BackupCurrentDatabaseService {
   async backupInSnapshot(
     database: DatabaseToBackUp,
     snapshot: ExportedSnapshot,
-    fingerprints: Record<string, TableFingerprint>,
+    content: DatabaseFingerprint,
     run?: RunContext,
   ): Promise<BackupResult> {
     return this.writeBackup('pre-migration', run, async (folder, pgDump) => [
-      await this.dumpOne(database, folder, pgDump, run, { snapshot, fingerprints }),
+      await this.dumpOne(database, folder, pgDump, run, { snapshot, content }),
     ]);
   }
 
@@ -205,7 +207,7 @@ export class BackupCurrentDatabaseService {
     folder: string,
     pgDump: PgToolVersion,
     run?: RunContext,
-    existing?: { snapshot: ExportedSnapshot; fingerprints: Record<string, TableFingerprint> },
+    existing?: { snapshot: ExportedSnapshot; content: DatabaseFingerprint },
   ): Promise<BackupDatabaseEntry> {
     const file = `${database.location.database}.dump`;
     const task = run?.progress.task(`backup ${database.location.database}`, 1, 'database');
@@ -270,13 +272,19 @@ export class BackupCurrentDatabaseService {
           }
           return dump;
         });
-      const fingerprints: Promise<Record<string, TableFingerprint>> = existing
-        ? Promise.resolve(existing.fingerprints)
+      const fingerprints: Promise<DatabaseFingerprint> = existing
+        ? Promise.resolve(existing.content)
         : (async () => {
             const targets = await fingerprintTargets(snapshot.client);
             // One checksum session: a second one would compete with pg_dump for the CPU.
             sessions.push(await snapshot.join('topsteel-backup-checksum'));
-            return computeFingerprints(sessions, targets, { dutyCycle: 0.5, paceWhile: () => dumping });
+            // The structure first, in the same snapshot: catalogue reads only, a few milliseconds.
+            const schema = await computeSchemaFingerprint(sessions[0]);
+            const tables = await computeFingerprints(sessions, targets, {
+              dutyCycle: 0.5,
+              paceWhile: () => dumping,
+            });
+            return { tables, schema };
           })().catch((error: unknown) => {
             stopDump.abort();
             throw error;
@@ -286,7 +294,7 @@ export class BackupCurrentDatabaseService {
       if (tablesOutcome.status === 'rejected') throw tablesOutcome.reason;
       if (dumpOutcome.status === 'rejected') throw dumpOutcome.reason;
       const dump = dumpOutcome.value;
-      const tables = tablesOutcome.value;
+      const { tables, schema } = tablesOutcome.value;
       const tableCount = Object.keys(tables).length;
       task?.finish(`${(dump.bytes / 1048576).toFixed(1)} MB, ${tableCount} tables`);
       return {
@@ -303,6 +311,7 @@ export class BackupCurrentDatabaseService {
         settings: version.rows[0].settings,
         acl: version.rows[0].acl,
         tables,
+        schema,
       };
     } catch (error) {
       task?.fail(error instanceof Error ? error.message : String(error));
@@ -314,18 +323,20 @@ export class BackupCurrentDatabaseService {
   }
 
   /**
-   * The newest pre-migration backup of `database` whose manifest matches `fingerprints` (the
-   * database's current content) and whose file is intact, or null.
+   * The newest pre-migration backup of `database` whose manifest matches `current` (the database's
+   * rows and structure now) and whose file is intact, or null. A manifest written before schema
+   * fingerprints existed cannot vouch for the structure, so it is never reused: a new backup is cheap.
    */
   async findMatchingBackup(
     database: string,
-    fingerprints: Record<string, TableFingerprint>,
+    current: DatabaseFingerprint,
   ): Promise<{ name: string; path: string; manifest: BackupManifest } | null> {
     for (const candidate of this.catalog.list('pre-migration').slice(0, 10)) {
       const entry = candidate.manifest.databases.find(
         (item) => item.role === 'monolith' && item.database === database,
       );
-      if (!entry || compareFingerprints(entry.tables, fingerprints).length > 0) continue;
+      if (!entry?.schema || compareFingerprints(entry.tables, current.tables).length > 0) continue;
+      if (compareSchemas(entry.schema, current.schema).length > 0) continue;
       const checks = await this.verifyArchive(candidate.path, { ...candidate.manifest, databases: [entry] });
       if (checks.every((check) => !check.problem)) return candidate;
     }
@@ -391,10 +402,21 @@ export class BackupCurrentDatabaseService {
     }
   }
 
+  /** Current counts, checksums and structure of a database, in one snapshot. */
+  async describe(location: DatabaseLocation): Promise<DatabaseFingerprint> {
+    let schema: DatabaseFingerprint['schema'] | undefined;
+    const tables = await this.fingerprints(location, {
+      beforeChecksums: async (session) => {
+        schema = await computeSchemaFingerprint(session);
+      },
+    });
+    return { tables, schema: schema as DatabaseFingerprint['schema'] };
+  }
+
   /** Current counts and checksums of a database, in one snapshot. */
   async fingerprints(
     location: DatabaseLocation,
-    options: { excludeSchemas?: string[] } = {},
+    options: { excludeSchemas?: string[]; beforeChecksums?: (session: Client) => Promise<void> } = {},
   ): Promise<Record<string, TableFingerprint>> {
     const snapshot = await ExportedSnapshot.open(this.connections, location, {
       applicationName: 'topsteel-fingerprint',
@@ -403,6 +425,7 @@ export class BackupCurrentDatabaseService {
     try {
       const targets = await fingerprintTargets(snapshot.client, options);
       sessions.push(await snapshot.join('topsteel-fingerprint'));
+      await options.beforeChecksums?.(sessions[0]);
       if (targets.length > 1) sessions.push(await snapshot.join('topsteel-fingerprint'));
       return await computeFingerprints(sessions, targets);
     } finally {

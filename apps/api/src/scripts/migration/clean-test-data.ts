@@ -310,11 +310,9 @@ export class CleanTestDataService {
   ): Promise<{ backup: CoveringBackup; report: CleanBackupReport }> {
     const database = this.configService.config.monolithDatabase;
     const location = { database };
-    const fingerprints = await run.step('fingerprint the monolith', () =>
-      this.backups.fingerprints(location),
-    );
+    const content = await run.step('fingerprint the monolith', () => this.backups.describe(location));
     const match = await run.step('find a matching backup', () =>
-      this.backups.findMatchingBackup(database, fingerprints),
+      this.backups.findMatchingBackup(database, content),
     );
     const ageMs = match ? Date.now() - Date.parse(match.manifest.createdAt) : null;
     if (match && ageMs !== null && ageMs <= options.maxBackupAgeMs) {
@@ -322,7 +320,7 @@ export class CleanTestDataService {
         (candidate) => candidate.role === 'monolith' && candidate.database === database,
       );
       return {
-        backup: { name: match.name, path: match.path, tables: entry?.tables ?? fingerprints },
+        backup: { name: match.name, path: match.path, tables: entry?.tables ?? content.tables },
         report: {
           policy: 'matching',
           name: match.name,

@@ -29,6 +29,7 @@ import { RollbackStateFile } from './rollback/rollback-state';
 import { SchemaFanOut, SchemaFanOutReport } from './split/schema-fan-out';
 import { SplitTargets } from './split/split-targets';
 import { ExportedSnapshot, releaseClients } from './snapshot/exported-snapshot';
+import { computeSchemaFingerprint } from './snapshot/schema-fingerprint';
 import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
 import { taskKey, VerificationReport, verifySplit } from './verify/split-verifier';
 
@@ -219,10 +220,12 @@ export class MigrationService {
         );
       }
       const fingerprintSessions = [await snapshot.join('topsteel-migrate-fingerprint')];
-      const [fingerprints, ready] = await Promise.all([
+      const [content, ready] = await Promise.all([
         (async () => {
           try {
-            return await computeFingerprints(fingerprintSessions, sourceTables);
+            // The structure too: a backup is reused only if it also holds the monolith's schema as it is.
+            const schema = await computeSchemaFingerprint(fingerprintSessions[0]);
+            return { tables: await computeFingerprints(fingerprintSessions, sourceTables), schema };
           } finally {
             await releaseClients(fingerprintSessions);
           }
@@ -234,16 +237,18 @@ export class MigrationService {
 
       const backupTime = timer();
       backup = await run.step('backup', async () => {
-        const existing = await this.backups.findMatchingBackup(monolith.database, fingerprints);
+        const existing = await this.backups.findMatchingBackup(monolith.database, content);
         if (existing) {
-          run.info(`Reusing backup ${existing.path} (it matches the monolith's current content).`);
+          run.info(
+            `Reusing backup ${existing.path} (it matches the monolith's current content and structure).`,
+          );
           return { path: existing.path, reused: true };
         }
         run.info('No backup matches the monolith: taking one in the copy snapshot.');
         const taken = await this.backups.backupInSnapshot(
           { location: monolith, role: 'monolith' },
           snapshot,
-          fingerprints,
+          content,
           run,
         );
         return { path: taken.path, reused: false };
@@ -263,7 +268,7 @@ export class MigrationService {
       );
 
       const pending = await run.step('plan the copy', () =>
-        this.tablesToCopy(plan.tasks, prepared.locations, fingerprints),
+        this.tablesToCopy(plan.tasks, prepared.locations, content.tables),
       );
       if (pending.length < plan.tasks.length)
         run.info(

@@ -29,6 +29,7 @@ import { DatabaseSnapshot, SplitStatus } from './journal/journal.types';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
 import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
+import { compareSchemas, SchemaDifference } from './snapshot/schema-fingerprint';
 import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
 import { PgToolsService, serverMajor } from './tools/pg-tools.service';
 import { Check } from './check';
@@ -48,7 +49,15 @@ export type RollbackValidation = {
   backup: { name: string; path: string } | null;
   drop: DatabaseToDrop[];
   untouched: string[];
-  restore: { needed: boolean; monolithExists: boolean; differences: FingerprintDifference[] };
+  restore: {
+    needed: boolean;
+    monolithExists: boolean;
+    differences: FingerprintDifference[];
+    /** Structural differences (constraints, indexes, defaults, sequences gone back…), by object. */
+    schemaDifferences: SchemaDifference[];
+    /** False when the backup's manifest predates schema fingerprints: then only rows decide. */
+    schemaCompared: boolean;
+  };
   postSplitData: PostSplitChange[];
   /** The split's status in the journal (or the in-progress record); 'none' when no split is recorded. */
   splitStatus: SplitStatus | 'none';
@@ -71,6 +80,17 @@ export function nothingToDoMessage(validation: RollbackValidation): string {
   return validation.splitStatus === 'none'
     ? 'Nothing to roll back: no split is recorded in the journal and no database created by the tool exists; the monolith is the live database and is left as it is.'
     : 'Nothing to roll back: no database created by the tool exists and the monolith matches its backup.';
+}
+
+/** The differences as the operator reads them: tables by rows, then structural objects by name. */
+export function describeDifferences(tables: FingerprintDifference[], schema: SchemaDifference[]): string {
+  return [
+    ...tables.map(
+      (difference) =>
+        `table ${difference.table}: ${difference.actual?.rows ?? 0} rows, backup ${difference.expected?.rows ?? 0}${difference.actual?.rows === difference.expected?.rows ? ' (content differs)' : ''}`,
+    ),
+    ...schema.map((difference) => difference.description),
+  ].join('; ');
 }
 
 /** Tables whose changes are schema history rather than business data. */
@@ -193,15 +213,18 @@ export class RollbackMigrationService {
     // Is a restore needed?
     const monolithExists = await this.admin.exists({ database: config.monolithDatabase });
     let differences: FingerprintDifference[] = [];
+    let schemaDifferences: SchemaDifference[] = [];
     if (splitRecorded && monolithExists && monolithEntry) {
-      differences = compareFingerprints(
-        monolithEntry.tables,
-        await this.backups.fingerprints({ database: config.monolithDatabase }),
-      );
+      const current = await this.backups.describe({ database: config.monolithDatabase });
+      differences = compareFingerprints(monolithEntry.tables, current.tables);
+      // Rows alone miss a dropped foreign key, a changed default or a sequence set back.
+      if (monolithEntry.schema) schemaDifferences = compareSchemas(monolithEntry.schema, current.schema);
     }
+    const schemaCompared = Boolean(monolithEntry?.schema);
+    const differs = differences.length > 0 || schemaDifferences.length > 0;
     const restoreNeeded = inProgress
       ? inProgress.restore.needed && !inProgress.restore.swapped
-      : splitRecorded && (!monolithExists || differences.length > 0);
+      : splitRecorded && (!monolithExists || differs);
     check(
       'monolith',
       'monolith compared with the backup manifest',
@@ -210,11 +233,20 @@ export class RollbackMigrationService {
         ? `${noSplitReason}: ${config.monolithDatabase} ${monolithExists ? 'is the live database' : 'does not exist'} and is never restored by a rollback that has no split to undo`
         : !monolithExists
           ? `${config.monolithDatabase} does not exist: it will be restored`
-          : differences.length === 0
-            ? `${config.monolithDatabase} matches the backup: no restore needed`
-            : `${config.monolithDatabase} differs in ${differences.length} table(s) (${differences.map((difference) => `${difference.table} ${difference.actual?.rows ?? 0} rows, backup ${difference.expected?.rows ?? 0}`).join(', ')}): it will be restored into a new database, verified, then swapped in`,
+          : !differs
+            ? `${config.monolithDatabase} matches the backup${schemaCompared ? ' (rows and structure)' : ''}: no restore needed`
+            : `${config.monolithDatabase} differs from the backup (${describeDifferences(differences, schemaDifferences)}): it will be restored into a new database, verified, then swapped in`,
       !splitRecorded,
     );
+    if (splitRecorded && monolithEntry && !schemaCompared) {
+      check(
+        'monolith-structure',
+        'monolith structure compared with the backup manifest',
+        true,
+        `${backup?.name ?? 'the backup'} records no schema fingerprint (written by an older version): only row counts and checksums decide whether ${config.monolithDatabase} is restored, a change of structure alone goes unnoticed`,
+        true,
+      );
+    }
 
     // Data written into the new databases after the split.
     // Checked again when resuming: the application may have written while the rollback was stopped.
@@ -252,7 +284,7 @@ export class RollbackMigrationService {
       backup,
       drop,
       untouched,
-      restore: { needed: restoreNeeded, monolithExists, differences },
+      restore: { needed: restoreNeeded, monolithExists, differences, schemaDifferences, schemaCompared },
       postSplitData,
     };
   }
@@ -688,14 +720,16 @@ export class RollbackMigrationService {
         await run.step('restore the monolith backup', () =>
           this.backups.restore(join(backup.path, entry.file), fresh),
         );
-        const differences = compareFingerprints(
-          entry.tables,
-          await run.step('verify the restore', () => this.backups.fingerprints(fresh)),
-        );
-        if (differences.length > 0) {
+        const restored = await run.step('verify the restore', () => this.backups.describe(fresh));
+        const differences = compareFingerprints(entry.tables, restored.tables);
+        // Nothing has used the new database yet: every sequence must stand exactly where it was.
+        const schemaDifferences = entry.schema
+          ? compareSchemas(entry.schema, restored.schema, { exactSequences: true })
+          : [];
+        if (differences.length > 0 || schemaDifferences.length > 0) {
           throw new BackupException(
             BackupExceptionCode.Mismatch,
-            `the restored database differs from the manifest in ${differences.map((difference) => difference.table).join(', ')}`,
+            `the restored database differs from the manifest (${describeDifferences(differences, schemaDifferences)})`,
           );
         }
       } catch (error) {
@@ -719,16 +753,15 @@ export class RollbackMigrationService {
       }
       // Either the last rename happened before an interruption (the restore is in place) or someone
       // dropped the restore: only the content can tell, so the monolith is checked against the dump.
-      const differences = compareFingerprints(
-        entry.tables,
-        await run.step('check the monolith in place against the backup', () =>
-          this.backups.fingerprints(monolith),
-        ),
+      const inPlace = await run.step('check the monolith in place against the backup', () =>
+        this.backups.describe(monolith),
       );
-      if (differences.length > 0) {
+      const differences = compareFingerprints(entry.tables, inPlace.tables);
+      const schemaDifferences = entry.schema ? compareSchemas(entry.schema, inPlace.schema) : [];
+      if (differences.length > 0 || schemaDifferences.length > 0) {
         throw new RollbackException(
           RollbackExceptionCode.Inconsistent,
-          `${fresh.database} (the restore) is gone and ${state.monolith} differs from the backup in ${differences.map((difference) => difference.table).join(', ')}: delete ${this.stateFile.path} to start the rollback afresh`,
+          `${fresh.database} (the restore) is gone and ${state.monolith} differs from the backup (${describeDifferences(differences, schemaDifferences)}): delete ${this.stateFile.path} to start the rollback afresh`,
         );
       }
     } else {

@@ -4,6 +4,24 @@ export type DatabaseRole = 'monolith' | 'auth' | 'shared' | 'tenant';
 
 export type TableFingerprint = { rows: number; checksum: string };
 
+/** Where a sequence stands (bigint values as text, as PostgreSQL prints them). */
+export type SequenceState = { lastValue: string | null; isCalled: boolean; increment: string };
+
+/**
+ * The structure of a database, read from its catalogue in the dump's snapshot: `objects` maps each
+ * object (`constraint public.ligne_devis.FK_ligne_devis_devis`, `column public.users.role`, …) to
+ * its definition as PostgreSQL prints it (long ones as `md5:…`) and the md5 of its canonical form
+ * (what comparisons use), `digest` sums them up, and `sequences` says where each sequence stands.
+ */
+export type SchemaFingerprint = {
+  digest: string;
+  objects: Record<string, { definition: string; canonical: string }>;
+  sequences: Record<string, SequenceState>;
+};
+
+/** What a database holds: its tables' rows and its structure. */
+export type DatabaseFingerprint = { tables: Record<string, TableFingerprint>; schema: SchemaFingerprint };
+
 export type BackupDatabaseEntry = {
   database: string;
   role: DatabaseRole;
@@ -24,6 +42,11 @@ export type BackupDatabaseEntry = {
   acl?: string | null;
   /** Per-table counts and checksums computed in the same snapshot as the dump; keys are schema.table. */
   tables: Record<string, TableFingerprint>;
+  /**
+   * The structure in the same snapshot. Absent from manifests written before it existed: for those
+   * only the tables' rows can tell whether a database still matches its backup.
+   */
+  schema?: SchemaFingerprint;
 };
 
 /** manifest.json of a backup folder: what was dumped, how to check it, and what it contains. */
