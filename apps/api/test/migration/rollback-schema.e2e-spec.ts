@@ -1,20 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackupManifest } from '../../src/scripts/migration/backup/backup-manifest';
-import { RollbackReport, RollbackValidation } from '../../src/scripts/migration/rollback-migration';
+import { RollbackValidation } from '../../src/scripts/migration/rollback-migration';
 import { parseJson, runCli } from '../../../../test/harness/cli';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
-
-type RollbackDocument = { validation: RollbackValidation; rollback?: RollbackReport; exitCode: number };
-
-async function splitEnvironment(label: string): Promise<TestEnvironment> {
-  const environment = TestEnvironment.create(label);
-  await environment.createMonolith();
-  const migrate = await runCli(['migrate'], environment.env());
-  expect(migrate.code).toBe(0);
-  return environment;
-}
+import { RollbackDocument, splitEnvironment } from './split-environment';
 
 async function validate(environment: TestEnvironment): Promise<RollbackValidation> {
   const result = await runCli(['rollback', '--validate', '--json'], environment.env());
