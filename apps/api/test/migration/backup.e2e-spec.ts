@@ -96,7 +96,7 @@ describe('db:backup', () => {
     );
     expect(result.code).toBe(0);
     const argv = readFileSync(logFile, 'utf8');
-    expect(argv).toMatch(/pg_dump --format=custom --snapshot=\S+ --no-password/);
+    expect(argv).toMatch(/pg_dump --format=custom --compress=1 --snapshot=\S+ --no-password/);
     expect(argv).not.toContain(testServer().password);
     expect(readFileSync(`${logFile}.env`, 'utf8')).toContain(`PGPASSWORD=${testServer().password}`);
   });
