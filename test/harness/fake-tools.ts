@@ -1,6 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { TestEnvironment } from './test-environment';
+import { testServer } from './test-server';
 
 /** Where the real client tools are (the folder holding pg_dump on PATH). */
 export function realToolFolder(): string {
@@ -46,4 +48,23 @@ export function fakeToolFolder(
     chmodSync(join(folder, tool), 0o755);
   }
   return folder;
+}
+
+/** pg_restore of one dump file into a new scratch database, with the real tool (independent of the CLI). */
+export async function restoreInto(
+  environment: TestEnvironment,
+  dump: string,
+  database: string,
+): Promise<void> {
+  await environment.query('postgres', `CREATE DATABASE "${database}"`);
+  const server = testServer();
+  execFileSync(join(realToolFolder(), 'pg_restore'), ['--exit-on-error', `--dbname=${database}`, dump], {
+    env: {
+      ...process.env,
+      PGHOST: server.host,
+      PGPORT: String(server.port),
+      PGUSER: server.user,
+      PGPASSWORD: server.password,
+    },
+  });
 }

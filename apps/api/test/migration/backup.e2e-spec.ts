@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { BackupManifest, SchemaFingerprint } from '../../src/scripts/migration/backup/backup-manifest';
 import {
   compareSchemas,
   computeSchemaFingerprint,
 } from '../../src/scripts/migration/snapshot/schema-fingerprint';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
-import { fakeToolFolder, realToolFolder } from '../../../../test/harness/fake-tools';
+import { fakeToolFolder, restoreInto } from '../../../../test/harness/fake-tools';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 import { testServer } from '../../../../test/harness/test-server';
@@ -56,21 +55,7 @@ describe('db:backup', () => {
 
   it('restores into a scratch database with identical per-table content and the manifest row counts', async () => {
     const scratch = `${environment.prefix}_scratch`;
-    await environment.query('postgres', `CREATE DATABASE "${scratch}"`);
-    const server = testServer();
-    execFileSync(
-      join(realToolFolder(), 'pg_restore'),
-      ['--exit-on-error', `--dbname=${scratch}`, join(backup.path, backup.manifest.databases[0].file)],
-      {
-        env: {
-          ...process.env,
-          PGHOST: server.host,
-          PGPORT: String(server.port),
-          PGUSER: server.user,
-          PGPASSWORD: server.password,
-        },
-      },
-    );
+    await restoreInto(environment, join(backup.path, backup.manifest.databases[0].file), scratch);
     const restored = await databaseContent(environment, scratch);
     expect(restored).toEqual(await databaseContent(environment, environment.names.monolith));
     for (const [table, fingerprint] of Object.entries(backup.manifest.databases[0].tables)) {

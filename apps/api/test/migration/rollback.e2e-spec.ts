@@ -1,29 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RollbackState } from '../../src/scripts/migration/rollback/rollback-state';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
-import { fakeToolFolder, realToolFolder } from '../../../../test/harness/fake-tools';
+import { fakeToolFolder, restoreInto } from '../../../../test/harness/fake-tools';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
 import { RollbackReport } from '../../src/scripts/migration/rollback-migration';
-import { TestEnvironment } from '../../../../test/harness/test-environment';
 import { ErrorDocument, newDatabases, RollbackDocument, splitEnvironment } from './split-environment';
-import { testServer } from '../../../../test/harness/test-server';
-
-/** pg_restore of one dump file into a new scratch database, with the real tool. */
-async function restoreInto(environment: TestEnvironment, dump: string, database: string): Promise<void> {
-  await environment.query('postgres', `CREATE DATABASE "${database}"`);
-  const server = testServer();
-  execFileSync(join(realToolFolder(), 'pg_restore'), ['--exit-on-error', `--dbname=${database}`, dump], {
-    env: {
-      ...process.env,
-      PGHOST: server.host,
-      PGPORT: String(server.port),
-      PGUSER: server.user,
-      PGPASSWORD: server.password,
-    },
-  });
-}
 
 describe('db:rollback', () => {
   it('drops exactly the databases the journal lists (a look-alike survives) and leaves an unchanged monolith alone', async () => {

@@ -61,6 +61,21 @@ const everyRow = (table: string): RuleSelection => ({
   parameters: [],
 });
 
+/** A built-in rule that selects rows of one public table. */
+const oneTableRule = (
+  rule: Pick<CleanRule, 'name' | 'description' | 'target'>,
+  table: string,
+  predicate: string,
+  parameters: RuleParameter[],
+): CleanRule => ({
+  ...rule,
+  selections: [{ schema: 'public', table, predicate, parameters }],
+  origin: 'built-in',
+});
+
+const DEMO_DOMAIN_PREDICATE = `${EMAIL_DOMAIN_SQL} = ANY($1::text[])`;
+const DEMO_DOMAINS: RuleParameter[] = [{ setting: 'cleanTestEmailDomains' }];
+
 /** The default rules, as data. Each one names its table and the exact predicate it deletes by. */
 export const DEFAULT_CLEAN_RULES: readonly CleanRule[] = [
   {
@@ -70,106 +85,78 @@ export const DEFAULT_CLEAN_RULES: readonly CleanRule[] = [
     selections: TEST_TABLES.map(everyRow),
     origin: 'built-in',
   },
-  {
-    name: 'expired-sessions',
-    description: `sessions ended or expired more than ${SESSION_RETENTION_DAYS} days ago; a session ends at its "logoutTime", else at its "lastActivity" once it is not active, else 24 h after its "lastActivity" (the expires_at of the split)`,
-    target: 'monolith',
-    selections: [
-      {
-        schema: 'public',
-        table: 'user_sessions',
-        predicate: olderThanDays(`(${SESSION_EXPIRY_SQL.replace(/\s+/g, ' ')})`),
-        parameters: [{ value: SESSION_RETENTION_DAYS }],
-      },
-    ],
-    origin: 'built-in',
-  },
-  {
-    name: 'expired-mfa-sessions',
-    description: `MFA challenges whose "expiresAt" is more than ${MFA_SESSION_RETENTION_DAYS} days past`,
-    target: 'monolith',
-    selections: [
-      {
-        schema: 'public',
-        table: 'mfa_session',
-        predicate: olderThanDays('"expiresAt"'),
-        parameters: [{ value: MFA_SESSION_RETENTION_DAYS }],
-      },
-    ],
-    origin: 'built-in',
-  },
-  {
-    name: 'old-read-notifications',
-    description: `notifications marked read, sent more than ${READ_NOTIFICATION_RETENTION_DAYS} days ago and read by nobody in the last ${READ_NOTIFICATION_RETENTION_DAYS} days (their notification_reads go with them; unread ones are kept whatever their age)`,
-    target: 'monolith',
-    selections: [
-      {
-        schema: 'public',
-        table: 'notifications',
-        predicate: `read AND ${olderThanDays('sent_at')} AND NOT EXISTS (SELECT 1 FROM public.notification_reads AS r WHERE r.notification_id = notifications.id AND r.read_at >= localtimestamp - make_interval(days => $1))`,
-        parameters: [{ value: READ_NOTIFICATION_RETENTION_DAYS }],
-      },
-    ],
-    origin: 'built-in',
-  },
-  {
-    name: 'demo-users',
-    description:
-      'users whose e-mail domain (after the last "@", whole, case-insensitive) is one of CLEAN_TEST_EMAIL_DOMAINS, with everything ON DELETE CASCADE takes along',
-    target: 'monolith',
-    selections: [
-      {
-        schema: 'public',
-        table: 'users',
-        predicate: `${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
-        parameters: [{ setting: 'cleanTestEmailDomains' }],
-      },
-    ],
-    origin: 'built-in',
-  },
-  {
-    name: 'demo-clients',
-    description:
-      'clients whose e-mail domain is one of CLEAN_TEST_EMAIL_DOMAINS, with their projects, quotes, orders and invoices (ON DELETE CASCADE)',
-    target: 'monolith',
-    selections: [
-      {
-        schema: 'public',
-        table: 'clients',
-        predicate: `${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
-        parameters: [{ setting: 'cleanTestEmailDomains' }],
-      },
-    ],
-    origin: 'built-in',
-  },
-  {
-    name: 'expired-sessions',
-    description: `AUTH sessions whose expires_at is more than ${SESSION_RETENTION_DAYS} days past (the guide's periodic rule)`,
-    target: 'auth',
-    selections: [
-      {
-        schema: 'public',
-        table: 'user_sessions',
-        predicate: olderThanDays('expires_at'),
-        parameters: [{ value: SESSION_RETENTION_DAYS }],
-      },
-    ],
-    origin: 'built-in',
-  },
-  {
-    name: 'expired-mfa-sessions',
-    description: `AUTH MFA challenges whose "expiresAt" is more than ${MFA_SESSION_RETENTION_DAYS} days past`,
-    target: 'auth',
-    selections: [
-      {
-        schema: 'public',
-        table: 'mfa_session',
-        predicate: olderThanDays('"expiresAt"'),
-        parameters: [{ value: MFA_SESSION_RETENTION_DAYS }],
-      },
-    ],
-    origin: 'built-in',
-  },
+  oneTableRule(
+    {
+      name: 'expired-sessions',
+      description: `sessions ended or expired more than ${SESSION_RETENTION_DAYS} days ago; a session ends at its "logoutTime", else at its "lastActivity" once it is not active, else 24 h after its "lastActivity" (the expires_at of the split)`,
+      target: 'monolith',
+    },
+    'user_sessions',
+    olderThanDays(`(${SESSION_EXPIRY_SQL.replace(/\s+/g, ' ')})`),
+    [{ value: SESSION_RETENTION_DAYS }],
+  ),
+  oneTableRule(
+    {
+      name: 'expired-mfa-sessions',
+      description: `MFA challenges whose "expiresAt" is more than ${MFA_SESSION_RETENTION_DAYS} days past`,
+      target: 'monolith',
+    },
+    'mfa_session',
+    olderThanDays('"expiresAt"'),
+    [{ value: MFA_SESSION_RETENTION_DAYS }],
+  ),
+  oneTableRule(
+    {
+      name: 'old-read-notifications',
+      description: `notifications marked read, sent more than ${READ_NOTIFICATION_RETENTION_DAYS} days ago and read by nobody in the last ${READ_NOTIFICATION_RETENTION_DAYS} days (their notification_reads go with them; unread ones are kept whatever their age)`,
+      target: 'monolith',
+    },
+    'notifications',
+    `read AND ${olderThanDays('sent_at')} AND NOT EXISTS (SELECT 1 FROM public.notification_reads AS r WHERE r.notification_id = notifications.id AND r.read_at >= localtimestamp - make_interval(days => $1))`,
+    [{ value: READ_NOTIFICATION_RETENTION_DAYS }],
+  ),
+  oneTableRule(
+    {
+      name: 'demo-users',
+      description:
+        'users whose e-mail domain (after the last "@", whole, case-insensitive) is one of CLEAN_TEST_EMAIL_DOMAINS, with everything ON DELETE CASCADE takes along',
+      target: 'monolith',
+    },
+    'users',
+    DEMO_DOMAIN_PREDICATE,
+    DEMO_DOMAINS,
+  ),
+  oneTableRule(
+    {
+      name: 'demo-clients',
+      description:
+        'clients whose e-mail domain is one of CLEAN_TEST_EMAIL_DOMAINS, with their projects, quotes, orders and invoices (ON DELETE CASCADE)',
+      target: 'monolith',
+    },
+    'clients',
+    DEMO_DOMAIN_PREDICATE,
+    DEMO_DOMAINS,
+  ),
+  oneTableRule(
+    {
+      name: 'expired-sessions',
+      description: `AUTH sessions whose expires_at is more than ${SESSION_RETENTION_DAYS} days past (the guide's periodic rule)`,
+      target: 'auth',
+    },
+    'user_sessions',
+    olderThanDays('expires_at'),
+    [{ value: SESSION_RETENTION_DAYS }],
+  ),
+  oneTableRule(
+    {
+      name: 'expired-mfa-sessions',
+      description: `AUTH MFA challenges whose "expiresAt" is more than ${MFA_SESSION_RETENTION_DAYS} days past`,
+      target: 'auth',
+    },
+    'mfa_session',
+    olderThanDays('"expiresAt"'),
+    [{ value: MFA_SESSION_RETENTION_DAYS }],
+  ),
 ];
 
 /**
