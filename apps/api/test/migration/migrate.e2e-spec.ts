@@ -183,10 +183,10 @@ describe('db:migrate and db:verify on damaged states after a split', () => {
     expect((await runCli(['verify'], environment.env())).code).toBe(0);
   });
 
-  it('reads and upgrades a journal written before it recorded exclusions', async () => {
+  it('reads and upgrades a journal written before the columns added since its first release', async () => {
     await environment.query(
       environment.names.auth,
-      'ALTER TABLE migration_journal.split DROP COLUMN excluded_tables',
+      'ALTER TABLE migration_journal.split DROP COLUMN excluded_tables; ALTER TABLE migration_journal.split_tables DROP COLUMN checksum_columns',
     );
     expect((await runCli(['verify'], environment.env())).code).toBe(0);
     expect((await runCli(['migrate'], environment.env())).code).toBe(0);
@@ -194,9 +194,9 @@ describe('db:migrate and db:verify on damaged states after a split', () => {
     expect((await runCli(['societe:create', 'JOURNAL', 'Journal'], environment.env())).code).toBe(0);
     const columns = await environment.query(
       environment.names.auth,
-      "SELECT 1 FROM information_schema.columns WHERE table_schema = 'migration_journal' AND column_name = 'excluded_tables'",
+      "SELECT column_name FROM information_schema.columns WHERE table_schema = 'migration_journal' AND column_name IN ('excluded_tables', 'checksum_columns') ORDER BY 1",
     );
-    expect(columns).toHaveLength(1);
+    expect(columns).toEqual([{ column_name: 'checksum_columns' }, { column_name: 'excluded_tables' }]);
   });
 
   it('refuses to migrate while a rollback is in progress', async () => {

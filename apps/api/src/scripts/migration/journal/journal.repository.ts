@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
-import { JOURNAL_DDL, JOURNAL_NEWEST_COLUMN, JOURNAL_UPGRADE_DDL } from './journal.schema';
+import { JOURNAL_ADDED_COLUMNS, JOURNAL_DDL, JOURNAL_UPGRADE_DDL } from './journal.schema';
 import {
   CreatedDatabase,
   DatabaseSnapshot,
@@ -36,14 +36,14 @@ export class JournalRepository {
   }
 
   private async isCurrent(): Promise<boolean> {
-    const result = await this.client.query<{ present: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-                      JOIN pg_namespace n ON n.oid = c.relnamespace
-                      WHERE n.nspname = 'migration_journal' AND c.relname = $1 AND a.attname = $2
-                        AND NOT a.attisdropped) AS present`,
-      [JOURNAL_NEWEST_COLUMN.table, JOURNAL_NEWEST_COLUMN.column],
+    const result = await this.client.query<{ present: number }>(
+      `SELECT count(*)::int AS present FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'migration_journal' AND NOT a.attisdropped
+         AND (c.relname, a.attname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [JOURNAL_ADDED_COLUMNS.map((added) => added.table), JOURNAL_ADDED_COLUMNS.map((added) => added.column)],
     );
-    return result.rows[0].present;
+    return result.rows[0].present === JOURNAL_ADDED_COLUMNS.length;
   }
 
   async hasSchema(): Promise<boolean> {

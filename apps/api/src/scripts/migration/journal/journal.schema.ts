@@ -76,10 +76,15 @@ CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
 `;
 
 /**
- * Columns added to the journal after its first release, applied to journals created before them
- * (each statement is idempotent). `JOURNAL_NEWEST_COLUMN` tells whether a journal is current.
+ * Columns added to the journal after its first release. A journal written before them gets them
+ * (ADD COLUMN IF NOT EXISTS) before anything writes to it; a journal that has them all is current.
  */
-export const JOURNAL_UPGRADE_DDL = `
-ALTER TABLE migration_journal.split ADD COLUMN IF NOT EXISTS excluded_tables text[] NOT NULL DEFAULT '{}';
-`;
-export const JOURNAL_NEWEST_COLUMN = { table: 'split', column: 'excluded_tables' };
+export const JOURNAL_ADDED_COLUMNS = [
+  { table: 'split_tables', column: 'checksum_columns', definition: 'text[]' },
+  { table: 'split', column: 'excluded_tables', definition: "text[] NOT NULL DEFAULT '{}'" },
+] as const;
+
+export const JOURNAL_UPGRADE_DDL = JOURNAL_ADDED_COLUMNS.map(
+  ({ table, column, definition }) =>
+    `ALTER TABLE migration_journal.${table} ADD COLUMN IF NOT EXISTS ${column} ${definition};`,
+).join('\n');
