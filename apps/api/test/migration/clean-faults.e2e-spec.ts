@@ -124,6 +124,29 @@ describe('db:clean:execute refuses, fails and is interrupted without losing anyt
     expect(await databaseContent(environment, monolith)).toEqual(original);
   });
 
+  it('a COMMIT refused by a deferred trigger rolls back and removes the archive', async () => {
+    await environment.query(
+      monolith,
+      `CREATE FUNCTION clean_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+       CREATE CONSTRAINT TRIGGER clean_refuse AFTER DELETE ON test_orders DEFERRABLE INITIALLY DEFERRED
+         FOR EACH ROW EXECUTE FUNCTION clean_refuse()`,
+    );
+    try {
+      const result = await runCli(['clean', '--execute', '--json'], environment.env());
+      expect(result.code).toBe(1);
+      const { error } = parseJson<ErrorDocument>(result);
+      expect(error).toMatchObject({ code: 'DELETE_FAILED' });
+      expect(error.message).toContain('refused at commit');
+    } finally {
+      await environment.query(
+        monolith,
+        'DROP TRIGGER clean_refuse ON test_orders; DROP FUNCTION clean_refuse()',
+      );
+    }
+    expect(leftovers()).toEqual([]);
+    expect(await databaseContent(environment, monolith)).toEqual(original);
+  });
+
   it('rolls back when PostgreSQL deleted other rows than the archived ones (counts checked before COMMIT)', async () => {
     await withTrigger(
       `DELETE FROM system_settings WHERE key = (SELECT min(key) FROM system_settings)`,

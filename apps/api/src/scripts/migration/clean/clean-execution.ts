@@ -19,7 +19,7 @@ import { CleanRule, CleanTarget, describeRule, resolveSelections } from './clean
 import { buildCascadePlan, CascadePlan, childrenFirst } from './cascade-planner';
 import { cascadeSql } from './cascade-sql';
 import { ForeignKeyGraph, readForeignKeyGraph } from './foreign-key-graph';
-import { currentTransaction } from './transaction-record';
+import { currentTransaction, outcomeAfterFailedCommit } from './transaction-record';
 
 /** The db:backup whose manifest must still describe every table the clean changes. */
 export type CoveringBackup = { name: string; path: string; tables: Record<string, TableFingerprint> };
@@ -153,6 +153,19 @@ async function inTransaction(
   try {
     await client.query('COMMIT');
   } catch (error) {
+    // Refused on a live connection (a deferred constraint, a trigger): rolled back, nothing deleted.
+    if (
+      manifest.transaction &&
+      (await outcomeAfterFailedCommit(client, manifest.transaction)) === 'aborted'
+    ) {
+      writer.discard();
+      throw new CleanException(
+        CleanExceptionCode.DeleteFailed,
+        `COMMIT was refused and rolled back: ${error instanceof Error ? error.message : String(error)}`,
+        {},
+        { cause: error },
+      );
+    }
     // The server may have committed before the connection broke: the archive is the only copy, keep it.
     throw new CleanException(
       CleanExceptionCode.OutcomeUnknown,

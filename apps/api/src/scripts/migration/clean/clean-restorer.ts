@@ -11,7 +11,7 @@ import { CleanException, CleanExceptionCode } from './clean.exception';
 import { lockTimeoutSql } from './cancel-on-abort';
 import { checkRestoreHistory } from './restore-history';
 import { removeRestoreMarker, writeRestoreMarker } from './restore-markers';
-import { currentTransaction, TransactionRecord } from './transaction-record';
+import { currentTransaction, outcomeAfterFailedCommit, TransactionRecord } from './transaction-record';
 
 export type RestoredTable = {
   table: string;
@@ -102,11 +102,7 @@ export async function restoreArchive(
   } catch (error) {
     // A COMMIT that raised on a live connection (a deferred constraint, a trigger) was rolled back,
     // and its marker can go; on a broken connection only the marker can tell later.
-    const outcome = await client
-      .query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [marker.transaction.id])
-      .then((result) => result.rows[0].status)
-      .catch(() => null);
-    if (outcome === 'aborted') {
+    if ((await outcomeAfterFailedCommit(client, marker.transaction)) === 'aborted') {
       removeRestoreMarker(archive.path, marker.file);
       throw asConflict(error);
     }

@@ -54,3 +54,20 @@ export async function transactionOutcome(
     throw error;
   }
 }
+
+/**
+ * What became of a transaction whose COMMIT raised, asked on the same session (no transaction is
+ * open then, so no savepoint). 'aborted' is certain (a deferred constraint or trigger refused it on a
+ * live connection); anything else, a broken connection included, is 'unknown': the server may have
+ * committed, and only a later look can tell.
+ */
+export async function outcomeAfterFailedCommit(
+  client: Client,
+  record: TransactionRecord,
+): Promise<'aborted' | 'committed' | 'unknown'> {
+  const status = await client
+    .query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [record.id])
+    .then((result) => result.rows[0].status)
+    .catch(() => null);
+  return status === 'aborted' || status === 'committed' ? status : 'unknown';
+}
