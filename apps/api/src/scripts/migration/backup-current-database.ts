@@ -338,7 +338,7 @@ export class BackupCurrentDatabaseService {
   async findMatchingBackup(
     database: string,
     current: DatabaseFingerprint,
-  ): Promise<{ name: string; path: string; manifest: BackupManifest } | null> {
+  ): Promise<{ name: string; path: string; manifest: BackupManifest; entry: BackupDatabaseEntry } | null> {
     for (const candidate of this.catalog.list('pre-migration').slice(0, 10)) {
       const entry = candidate.manifest.databases.find(
         (item) => item.role === 'monolith' && item.database === database,
@@ -346,7 +346,7 @@ export class BackupCurrentDatabaseService {
       if (!entry?.schema || compareFingerprints(entry.tables, current.tables).length > 0) continue;
       if (compareSchemas(entry.schema, current.schema).length > 0) continue;
       const checks = await this.verifyArchive(candidate.path, { ...candidate.manifest, databases: [entry] });
-      if (checks.every((check) => !check.problem)) return candidate;
+      if (checks.every((check) => !check.problem)) return { ...candidate, entry };
     }
     return null;
   }

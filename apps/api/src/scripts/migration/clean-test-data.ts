@@ -316,11 +316,9 @@ export class CleanTestDataService {
     );
     const ageMs = match ? Date.now() - Date.parse(match.manifest.createdAt) : null;
     if (match && ageMs !== null && ageMs <= options.maxBackupAgeMs) {
-      const entry = match.manifest.databases.find(
-        (candidate) => candidate.role === 'monolith' && candidate.database === database,
-      );
+      // The backup's own record, never the live fingerprint: the clean re-checks the tables against it.
       return {
-        backup: { name: match.name, path: match.path, tables: entry?.tables ?? content.tables },
+        backup: { name: match.name, path: match.path, tables: match.entry.tables },
         report: {
           policy: 'matching',
           name: match.name,
