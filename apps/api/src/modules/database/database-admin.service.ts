@@ -211,10 +211,14 @@ export class DatabaseAdminService {
   /**
    * Takes over a database with the expected name when it holds nothing: what a crash between
    * CREATE DATABASE and its ownership marker leaves behind. A database with any relation in it
-   * stays someone else's.
+   * stays someone else's. Either way the database ends closed to PUBLIC: a crash may have come
+   * between the marker and the REVOKE.
    */
   async adoptIfEmpty(location: DatabaseLocation, note: string): Promise<boolean> {
-    if (await this.isOwnedByTool(location)) return true;
+    if (await this.isOwnedByTool(location)) {
+      await this.closeToPublic(location);
+      return true;
+    }
     if (!(await this.isEmpty(location))) return false;
     const name = safeIdentifier(location.database, 'database name');
     await this.maintenance(location, async (client) => {

@@ -207,8 +207,6 @@ export class SocieteProvisioningService {
           { database: request.databaseName },
         );
       }
-      // A crash may have come before the REVOKE: apply it again.
-      await this.admin.closeToPublic(location);
       options.onStep?.(`resuming with the existing database ${request.databaseName}`);
     } else {
       options.lock.assertHeld();

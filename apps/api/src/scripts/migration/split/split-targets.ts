@@ -68,10 +68,7 @@ export class SplitTargets {
           this.createLike(location, { ...options, note: `${kind} run=${run.runId}` }),
         );
         created.push({ name: location.database, kind });
-      } else if (await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`)) {
-        // Ours (or empty and now ours): a crash may have come before the REVOKE, so it is applied again.
-        await this.admin.closeToPublic(location);
-      } else {
+      } else if (!(await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`))) {
         throw new DatabaseException(
           DatabaseExceptionCode.NotOwnedByTool,
           `database "${location.database}" exists and was not created by this tool`,
