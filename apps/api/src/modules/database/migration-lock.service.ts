@@ -67,15 +67,8 @@ export class MigrationLockService {
     let keepAlive: NodeJS.Timeout | undefined;
     try {
       await this.acquire(client, options);
-      // The session sits idle for the whole run: no server timeout may end it (and release the lock)
-      // behind our back, and a periodic query notices a connection that died anyway.
-      for (const setting of [
-        'idle_session_timeout',
-        'idle_in_transaction_session_timeout',
-        'statement_timeout',
-      ]) {
-        await client.query(`SET ${setting} = 0`).catch(() => undefined);
-      }
+      // The session sits idle for the whole run: connect() already opted it out of the server's
+      // timeouts, and a periodic query notices a connection that died anyway.
       keepAlive = setInterval(() => {
         client.query('SELECT 1').catch(() => (lost = true));
       }, 15000);
