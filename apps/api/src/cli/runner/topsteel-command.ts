@@ -1,10 +1,9 @@
 import { Command as CommanderCommand } from 'commander';
 import { CommandRunner, Option } from 'nest-commander';
-import { DatabaseError } from 'pg';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
 import { redactSecrets } from '../../common/secrets/secret';
-import { translateDatabaseError } from '../../modules/database/database.exception';
+import { isDatabaseError, translateDatabaseError } from '../../modules/database/database.exception';
 import { CommandContextFactory } from './command-context.factory';
 import { RunContext } from './command-context';
 
@@ -71,10 +70,7 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
       run.progress.stop();
       // A server error that no service translated (a value out of range, a dropped connection) is
       // still the server speaking, not a bug of ours: it gets the database domain's message and hint.
-      const error =
-        thrown instanceof DatabaseError || /not queryable|Connection terminated/.test(String(thrown))
-          ? translateDatabaseError(thrown, 'PostgreSQL')
-          : thrown;
+      const error = isDatabaseError(thrown) ? translateDatabaseError(thrown, 'PostgreSQL') : thrown;
       const exitCode = this.exitCodeOf(error, run);
       const failure = isTopsteelException(error)
         ? error.toJSON()

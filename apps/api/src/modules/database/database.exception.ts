@@ -1,3 +1,4 @@
+import { DatabaseError } from 'pg';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import {
   ExceptionCodeInfo,
@@ -99,6 +100,14 @@ function errorCode(error: PgLikeError): string | undefined {
   return nested?.code;
 }
 
+/** A connection that broke under the driver (not a server error with a SQLSTATE). */
+const BROKEN_CONNECTION = /timeout|Connection terminated|not queryable/i;
+
+/** An error that came from the server or the driver, which translateDatabaseError can name. */
+export function isDatabaseError(error: unknown): boolean {
+  return error instanceof DatabaseError || (error instanceof Error && BROKEN_CONNECTION.test(error.message));
+}
+
 /**
  * Turns a driver error into a DatabaseException with a code and a next step. `target` names what we
  * were talking to (e.g. `database "erp_topsteel" on localhost:5432`), never credentials.
@@ -111,10 +120,7 @@ export function translateDatabaseError(error: unknown, target: string): Error {
   const code = errorCode(pgError);
   const details = { target, sqlState: code };
   const isSqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code);
-  if (
-    (code && NETWORK_CODES.has(code)) ||
-    (!isSqlState && /timeout|Connection terminated/i.test(error.message))
-  ) {
+  if ((code && NETWORK_CODES.has(code)) || (!isSqlState && BROKEN_CONNECTION.test(error.message))) {
     return new DatabaseException(
       DatabaseExceptionCode.Unreachable,
       `cannot reach ${target} (${code ?? error.message})`,
