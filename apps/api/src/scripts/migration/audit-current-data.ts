@@ -9,7 +9,7 @@ import { recommend } from './audit/recommendations';
 import { CatalogueColumn, listColumns, listRelations, tableStatistics } from './catalogue/catalogue';
 import { DEFAULT_PLAN, SESSION_EXPIRY_SQL } from './plan/default-plan';
 import { countBySeverity, Finding } from './plan/finding';
-import { checkDerivedColumns, ResolvedExclusion, resolvePlan } from './plan/plan-resolver';
+import { ResolvedExclusion, resolvePlan } from './plan/plan-resolver';
 import { UNCONSTRAINED_REFERENCES } from './plan/references';
 
 export type AuditTable = {
@@ -84,8 +84,10 @@ export class AuditService {
   private async collect(client: Client, options: AuditOptions): Promise<Omit<AuditReport, 'reportPath'>> {
     const config = this.configService.config;
     const version = await client.query<{ server_version: string }>('SHOW server_version');
-    const validation = await resolvePlan(client, DEFAULT_PLAN, { excludeTables: options.excludeTables });
-    validation.findings.push(...(await checkDerivedColumns(client, validation.plan.tasks)));
+    const validation = await resolvePlan(client, DEFAULT_PLAN, {
+      excludeTables: options.excludeTables,
+      checkDerivedColumns: true,
+    });
     const relations = (await listRelations(client)).filter(
       (relation) => relation.kind === 'r' || relation.kind === 'p',
     );

@@ -20,7 +20,6 @@ import {
   readTargetSchema,
   ResolvedExclusion,
   ResolvedPlan,
-  checkDerivedColumns,
   resolvePlan,
   TargetSchemas,
 } from './plan/plan-resolver';
@@ -170,8 +169,8 @@ export class DryRunMigrationService {
       const validation = await resolvePlan(source, DEFAULT_PLAN, {
         excludeTables: options.excludeTables,
         targets,
+        checkDerivedColumns: true,
       });
-      validation.findings.push(...(await checkDerivedColumns(source, validation.plan.tasks)));
       const schemaBlockers = validation.findings.filter(
         (finding) =>
           finding.severity === 'blocker' &&

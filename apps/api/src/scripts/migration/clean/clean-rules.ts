@@ -1,5 +1,5 @@
 import { MultiTenantDatabaseConfig } from '../../../database/config/multi-tenant-database.config';
-import { SESSION_EXPIRY_SQL } from '../plan/default-plan';
+import { DEMO_TABLES, SESSION_EXPIRY_SQL } from '../plan/default-plan';
 import { CleanException, CleanExceptionCode } from './clean.exception';
 import { highestParameter } from './sql-parameters';
 
@@ -52,8 +52,6 @@ export const EMAIL_DOMAIN_SQL = `lower(substring(email from '@([^@]*)$'))`;
 /** "Now" is the transaction's start time in UTC (clean sessions run with TimeZone = UTC). */
 const olderThanDays = (column: string): string => `${column} < localtimestamp - make_interval(days => $1)`;
 
-const TEST_TABLES = ['test_categories', 'test_products', 'test_orders', 'test_order_items'] as const;
-
 const everyRow = (table: string): RuleSelection => ({
   schema: 'public',
   table,
@@ -82,7 +80,7 @@ export const DEFAULT_CLEAN_RULES: readonly CleanRule[] = [
     name: 'test-tables',
     description: 'every row of the test_* demo tables (the plan leaves them out of the split)',
     target: 'monolith',
-    selections: TEST_TABLES.map(everyRow),
+    selections: DEMO_TABLES.map(everyRow),
     origin: 'built-in',
   },
   oneTableRule(

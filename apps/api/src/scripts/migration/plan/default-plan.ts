@@ -113,14 +113,14 @@ const TABLES: PlannedTable[] = [
 const ORM_BOOKKEEPING = "the monolith ORM's bookkeeping; each new database keeps its own migrations table";
 const DEMO_DATA = 'demo data without business value; db:clean archives and removes it';
 
+/** The monolith's demo tables: excluded from the split, emptied by db:clean's test-tables rule. */
+export const DEMO_TABLES = ['test_categories', 'test_products', 'test_orders', 'test_order_items'] as const;
+
 const EXCLUDED: ExcludedTable[] = [
   { source: 'migrations', reason: ORM_BOOKKEEPING },
   { source: 'seeds_status', reason: ORM_BOOKKEEPING },
   { source: 'typeorm_metadata', reason: ORM_BOOKKEEPING },
-  { source: 'test_categories', reason: DEMO_DATA },
-  { source: 'test_products', reason: DEMO_DATA },
-  { source: 'test_orders', reason: DEMO_DATA },
-  { source: 'test_order_items', reason: DEMO_DATA },
+  ...DEMO_TABLES.map((source) => ({ source, reason: DEMO_DATA })),
 ];
 
 const reference = (

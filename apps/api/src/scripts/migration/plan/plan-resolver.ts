@@ -44,6 +44,11 @@ export type ResolveOptions = {
   /** Tables the operator leaves behind knowingly (`--exclude-table`), as "name" or "schema.name". */
   excludeTables?: string[];
   targets?: TargetSchemas;
+  /**
+   * Also evaluate the derived added columns over every source row (checkDerivedColumns). Needs the
+   * caller's open transaction (savepoints); the pre-flight and the audit set it.
+   */
+  checkDerivedColumns?: boolean;
 };
 
 const qualifiedName = (table: { schema: string; name: string }): string =>
@@ -201,6 +206,7 @@ export async function resolvePlan(
     tasks.push({ ...task, estimatedRows: relation.estimatedRows, sizeBytes: relation.sizeBytes, readable });
   }
   await checkExcludedParents(client, plan, operatorExclusions, tasks, findings);
+  if (options.checkDerivedColumns) findings.push(...(await checkDerivedColumns(client, tasks)));
   return { plan: { tasks, excluded, cutReferences: plan.cutReferences }, findings, present };
 }
 
@@ -257,7 +263,7 @@ async function checkExcludedParents(
  * blocker now rather than a failed COPY later. Runs inside the caller's transaction, each table
  * under a savepoint so that one failure does not end the pre-flight.
  */
-export async function checkDerivedColumns(client: Client, tasks: CopyTask[]): Promise<Finding[]> {
+async function checkDerivedColumns(client: Client, tasks: CopyTask[]): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const task of tasks.filter((candidate) => candidate.readable)) {
     for (const column of task.addedColumns) {
