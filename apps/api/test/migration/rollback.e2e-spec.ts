@@ -208,6 +208,34 @@ describe('db:rollback', () => {
     }
   });
 
+  it('does not drop AUTH when its structure changed after the pre-drop dump: all three reopen, none dropped', async () => {
+    const environment = await splitEnvironment('rbddl');
+    try {
+      // AUTH is checked last, so the tenant and SHARED were already closed when the refusal comes.
+      const racing = fakeToolFolder(environment.root, {
+        afterDump: {
+          database: environment.names.auth,
+          sql: 'CREATE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL',
+        },
+      });
+      const refused = await runCli(['rollback', '--yes', '--json'], environment.env({ PG_BIN_DIR: racing }));
+      expect(refused.code).toBe(1);
+      const { error } = parseJson<ErrorDocument>(refused);
+      expect(error.code).toBe('WRITTEN_AFTER_DUMP');
+      expect(error.message).toContain('active_users');
+      for (const database of newDatabases(environment)) {
+        const [row] = await environment.query<{ allowed: boolean }>(
+          'postgres',
+          'SELECT datallowconn AS allowed FROM pg_database WHERE datname = $1',
+          [database],
+        );
+        expect([database, row?.allowed]).toEqual([database, true]);
+      }
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
   it('resumes an interruption between the two renames of the swap, and refuses when the restore vanished', async () => {
     const environment = await splitEnvironment('rbswap');
     try {

@@ -29,7 +29,7 @@ import { DatabaseSnapshot, SplitStatus } from './journal/journal.types';
 import { MigrationJournalService } from './journal/migration-journal.service';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
 import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
-import { compareSchemas, SchemaDifference } from './snapshot/schema-fingerprint';
+import { compareSchemas, computeSchemaFingerprint, SchemaDifference } from './snapshot/schema-fingerprint';
 import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
 import { PgToolsService, serverMajor } from './tools/pg-tools.service';
 import { Check } from './check';
@@ -672,6 +672,7 @@ export class RollbackMigrationService {
     await this.admin.openDoors(location);
     const guard = await this.connections.connect(location, { applicationName: 'topsteel-rollback-guard' });
     let differences: FingerprintDifference[] = [];
+    let schemaDifferences: SchemaDifference[] = [];
     try {
       const pid = (await guard.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       closing(location);
@@ -682,13 +683,16 @@ export class RollbackMigrationService {
       differences = entry
         ? compareFingerprints(entry.tables, current)
         : [{ table: '(no dump)', expected: null, actual: null }];
+      // A view, function or default created after the dump would be dropped without a copy too.
+      if (entry?.schema)
+        schemaDifferences = compareSchemas(entry.schema, await computeSchemaFingerprint(guard));
     } finally {
       await guard.end().catch(() => undefined);
     }
-    if (differences.length > 0) {
+    if (differences.length > 0 || schemaDifferences.length > 0) {
       throw new RollbackException(
         RollbackExceptionCode.WrittenAfterDump,
-        `${location.database} changed after its pre-drop dump (${differences.map((difference) => difference.table).join(', ')}): nothing was dropped, run db:rollback again to take a new dump`,
+        `${location.database} changed after its pre-drop dump (${describeDifferences(differences, schemaDifferences)}): nothing was dropped, run db:rollback again to take a new dump`,
       );
     }
   }
