@@ -141,8 +141,8 @@ export class HealthService {
           const info = found.get(database.name);
           database.connections = info?.connections ?? null;
           if (database.kind === 'tenant') {
-            database.reachable = info !== undefined;
-            if (!info) database.error = 'database missing or not accepting connections';
+            database.reachable = info?.acceptsConnections === true;
+            if (!database.reachable) database.error = 'database missing or not accepting connections';
           }
         }
       }),

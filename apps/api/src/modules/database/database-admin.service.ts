@@ -22,7 +22,14 @@ export type CreateDatabaseOptions = {
   asMonolithReplacement?: boolean;
 };
 
-export type DatabaseInfo = { name: string; sizeBytes: number; comment: string | null; connections: number };
+export type DatabaseInfo = {
+  name: string;
+  sizeBytes: number;
+  comment: string | null;
+  connections: number;
+  /** false while its doors are closed (ALLOW_CONNECTIONS false), e.g. by an interrupted rollback. */
+  acceptsConnections: boolean;
+};
 
 /**
  * Database-level administration. Every name is validated as a safe identifier and quoted before it
@@ -173,26 +180,6 @@ export class DatabaseAdminService {
     });
   }
 
-  /**
-   * Of the named databases, those that exist but refuse every new session (ALLOW_CONNECTIONS false):
-   * read from the maintenance database, since connecting to them is exactly what fails.
-   */
-  async closedToConnections(
-    location: Omit<DatabaseLocation, 'database'>,
-    names: string[],
-  ): Promise<{ name: string; comment: string | null }[]> {
-    const safe = names.map((name) => safeIdentifier(name, 'database name'));
-    if (safe.length === 0) return [];
-    return this.maintenance(location, async (client) => {
-      const result = await client.query<{ name: string; comment: string | null }>(
-        `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database
-         WHERE NOT datallowconn AND NOT datistemplate AND datname = ANY($1::text[]) ORDER BY datname`,
-        [safe],
-      );
-      return result.rows;
-    });
-  }
-
   /** No table, view, sequence or other relation outside the system schemas: nothing there could be lost. */
   async isEmpty(location: DatabaseLocation): Promise<boolean> {
     return this.connections.withClient(
@@ -238,7 +225,11 @@ export class DatabaseAdminService {
     });
   }
 
-  /** The named databases (all when no names are given) with size, comment and open connections. */
+  /**
+   * The named databases (all when no names are given) with size, comment and open connections,
+   * those closed to connections included: read from the maintenance database, so a database whose
+   * doors are closed is still seen (and said to be closed).
+   */
   async list(location: Omit<DatabaseLocation, 'database'>, names?: string[]): Promise<DatabaseInfo[]> {
     return this.maintenance(location, async (client) => {
       const result = await client.query<{
@@ -246,12 +237,14 @@ export class DatabaseAdminService {
         size: string | null;
         comment: string | null;
         connections: number;
+        accepts: boolean;
       }>(
         `SELECT d.datname AS name,
                 CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END AS size, shobj_description(d.oid, 'pg_database') AS comment,
-                (SELECT count(*)::int FROM pg_stat_activity a WHERE a.datname = d.datname) AS connections
+                (SELECT count(*)::int FROM pg_stat_activity a WHERE a.datname = d.datname) AS connections,
+                d.datallowconn AS accepts
          FROM pg_database d
-         WHERE d.datallowconn AND NOT d.datistemplate AND ($1::text[] IS NULL OR d.datname = ANY($1::text[]))
+         WHERE NOT d.datistemplate AND ($1::text[] IS NULL OR d.datname = ANY($1::text[]))
          ORDER BY d.datname`,
         [names ?? null],
       );
@@ -260,6 +253,7 @@ export class DatabaseAdminService {
         sizeBytes: Number(row.size ?? 0),
         comment: row.comment,
         connections: row.connections,
+        acceptsConnections: row.accepts,
       }));
     });
   }

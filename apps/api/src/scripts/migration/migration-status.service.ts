@@ -81,7 +81,8 @@ export class MigrationStatusService {
     const rollbackState = new RollbackStateFile(config.backupDir).read();
     // An interrupted rollback can leave AUTH closed to connections: the journal and the sociétés are
     // then unreadable, and status says so rather than failing, so the operator sees where things stand.
-    const authClosed = (await this.admin.closedToConnections({}, [config.authDatabase])).length > 0;
+    const [auth] = await this.admin.list({}, [config.authDatabase]);
+    const authClosed = auth !== undefined && !auth.acceptsConnections;
     const [monolith, journal, societes, lock] = await Promise.all([
       this.monolith(),
       authClosed ? null : this.journal.read(),
@@ -130,9 +131,6 @@ export class MigrationStatusService {
     }
     const onDefaultServer = [...expected].filter(([, where]) => !where.host).map(([name]) => name);
     const infos = new Map((await this.admin.list({}, onDefaultServer)).map((info) => [info.name, info]));
-    const closed = new Map(
-      (await this.admin.closedToConnections({}, onDefaultServer)).map((info) => [info.name, info]),
-    );
 
     const entries = [...expected];
     const databases = await mapWithConcurrency(
@@ -140,15 +138,15 @@ export class MigrationStatusService {
       Math.min(8, config.tenantMaxDataSources),
       async ([name, where]) => {
         const info = infos.get(name);
-        const closedInfo = closed.get(name);
+        const closedInfo = info && !info.acceptsConnections ? info : undefined;
         const status: DatabaseStatus = {
           name,
           kind: where.kind,
           societe: where.societe,
           exists: where.host
             ? await this.admin.exists({ database: name, host: where.host, port: where.port })
-            : info !== undefined || closedInfo !== undefined,
-          ownedByTool: (info ?? closedInfo)?.comment?.startsWith(OWNERSHIP_MARKER) ?? false,
+            : info !== undefined,
+          ownedByTool: info?.comment?.startsWith(OWNERSHIP_MARKER) ?? false,
           sizeBytes: info?.sizeBytes ?? null,
           connections: info?.connections ?? 0,
           appliedMigrations: null,

@@ -446,14 +446,10 @@ export class RollbackMigrationService {
     check: (id: string, label: string, ok: boolean, detail: string) => void,
   ): Promise<void> {
     const config = this.configService.config;
+    // Closed ones included (an interrupted rollback may have left any of them closed).
     const orphans = (await this.admin.list({}))
       .filter((info) => this.isConfiguredName(info.name) && info.comment?.startsWith(OWNERSHIP_MARKER))
       .map((info) => info.name);
-    orphans.push(
-      ...(await this.admin.closedToConnections({}, [config.authDatabase, config.sharedDatabase]))
-        .filter((info) => info.comment?.startsWith(OWNERSHIP_MARKER) && !orphans.includes(info.name))
-        .map((info) => info.name),
-    );
     if (orphans.length === 0) return;
     const authExists = await this.admin.exists({ database: config.authDatabase });
     check(
@@ -478,8 +474,8 @@ export class RollbackMigrationService {
     const closed: string[] = [];
     for (const database of drop) {
       const location = { host: database.host, port: database.port };
-      if ((await this.admin.closedToConnections(location, [database.name])).length > 0)
-        closed.push(database.name);
+      const [info] = await this.admin.list(location, [database.name]);
+      if (info && !info.acceptsConnections) closed.push(database.name);
     }
     if (closed.length === 0) return closed;
     const ours = closed.filter((name) => inProgress?.closedDoors?.includes(name));
