@@ -154,7 +154,7 @@ export class MigrationStatusService {
         };
         if (closedInfo) {
           status.closed = true;
-          if (rollbackState?.closedDoors?.includes(name))
+          if (rollbackState?.closedDoors.includes(name))
             status.closedBy = 'an interrupted rollback: run npm run db:rollback to finish it';
         } else if (status.exists) {
           try {

@@ -135,7 +135,7 @@ export class RollbackMigrationService {
     const journal = inProgress ? null : await this.journal.read();
     // A rollback in progress recorded the split's status before AUTH (and its journal) went away.
     const splitStatus: SplitStatus | 'none' = inProgress
-      ? (inProgress.splitStatus ?? 'complete')
+      ? inProgress.splitStatus
       : (journal?.split?.status ?? 'none');
     // Without a split there is nothing to undo in the monolith: it is the live database, and a
     // difference from some backup is the application's own work, never a reason to restore.
@@ -478,7 +478,7 @@ export class RollbackMigrationService {
       if (info && !info.acceptsConnections) closed.push(database.name);
     }
     if (closed.length === 0) return closed;
-    const ours = closed.filter((name) => inProgress?.closedDoors?.includes(name));
+    const ours = closed.filter((name) => inProgress?.closedDoors.includes(name));
     const foreign = closed.filter((name) => !ours.includes(name));
     check(
       'doors',
@@ -610,7 +610,7 @@ export class RollbackMigrationService {
     const closing = (location: DatabaseLocation) => {
       closed.push(location);
       // On record before the doors close: after a kill -9 the rerun knows they were ours to reopen.
-      state.closedDoors = [...new Set([...(state.closedDoors ?? []), location.database])];
+      state.closedDoors = [...new Set([...state.closedDoors, location.database])];
       this.stateFile.write(state);
     };
     try {
@@ -632,7 +632,7 @@ export class RollbackMigrationService {
         ),
       );
       // Only what was actually reopened leaves the record: the rest is for the next run to reopen.
-      state.closedDoors = (state.closedDoors ?? []).filter((name) => !reopened.includes(name));
+      state.closedDoors = state.closedDoors.filter((name) => !reopened.includes(name));
       if (error instanceof RollbackException && error.code === RollbackExceptionCode.WrittenAfterDump) {
         // The dump no longer holds everything: the next run takes a new one. A dump that already
         // holds databases dropped by an interrupted run is kept in the record.
@@ -647,7 +647,7 @@ export class RollbackMigrationService {
       lock.assertHeld();
       await run.step(`drop ${name}`, () => this.admin.drop(location, { requireOwnership: true }));
       state.dropped.push(name);
-      state.closedDoors = (state.closedDoors ?? []).filter((closedName) => closedName !== name);
+      state.closedDoors = state.closedDoors.filter((closedName) => closedName !== name);
       this.stateFile.write(state);
       run.info(`Dropped ${name}.`);
     }
@@ -787,14 +787,14 @@ export class RollbackMigrationService {
    * they are reopened, and the checks that follow close them again in order.
    */
   private async reopenDoors(state: RollbackState, run: RunContext): Promise<void> {
-    for (const name of state.closedDoors ?? []) {
+    for (const name of state.closedDoors) {
       const database = state.drop.find((candidate) => candidate.name === name);
       const location = { database: name, host: database?.host ?? null, port: database?.port ?? null };
       if (await this.admin.exists(location)) {
         await this.admin.openDoors(location);
         run.info(`Reopened ${name}, closed by the interrupted rollback.`);
       }
-      state.closedDoors = (state.closedDoors ?? []).filter((closedName) => closedName !== name);
+      state.closedDoors = state.closedDoors.filter((closedName) => closedName !== name);
       this.stateFile.write(state);
     }
   }

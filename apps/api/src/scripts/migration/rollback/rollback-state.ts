@@ -22,15 +22,15 @@ export type RollbackState = {
   /**
    * The split's status when the rollback started (the journal goes with AUTH): a split that never
    * completed has no snapshots, and its databases hold nothing but the tool's copy. Absent in
-   * records written before it existed, which are read as complete (the stricter reading).
+   * records written before it existed, which read() fills in as complete (the stricter reading).
    */
-  splitStatus?: SplitStatus | 'none';
+  splitStatus: SplitStatus | 'none';
   /**
    * Databases whose doors this rollback closed (ALLOW_CONNECTIONS false), written before closing
    * and cleared after reopening or dropping: after a kill -9 nobody can connect to them, and this
    * record is what lets a rerun reopen them without guessing who closed them.
    */
-  closedDoors?: string[];
+  closedDoors: string[];
   preDropBackup: string | null;
   /** Pre-drop dumps superseded by a new one after a refusal, that hold databases already dropped. */
   earlierPreDropBackups: string[];
@@ -52,9 +52,11 @@ export class RollbackStateFile {
 
   read(): RollbackState | null {
     if (!existsSync(this.path)) return null;
-    const state = JSON.parse(readFileSync(this.path, 'utf8')) as RollbackState;
+    // Records written by earlier versions lack the newer fields: filled in here, once.
+    const state = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<RollbackState> & RollbackState;
     state.earlierPreDropBackups ??= [];
     state.closedDoors ??= [];
+    state.splitStatus ??= 'complete';
     return state;
   }
 
