@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, openSync } from 'node:fs';
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Backup and archive folders are named by their UTC creation time: 2025-07-14T10-22-33-123Z. */
+export const timestampName = (date: Date): string => date.toISOString().replace(/:/g, '-').replace('.', '-');
+
+/** The sha256 of a file on disk, streamed. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
 
 /**
  * Flushes a file, or a folder's entries, to disk. A backup or archive only counts once this returned:

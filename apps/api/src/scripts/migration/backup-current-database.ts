@@ -1,19 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { RunContext } from '../../cli/runner/command-context';
-import { fsyncPath } from '../../common/fs/durable-files';
+import { fsyncPath, sha256File, timestampName } from '../../common/fs/durable-files';
 import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
 import { DatabaseAdminService } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
@@ -66,8 +56,6 @@ export type FingerprintDifference = {
  * what the operator lacks; restore speed does not depend on the level.
  */
 const DUMP_COMPRESSION = 1;
-
-const timestampName = (date: Date): string => date.toISOString().replace(/:/g, '-').replace('.', '-');
 
 /**
  * `db:backup`: pg_dump --format=custom of the monolith (and of AUTH, SHARED and every tenant when
@@ -378,7 +366,7 @@ export class BackupCurrentDatabaseService {
         tableData: 0,
       };
       if (check.exists) {
-        check.sha256Matches = (await sha256(file)) === entry.sha256;
+        check.sha256Matches = (await sha256File(file)) === entry.sha256;
         const listing = await this.listArchive(file);
         check.listable = listing.ok;
         check.tableData = listing.tableData;
@@ -456,10 +444,4 @@ export function compareFingerprints(
       differences.push({ table, expected: left, actual: right });
   }
   return differences;
-}
-
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
 }

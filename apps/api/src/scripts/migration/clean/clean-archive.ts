@@ -1,20 +1,10 @@
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { fsyncPath, hashingTap } from '../../../common/fs/durable-files';
+import { fsyncPath, hashingTap, sha256File, timestampName } from '../../../common/fs/durable-files';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
 import { rowHash } from '../catalogue/catalogue';
 import { CleanException, CleanExceptionCode } from './clean.exception';
@@ -26,8 +16,6 @@ export const CLEAN_MANIFEST_FILE = 'manifest.json';
 
 /** Archive folders are named by their UTC creation time, like backups: 2025-07-14T10-22-33-123Z. */
 export const ARCHIVE_NAME = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
-
-export const archiveName = (date: Date): string => date.toISOString().replace(/:/g, '-').replace('.', '-');
 
 export type ArchivedTable = {
   /** schema.name */
@@ -107,7 +95,7 @@ export class CleanArchiveWriter {
   ) {}
 
   static create(root: string, createdAt: Date): CleanArchiveWriter {
-    const name = archiveName(createdAt);
+    const name = timestampName(createdAt);
     const partial = join(root, `.${name}.partial`);
     try {
       mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -238,9 +226,7 @@ export async function verifyArchiveFiles(path: string, manifest: CleanArchiveMan
     const file = join(path, table.file);
     if (!/^[A-Za-z0-9_.-]+$/.test(table.file) || !existsSync(file))
       throw new CleanException(CleanExceptionCode.ArchiveCorrupted, `${file} is missing`);
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(file), hash);
-    if (hash.digest('hex') !== table.sha256)
+    if ((await sha256File(file)) !== table.sha256)
       throw new CleanException(
         CleanExceptionCode.ArchiveCorrupted,
         `${file}: sha256 differs from the manifest`,

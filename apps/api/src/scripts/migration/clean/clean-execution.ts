@@ -9,6 +9,7 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { TableFingerprint } from '../backup/backup-manifest';
+import { compareFingerprints } from '../backup-current-database';
 import { tableChecksum } from '../catalogue/catalogue';
 import { cancelOnAbort, lockTimeoutSql } from './cancel-on-abort';
 import { analyzeRules, CleanAnalysis } from './clean-analysis';
@@ -214,15 +215,15 @@ async function checkBackupCovers(
   backup: CoveringBackup,
 ): Promise<void> {
   const touched = [...analysis.totals.deleted, ...analysis.totals.modified].map((entry) => entry.table);
-  const differing: string[] = [];
+  const expected: Record<string, TableFingerprint> = {};
+  const current: Record<string, TableFingerprint> = {};
   for (const key of [...new Set(touched)]) {
     const table = graph.tables.get(key);
     if (!table) continue;
-    const current = await tableChecksum(client, table, table.columns);
-    const recorded = backup.tables[key];
-    if (!recorded || recorded.rows !== current.rows || recorded.checksum !== current.checksum)
-      differing.push(key);
+    current[key] = await tableChecksum(client, table, table.columns);
+    if (backup.tables[key]) expected[key] = backup.tables[key];
   }
+  const differing = compareFingerprints(expected, current).map((difference) => difference.table);
   if (differing.length > 0)
     throw new CleanException(
       CleanExceptionCode.BackupStale,
