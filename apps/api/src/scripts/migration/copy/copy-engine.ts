@@ -63,7 +63,8 @@ export class CopyEngine {
 
     // Both ends of every COPY speak the monolith's own encoding, so its bytes travel untouched: a
     // SQL_ASCII monolith may hold bytes that are not UTF-8 (the driver's default would refuse them),
-    // and a target in another encoding converts from the real one.
+    // and a target in another encoding converts from the real one. Set after connecting: the driver
+    // always announces client_encoding=UTF8 in its start-up packet, which would override a -c option.
     const encoding = (
       await this.options.snapshot.client.query<{ encoding: string }>(
         "SELECT current_setting('server_encoding') AS encoding",
