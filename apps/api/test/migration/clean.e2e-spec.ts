@@ -25,10 +25,20 @@ describe('db:clean and db:clean:execute on the generated monolith', () => {
   let original: Record<string, TableContent>;
   let dryRun: CleanDocument;
   let executed: CleanDocument;
+  let productionWithoutOperator: number;
+
+  const countProductionWithoutOperator = async (): Promise<number> =>
+    (
+      await environment.query<{ count: number }>(
+        monolith,
+        'SELECT count(*)::int AS count FROM production WHERE operateur_id IS NULL',
+      )
+    )[0].count;
 
   beforeAll(async () => {
     await environment.createMonolith();
     original = await databaseContent(environment, monolith);
+    productionWithoutOperator = await countProductionWithoutOperator();
   });
   afterAll(() => environment.cleanup());
 
@@ -157,6 +167,9 @@ describe('db:clean and db:clean:execute on the generated monolith', () => {
       [production.samples],
     );
     expect(nulled).toHaveLength(production.samples.length);
+    // Counted independently: exactly as many operators emptied as the tool says it modified.
+    expect((await countProductionWithoutOperator()) - productionWithoutOperator).toBe(production.rows);
+    expect(production.rows).toBeGreaterThan(0);
   });
 
   it('writes the archive as 0600 CSV files in a 0700 folder with a manifest of counts and checksums', () => {
