@@ -41,7 +41,7 @@ export default tseslint.config(
     // Tenant isolation: app code reaches tenant data only through TenantAccessService, which checks
     // membership first. Type-only imports (TenantLocation, TenantPoolStats) stay allowed.
     files: [
-      'apps/api/src/app/**/*.ts',
+      'apps/api/src/http/**/*.ts',
       'apps/api/src/modules/{access,shared,tenant}/**/*.ts',
       'apps/api/src/*.ts',
     ],

@@ -30,7 +30,8 @@ const shared: Config = {
 const config: Config = {
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-  testTimeout: 120000,
+  // Fault tests kill and rerun whole splits: limits that hold on a loaded 2-core machine.
+  testTimeout: 300000,
   maxWorkers: 2,
   projects: [
     {

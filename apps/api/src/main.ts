@@ -2,9 +2,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppConfig, loadAppConfig } from './app/app-config';
-import { requestLogger } from './app/logging/request-logger';
-import { ApplicationLogService } from './app/logging/application-log.service';
+import { AppConfig, loadAppConfig } from './http/app-config';
+import { requestLogger } from './http/logging/request-logger';
+import { ApplicationLogService } from './http/logging/application-log.service';
 import { AppModule } from './app.module';
 import { ExitCode } from './common/exceptions/exit-code';
 import { isTopsteelException } from './common/exceptions/topsteel.exception';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Client } from 'pg';
-import { RunContext } from '../cli/runner/command-context';
+import { RunContext } from '../common/run/run-context';
 import { formatDuration } from '../common/format/format';
 import { repositoryRoot } from '../database/config/repository-root';
 import { configuredServer, DemoServer, embeddedServer } from './demo-server';

@@ -8,7 +8,7 @@ import { TenantAccessService, TenantGrant } from '../../src/modules/access/tenan
 import { DatabaseMultiTenantModule } from '../../src/modules/database/database-multi-tenant.module';
 import { createTestContext } from '../../../../test/harness/nest-context';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
-import { SplitFixture } from '../app/split-fixture';
+import { SplitFixture } from '../http/split-fixture';
 
 @Module({ imports: [DatabaseMultiTenantModule, AccessCheckModule] })
 class VerifyModule {}

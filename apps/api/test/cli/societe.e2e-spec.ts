@@ -1,7 +1,7 @@
 import { MigrationLockService } from '../../src/modules/database/migration-lock.service';
 import { parseJson, runNpmScript } from '../../../../test/harness/cli';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
-import { SplitFixture } from '../app/split-fixture';
+import { SplitFixture } from '../http/split-fixture';
 
 type CreateDocument = {
   exitCode: number;

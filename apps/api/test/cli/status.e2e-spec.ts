@@ -1,6 +1,6 @@
 import { legacyTableNames } from '@topsteel/legacy-fixture';
 import { freePort } from '../../src/common/embedded/embedded-postgres.server';
-import { StatusReport } from '../../src/scripts/migration/migration-status.service';
+import { StatusReport } from '../../src/scripts/migration/status/migration-status.service';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 

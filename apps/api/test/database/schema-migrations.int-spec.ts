@@ -4,7 +4,7 @@ import { DatabaseAdminService } from '../../src/modules/database/database-admin.
 import { DatabaseMultiTenantModule } from '../../src/modules/database/database-multi-tenant.module';
 import { SchemaMigrationService } from '../../src/modules/database/schema-migration.service';
 import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
-import { LEGACY_COLUMNS } from '../../src/scripts/migration/plan/legacy-catalogue';
+import { LEGACY_COLUMNS } from '../../src/scripts/migration/plan/legacy-columns';
 import { createTestContext } from '../../../../test/harness/nest-context';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 

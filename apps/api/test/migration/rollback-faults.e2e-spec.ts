@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { StatusReport } from '../../src/scripts/migration/migration-status.service';
+import { StatusReport } from '../../src/scripts/migration/status/migration-status.service';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';

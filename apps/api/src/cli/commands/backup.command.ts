@@ -3,7 +3,7 @@ import { ExitCode } from '../../common/exceptions/exit-code';
 import { formatBytes, formatDuration } from '../../common/format/format';
 import { BackupManifest } from '../../scripts/migration/backup/backup-manifest';
 import { BackupCurrentDatabaseService } from '../../scripts/migration/backup-current-database';
-import { RunContext } from '../runner/command-context';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { table } from '../runner/command-output.service';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
@@ -37,7 +37,7 @@ export class BackupCommand extends TopsteelCommand<BackupOptions, BackupReport> 
   protected async execute(
     _parameters: string[],
     options: BackupOptions,
-    run: RunContext,
+    run: CliRunContext,
   ): Promise<CommandResult<BackupReport>> {
     const databases = await run.step('find databases', () =>
       this.backups.databasesToBackUp({ monolithOnly: options.monolithOnly }),

@@ -7,7 +7,7 @@ import {
 } from '../../scripts/migration/clean-test-data';
 import { CleanException, CleanExceptionCode } from '../../scripts/migration/clean/clean.exception';
 import { PlanSummary } from '../../scripts/migration/clean/plan-summary';
-import { RunContext } from '../runner/command-context';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
 import { collect, parseDuration } from '../runner/option-parsers';
@@ -119,7 +119,7 @@ export class CleanCommand extends TopsteelCommand<CleanCommandOptions, CleanRepo
   protected async execute(
     _parameters: string[],
     options: CleanCommandOptions,
-    run: RunContext,
+    run: CliRunContext,
   ): Promise<CommandResult<CleanReport | CleanRestoreReport>> {
     const lockTimeoutMs = options.lockTimeout ?? 60000;
     if (options.acceptDuplicateRisk && options.restore === undefined)

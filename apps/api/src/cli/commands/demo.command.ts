@@ -2,7 +2,7 @@ import { Command, Option } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { formatDuration } from '../../common/format/format';
 import { DemoReport, DemoService } from '../../demo/demo.service';
-import { RunContext } from '../runner/command-context';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS } from '../runner/command-output.service';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
@@ -62,7 +62,7 @@ export class DemoCommand extends TopsteelCommand<DemoOptions, DemoCommandReport>
   protected async execute(
     _parameters: string[],
     options: DemoOptions,
-    run: RunContext,
+    run: CliRunContext,
   ): Promise<CommandResult<DemoCommandReport>> {
     if (options.clean) {
       const removed = await this.demo.clean(options.dir, run);

@@ -2,8 +2,8 @@ import { Command, Option } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { formatDuration } from '../../common/format/format';
 import { MigrateReport, MigrationService, SplitReport } from '../../scripts/migration/migration-service';
-import { SchemaFanOutReport } from '../../scripts/migration/split/schema-fan-out';
-import { RunContext } from '../runner/command-context';
+import { SchemaFanOutReport } from '../../scripts/migration/fan-out/schema-fan-out';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
 import { collect, parseDuration, parsePositiveInteger } from '../runner/option-parsers';
@@ -74,7 +74,7 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
   protected async execute(
     _parameters: string[],
     options: MigrateOptions,
-    run: RunContext,
+    run: CliRunContext,
   ): Promise<CommandResult<MigrateReport>> {
     const report = await this.migrations.migrate(
       {

@@ -1,4 +1,4 @@
-import { Check } from '../../scripts/migration/check';
+import { Check } from '../../common/run/check';
 import { CHECK, CROSS, INFO } from '../runner/command-output.service';
 
 /** A checklist as the operator reads it: one line per check, ✅, ℹ or ❌, the label and why. */

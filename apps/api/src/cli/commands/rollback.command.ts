@@ -7,7 +7,7 @@ import {
   RollbackReport,
   RollbackValidation,
 } from '../../scripts/migration/rollback-migration';
-import { RunContext } from '../runner/command-context';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS } from '../runner/command-output.service';
 import { parseDuration } from '../runner/option-parsers';
@@ -82,7 +82,7 @@ export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCo
   protected async execute(
     _parameters: string[],
     options: RollbackOptions,
-    run: RunContext,
+    run: CliRunContext,
   ): Promise<CommandResult<RollbackCommandReport>> {
     const settings = { acceptDataLoss: options.acceptDataLoss, backupName: options.backup };
     if (options.validate) {

@@ -5,7 +5,7 @@ import {
   EnsureSocieteResult,
   SocieteProvisioningService,
 } from '../../modules/societes/societe-provisioning.service';
-import { RunContext } from '../runner/command-context';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { parseDuration, parsePositiveInteger } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
@@ -55,7 +55,7 @@ export class SocieteCreateCommand extends TopsteelCommand<SocieteCreateOptions, 
   protected async execute(
     parameters: string[],
     options: SocieteCreateOptions,
-    run: RunContext,
+    run: CliRunContext,
   ): Promise<CommandResult<EnsureSocieteResult>> {
     const [code, ...words] = parameters;
     const input = { code, nom: words.join(' '), host: options.host, port: options.port };

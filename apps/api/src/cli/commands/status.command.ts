@@ -1,7 +1,10 @@
 import { Command } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { describeHolder } from '../../modules/database/migration-lock.service';
-import { MigrationStatusService, StatusReport } from '../../scripts/migration/migration-status.service';
+import {
+  MigrationStatusService,
+  StatusReport,
+} from '../../scripts/migration/status/migration-status.service';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { formatBytes, table } from '../runner/command-output.service';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';

@@ -2,7 +2,10 @@ import { Command, Option } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { Secret } from '../../common/secrets/secret';
 import { AccessCheckReport, AccessCheckService } from '../../modules/access/access-check.service';
-import { VerifyMigrationService, VerifyReport } from '../../scripts/migration/verify-migration';
+import {
+  VerifyMigrationService,
+  VerifyReport,
+} from '../../scripts/migration/verify-command/verify-migration.service';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS } from '../runner/command-output.service';
 import { parsePositiveInteger } from '../runner/option-parsers';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ExitCode } from '../../common/exceptions/exit-code';
-import { RunContext } from './command-context';
+import { CliRunContext } from './command-context';
 import { CommandOutputService } from './command-output.service';
 import { CommandShutdownService } from './command-shutdown.service';
 import { RunLogService } from './run-log.service';
@@ -14,10 +14,10 @@ export class CommandContextFactory {
     private readonly shutdown: CommandShutdownService,
   ) {}
 
-  open(command: string, options: { json?: boolean; verbose?: boolean }): RunContext {
+  open(command: string, options: { json?: boolean; verbose?: boolean }): CliRunContext {
     this.output.json = Boolean(options.json);
     this.output.verbose = Boolean(options.verbose);
-    const run = new RunContext(command, this.output, this.runLog, this.shutdown);
+    const run = new CliRunContext(command, this.output, this.runLog, this.shutdown);
     const flags = Object.fromEntries(
       Object.entries(options).filter(([, value]) => typeof value !== 'function'),
     );
@@ -25,7 +25,7 @@ export class CommandContextFactory {
     return run;
   }
 
-  close(run: RunContext, exitCode: ExitCode, error?: Record<string, unknown>): void {
+  close(run: CliRunContext, exitCode: ExitCode, error?: Record<string, unknown>): void {
     const outcome = exitCode === ExitCode.Success ? 'ok' : run.shutdown.requested ? 'interrupted' : 'failed';
     this.runLog.append({
       runId: run.runId,

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { RunContext } from '../../common/run/run-context';
 import { CommandOutputService, formatDuration } from './command-output.service';
 import { CommandShutdownService } from './command-shutdown.service';
 import { ProgressReporter } from './progress-reporter';
 import { RunLogService } from './run-log.service';
 
 /**
- * What a service needs from the command that runs it: an id for the journal and the log, timed
- * steps, narrative on stderr, progress, and the shutdown signal. Services receive it as a parameter
- * so that tests can drive them without a CLI.
+ * The CLI's RunContext: narrative and progress on stderr, steps in logs/migration.log, and the
+ * process's SIGINT/SIGTERM as the shutdown signal.
  */
-export class RunContext {
+export class CliRunContext implements RunContext {
   readonly runId = randomUUID();
   readonly startedAt = new Date();
   readonly progress: ProgressReporter;
@@ -25,6 +25,10 @@ export class RunContext {
 
   info(text: string): void {
     this.output.info(text);
+  }
+
+  detail(text: string): void {
+    this.output.detail(text);
   }
 
   log(

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ExitCode } from '../../common/exceptions/exit-code';
-import { InterruptedException } from './interrupted.exception';
+import { InterruptedException } from '../../common/run/interrupted.exception';
 
 type ShutdownSignal = 'SIGINT' | 'SIGTERM';
 

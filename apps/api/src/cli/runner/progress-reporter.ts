@@ -1,17 +1,12 @@
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
+import { ProgressTask, RunProgress } from '../../common/run/run-context';
 import { CommandOutputService, formatDuration } from './command-output.service';
-
-export type ProgressTask = {
-  update(done: number): void;
-  finish(message?: string): void;
-  fail(message: string): void;
-};
 
 /**
  * Long steps show progress on stderr: a bar per task with rows/s on a terminal, one line per
  * finished task otherwise (CI logs stay readable and greppable).
  */
-export class ProgressReporter {
+export class ProgressReporter implements RunProgress {
   #bars?: MultiBar;
 
   constructor(private readonly output: CommandOutputService) {}

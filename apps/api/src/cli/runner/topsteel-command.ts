@@ -5,7 +5,7 @@ import { isTopsteelException } from '../../common/exceptions/topsteel.exception'
 import { redactSecrets } from '../../common/secrets/secret';
 import { isDatabaseError, translateDatabaseError } from '../../modules/database/database.exception';
 import { CommandContextFactory } from './command-context.factory';
-import { RunContext } from './command-context';
+import { CliRunContext } from './command-context';
 
 export type BaseCommandOptions = { json?: boolean; verbose?: boolean };
 
@@ -27,7 +27,7 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
   protected abstract execute(
     parameters: string[],
     options: Options,
-    run: RunContext,
+    run: CliRunContext,
   ): Promise<CommandResult<Report>>;
 
   @Option({
@@ -91,7 +91,7 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
     }
   }
 
-  private exitCodeOf(error: unknown, run: RunContext): ExitCode {
+  private exitCodeOf(error: unknown, run: CliRunContext): ExitCode {
     if (run.shutdown.requested) return run.shutdown.exitCodeFor(run.shutdown.requested);
     return isTopsteelException(error) ? error.exitCode : ExitCode.Failure;
   }

@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DataMode } from '../../app/app-config';
 import { SocietesModule } from '../societes/societes.module';
 import { AuthenticationService } from './authentication.service';
-import { DATA_MODE, DataModeService } from './data-mode.service';
+import { DATA_MODE, DataMode, DataModeService } from './data-mode.service';
 import { TenantAccessService } from './tenant-access.service';
 
 const SERVICES = [DataModeService, AuthenticationService, TenantAccessService];

@@ -3,7 +3,7 @@ import { compare } from 'bcryptjs';
 import { UUID_PATTERN } from '../societes/societe-input';
 import { AccessException, AccessExceptionCode } from './access.exception';
 import { DataModeService } from './data-mode.service';
-import { UserEntity } from './user.entity';
+import { UserEntity } from '../../database/entities/user.entity';
 
 /** A user whose credentials or token were checked by AuthenticationService, and only by it. */
 export type AuthenticatedUser = Readonly<{

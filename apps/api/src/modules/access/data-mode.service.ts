@@ -1,12 +1,14 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DataMode } from '../../app/app-config';
-import { MONOLITH_ENTITIES } from '../../database/entities';
+import { MONOLITH_ENTITIES } from '../../database/entities/entity-lists';
 import { CoreDataSourcesService } from '../database/core-data-sources.service';
 import { createDataSource } from '../database/data-source.factory';
 import { DatabaseConfigService } from '../database/database-config.service';
 import { translateDatabaseError } from '../database/database.exception';
 import { PostgresConnectionFactory } from '../database/postgres-connection.factory';
+
+/** Which databases the app reads: the split ones, or the monolith after a rollback (no code edit). */
+export type DataMode = 'monolith' | 'multi-tenant';
 
 export const DATA_MODE = Symbol('DATA_MODE');
 

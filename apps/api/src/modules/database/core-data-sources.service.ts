@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AUTH_ENTITIES, EntityList, SHARED_ENTITIES } from '../../database/entities';
+import { AUTH_ENTITIES, EntityList, SHARED_ENTITIES } from '../../database/entities/entity-lists';
 import { createDataSource } from './data-source.factory';
 import { DatabaseConfigService } from './database-config.service';
 import { translateDatabaseError } from './database.exception';

@@ -1,6 +1,6 @@
 import { DataSource, Logger as TypeormLogger, MigrationInterface } from 'typeorm';
 import { redactSecrets } from '../../common/secrets/secret';
-import { EntityList } from '../../database/entities';
+import { EntityList } from '../../database/entities/entity-lists';
 import { DatabaseLocation, PostgresConnectionFactory } from './postgres-connection.factory';
 
 export type DataSourceOptions = {

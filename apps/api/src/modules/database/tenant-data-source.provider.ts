@@ -1,7 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { safeIdentifier } from '../../common/identifiers/identifier';
-import { TENANT_ENTITIES } from '../../database/entities';
+import { TENANT_ENTITIES } from '../../database/entities/entity-lists';
 import { CoreDataSourcesService } from './core-data-sources.service';
 import { createDataSource } from './data-source.factory';
 import { DatabaseConfigService } from './database-config.service';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
 import { Page, PageResult, toPageResult } from '../../common/pagination/page';
 import { DataModeService } from '../access/data-mode.service';
-import { LegacyMaterialEntity, SharedMaterialEntity } from './material.entity';
+import { LegacyMaterialEntity, SharedMaterialEntity } from '../../database/entities/material.entity';
 
 export type MaterialView = Omit<SharedMaterialEntity, 'deletedAt'>;
 

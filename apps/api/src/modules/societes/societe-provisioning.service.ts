@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
-import { MigrationJournalService } from '../../scripts/migration/journal/migration-journal.service';
+import { MigrationJournalService } from '../database/journal/migration-journal.service';
 import { DatabaseAdminService } from '../database/database-admin.service';
 import { DatabaseConfigService } from '../database/database-config.service';
 import { DatabaseException, DatabaseExceptionCode } from '../database/database.exception';

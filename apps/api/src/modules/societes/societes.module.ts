@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MigrationJournalModule } from '../../scripts/migration/journal/migration-journal.module';
+import { MigrationJournalModule } from '../database/journal/migration-journal.module';
 import { SocieteMembershipService } from './societe-membership.service';
 import { SocieteProvisioningService } from './societe-provisioning.service';
 import { SocieteRegistryService } from './societe-registry.service';

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
 import { Page, PageResult, toPageResult } from '../../common/pagination/page';
 import { TenantAccessService, TenantGrant } from '../access/tenant-access.service';
-import { ClientEntity } from './client.entity';
-import { CommandeEntity } from './commande.entity';
+import { ClientEntity } from '../../database/entities/client.entity';
+import { CommandeEntity } from '../../database/entities/commande.entity';
 
 export type ClientView = Omit<ClientEntity, 'deletedAt'>;
 export type CommandeView = Omit<CommandeEntity, 'deletedAt'>;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { RunContext } from '../../cli/runner/command-context';
+import { RunContext } from '../../common/run/run-context';
 import { fsyncPath, sha256File, timestampName } from '../../common/fs/durable-files';
 import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
 import { DatabaseAdminService } from '../../modules/database/database-admin.service';
@@ -23,7 +23,7 @@ import {
   TableFingerprint,
 } from './backup/backup-manifest';
 import { dumpToFile, runTool } from './backup/pg-process';
-import { MigrationJournalService } from './journal/migration-journal.service';
+import { MigrationJournalService } from '../../modules/database/journal/migration-journal.service';
 import { ExportedSnapshot, releaseClients } from './snapshot/exported-snapshot';
 import { compareSchemas, computeSchemaFingerprint } from './snapshot/schema-fingerprint';
 import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { RunContext } from '../../cli/runner/command-context';
+import { RunContext } from '../../common/run/run-context';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import { describeHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
 import {
@@ -26,7 +26,7 @@ import { cancelOnAbort } from './clean/cancel-on-abort';
 import { readForeignKeyGraph } from './clean/foreign-key-graph';
 import { PlanSummary } from './clean/plan-summary';
 import { loadRulesFile } from './clean/rules-file';
-import { MigrationJournalService } from './journal/migration-journal.service';
+import { MigrationJournalService } from '../../modules/database/journal/migration-journal.service';
 
 export type CleanOptions = {
   target?: string;

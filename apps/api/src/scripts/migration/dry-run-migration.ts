@@ -13,7 +13,7 @@ import { formatBytes } from '../../common/format/format';
 import { quoteQualified } from '../../common/identifiers/identifier';
 import { tablesWithRows, tableStatistics } from './catalogue/catalogue';
 import { EMAIL_DOMAIN_SQL } from './clean/clean-rules';
-import { MigrationJournalService } from './journal/migration-journal.service';
+import { MigrationJournalService } from '../../modules/database/journal/migration-journal.service';
 import { DEFAULT_PLAN } from './plan/default-plan';
 import { Finding } from './plan/finding';
 import {
@@ -25,7 +25,7 @@ import {
 } from './plan/plan-resolver';
 import { CutReference, NewTable } from './plan/plan.types';
 import { PgToolsService, serverMajor } from './tools/pg-tools.service';
-import { Check } from './check';
+import { Check } from '../../common/run/check';
 
 export type PlannedDatabase = {
   name: string;

@@ -5,12 +5,12 @@ import { BackupCatalogService } from './backup/backup-catalog.service';
 import { BackupCurrentDatabaseService } from './backup-current-database';
 import { CleanTestDataService } from './clean-test-data';
 import { DryRunMigrationService } from './dry-run-migration';
-import { MigrationJournalModule } from './journal/migration-journal.module';
+import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
-import { MigrationStatusService } from './migration-status.service';
+import { MigrationStatusService } from './status/migration-status.service';
 import { RollbackMigrationService } from './rollback-migration';
 import { PgToolsService } from './tools/pg-tools.service';
-import { VerifyMigrationService } from './verify-migration';
+import { VerifyMigrationService } from './verify-command/verify-migration.service';
 
 const SERVICES = [
   BackupCatalogService,

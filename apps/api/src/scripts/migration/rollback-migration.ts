@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { freeBytes } from '../../common/fs/free-bytes';
 import { join } from 'node:path';
-import { RunContext } from '../../cli/runner/command-context';
+import { RunContext } from '../../common/run/run-context';
 import { quoteIdentifier, safeIdentifier } from '../../common/identifiers/identifier';
 import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
@@ -24,15 +24,15 @@ import {
   DatabaseToBackUp,
   FingerprintDifference,
 } from './backup-current-database';
-import { JOURNAL_SCHEMA } from './journal/journal.schema';
-import { DatabaseSnapshot, SplitStatus } from './journal/journal.types';
-import { MigrationJournalService } from './journal/migration-journal.service';
+import { JOURNAL_SCHEMA } from '../../modules/database/journal/journal.schema';
+import { DatabaseSnapshot, SplitStatus } from '../../modules/database/journal/journal.types';
+import { MigrationJournalService } from '../../modules/database/journal/migration-journal.service';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
 import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
 import { compareSchemas, computeSchemaFingerprint, SchemaDifference } from './snapshot/schema-fingerprint';
 import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
 import { PgToolsService, serverMajor } from './tools/pg-tools.service';
-import { Check } from './check';
+import { Check } from '../../common/run/check';
 
 export type PostSplitChange = {
   database: string;

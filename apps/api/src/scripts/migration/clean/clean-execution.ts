@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { RunContext } from '../../../cli/runner/command-context';
+import { RunContext } from '../../../common/run/run-context';
 import { quoteQualified } from '../../../common/identifiers/identifier';
 import { isTopsteelException } from '../../../common/exceptions/topsteel.exception';
 import { HeldLock } from '../../../modules/database/migration-lock.service';

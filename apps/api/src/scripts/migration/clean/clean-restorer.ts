@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { RunContext } from '../../../cli/runner/command-context';
+import { RunContext } from '../../../common/run/run-context';
 import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { ArchivedTable, CleanArchiveManifest, checksumOf, restoredColumns } from './clean-archive';

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
-import { JournalRepository } from '../journal/journal.repository';
-import { DeferredConstraint } from '../journal/journal.types';
+import { JournalRepository } from '../../../modules/database/journal/journal.repository';
+import { DeferredConstraint } from '../../../modules/database/journal/journal.types';
 import { MigrationException, MigrationExceptionCode } from '../migration.exception';
 
 /**

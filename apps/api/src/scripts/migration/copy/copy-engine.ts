@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { RunContext } from '../../../cli/runner/command-context';
+import { RunContext } from '../../../common/run/run-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { translateDatabaseError } from '../../../modules/database/database.exception';
@@ -7,7 +7,7 @@ import {
   DatabaseLocation,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
-import { JournalRepository } from '../journal/journal.repository';
+import { JournalRepository } from '../../../modules/database/journal/journal.repository';
 import { MigrationException, MigrationExceptionCode } from '../migration.exception';
 import { CopyTask } from '../plan/plan-resolver';
 import { ExportedSnapshot } from '../snapshot/exported-snapshot';

@@ -3,7 +3,7 @@ import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/ide
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { CatalogueColumn, CatalogueTable, listColumns, listRelations } from '../catalogue/catalogue';
 import { Finding } from './finding';
-import { LEGACY_COLUMNS, LEGACY_ENUMS } from './legacy-catalogue';
+import { LEGACY_COLUMNS, LEGACY_ENUMS } from './legacy-columns';
 import { AddedColumn, CutReference, ExcludedTable, MigrationPlan } from './plan.types';
 import { isCompatibleType } from './type-compatibility';
 

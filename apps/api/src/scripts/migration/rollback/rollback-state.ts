@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
-import { DatabaseSnapshot, SplitStatus } from '../journal/journal.types';
+import { DatabaseSnapshot, SplitStatus } from '../../../modules/database/journal/journal.types';
 
 export type DatabaseToDrop = { name: string; kind: SchemaKind; host: string | null; port: number | null };
 

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
-import { Check } from '../check';
+import { Check } from '../../../common/run/check';
 
 const run = promisify(execFile);
 

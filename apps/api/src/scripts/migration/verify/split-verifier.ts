@@ -8,8 +8,8 @@ import {
 } from '../../../modules/database/postgres-connection.factory';
 import { checksumOfExpressionsSql, checksumSql } from '../catalogue/catalogue';
 import { projectionExpressions, targetColumnNames } from '../copy/table-copier';
-import { JOURNAL_SCHEMA } from '../journal/journal.schema';
-import { DatabaseSnapshot } from '../journal/journal.types';
+import { JOURNAL_SCHEMA } from '../../../modules/database/journal/journal.schema';
+import { DatabaseSnapshot } from '../../../modules/database/journal/journal.types';
 import { CopyTask, planDrift, ResolvedPlan } from '../plan/plan-resolver';
 import { CutReference } from '../plan/plan.types';
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';

@@ -1,8 +1,8 @@
 import { EntitySchema } from 'typeorm';
-import { UserEntity } from '../modules/access/user.entity';
-import { LegacyMaterialEntity, SharedMaterialEntity } from '../modules/shared/material.entity';
-import { ClientEntity } from '../modules/tenant/client.entity';
-import { CommandeEntity } from '../modules/tenant/commande.entity';
+import { UserEntity } from './user.entity';
+import { LegacyMaterialEntity, SharedMaterialEntity } from './material.entity';
+import { ClientEntity } from './client.entity';
+import { CommandeEntity } from './commande.entity';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export type EntityList = (Function | EntitySchema)[];

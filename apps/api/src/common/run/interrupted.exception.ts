@@ -1,5 +1,5 @@
-import { ExitCode } from '../../common/exceptions/exit-code';
-import { ExceptionCodeInfo, TopsteelException } from '../../common/exceptions/topsteel.exception';
+import { ExitCode } from '../exceptions/exit-code';
+import { ExceptionCodeInfo, TopsteelException } from '../exceptions/topsteel.exception';
 
 export enum InterruptedExceptionCode {
   Interrupted = 'INTERRUPTED',

@@ -1,5 +1,5 @@
-import { RunContext } from '../../../cli/runner/command-context';
-import { runForEach } from '../../../cli/runner/tenant-runner';
+import { RunContext } from '../../../common/run/run-context';
+import { runForEach } from '../../../common/run/run-for-each';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';

@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { mapWithConcurrency } from '../../common/concurrency/map-with-concurrency';
-import { tenantDatabaseName } from '../../database/config/multi-tenant-database.config';
-import { SchemaKind } from '../../database/migrations/migration-sets';
-import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
-import { DatabaseConfigService } from '../../modules/database/database-config.service';
-import { LockHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
-import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
-import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
-import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
-import { BackupSummary } from './backup/backup-manifest';
-import { BackupCatalogService } from './backup/backup-catalog.service';
-import { exactRowCounts, listRelations } from './catalogue/catalogue';
-import { MigrationJournalService } from './journal/migration-journal.service';
-import { RollbackStateFile } from './rollback/rollback-state';
+import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
+import { tenantDatabaseName } from '../../../database/config/multi-tenant-database.config';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../../modules/database/database-admin.service';
+import { DatabaseConfigService } from '../../../modules/database/database-config.service';
+import { LockHolder, MigrationLockService } from '../../../modules/database/migration-lock.service';
+import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
+import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
+import { SocieteRegistryService } from '../../../modules/societes/societe-registry.service';
+import { BackupSummary } from '../backup/backup-manifest';
+import { BackupCatalogService } from '../backup/backup-catalog.service';
+import { exactRowCounts, listRelations } from '../catalogue/catalogue';
+import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
+import { RollbackStateFile } from '../rollback/rollback-state';
 
 export type MonolithStatus = {
   database: string;

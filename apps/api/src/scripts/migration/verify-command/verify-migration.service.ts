@@ -1,28 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
-import { SchemaKind } from '../../database/migrations/migration-sets';
-import { DatabaseAdminService } from '../../modules/database/database-admin.service';
-import { DatabaseConfigService } from '../../modules/database/database-config.service';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
+import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import {
   DatabaseLocation,
   PostgresConnectionFactory,
-} from '../../modules/database/postgres-connection.factory';
-import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
-import { TableCopyState } from './journal/journal.types';
-import { MigrationJournalService } from './journal/migration-journal.service';
-import { MigrationException, MigrationExceptionCode } from './migration.exception';
-import { DEFAULT_PLAN } from './plan/default-plan';
-import { CopyTask, readTargetSchema, resolvePlan } from './plan/plan-resolver';
-import { splitLocations } from './split/split-targets';
-import { danglingAcrossDatabases } from './verify/reference-check';
+} from '../../../modules/database/postgres-connection.factory';
+import { SocieteRegistryService } from '../../../modules/societes/societe-registry.service';
+import { TableCopyState } from '../../../modules/database/journal/journal.types';
+import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
+import { MigrationException, MigrationExceptionCode } from '../migration.exception';
+import { DEFAULT_PLAN } from '../plan/default-plan';
+import { CopyTask, readTargetSchema, resolvePlan } from '../plan/plan-resolver';
+import { splitLocations } from '../targets/split-targets';
+import { danglingAcrossDatabases } from '../verify/reference-check';
 import {
   referenceName,
   ReferenceVerification,
   TableVerification,
   taskKey,
   verifySplit,
-} from './verify/split-verifier';
-import { Check } from './check';
+} from '../verify/split-verifier';
+import { Check } from '../../../common/run/check';
 
 export type VerifyReport = {
   ok: boolean;

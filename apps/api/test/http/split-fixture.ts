@@ -10,7 +10,7 @@ import { SocieteMembershipService } from '../../src/modules/societes/societe-mem
 import { SocieteProvisioningService } from '../../src/modules/societes/societe-provisioning.service';
 import { SocieteRecord } from '../../src/modules/societes/societe-registry.service';
 import { SocietesModule } from '../../src/modules/societes/societes.module';
-import { MigrationJournalService } from '../../src/scripts/migration/journal/migration-journal.service';
+import { MigrationJournalService } from '../../src/modules/database/journal/migration-journal.service';
 import { createTestContext } from '../../../../test/harness/nest-context';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 

@@ -1,5 +1,5 @@
-import { mapWithConcurrency } from '../../common/concurrency/map-with-concurrency';
-import { RunContext } from './command-context';
+import { mapWithConcurrency } from '../concurrency/map-with-concurrency';
+import { RunContext } from './run-context';
 
 export type RunnerItem = { name: string };
 

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
-import { DataModeService } from '../../modules/access/data-mode.service';
+import { DataMode, DataModeService } from '../../modules/access/data-mode.service';
 import { TenantAccessService } from '../../modules/access/tenant-access.service';
 import { CoreDataSourcesService } from '../../modules/database/core-data-sources.service';
 import { DatabaseAdminService, DatabaseInfo } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import type { TenantPoolStats } from '../../modules/database/tenant-data-source.provider';
 import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
-import { DataMode } from '../app-config';
 
 export type DatabaseHealth = {
   name: string;

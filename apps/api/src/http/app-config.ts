@@ -1,8 +1,6 @@
 import { Environment, EnvironmentReader } from '../database/config/environment-reader';
 import { Secret } from '../common/secrets/secret';
-
-/** Which databases the app reads: the split ones, or the monolith after a rollback (no code edit). */
-export type DataMode = 'monolith' | 'multi-tenant';
+import { DataMode } from '../modules/access/data-mode.service';
 
 /** The HTTP app's own variables; the database ones come from the shared database configuration. */
 export type AppConfig = {

@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
-import { DatabaseConfigService } from '../../../modules/database/database-config.service';
-import {
-  DatabaseLocation,
-  PostgresConnectionFactory,
-} from '../../../modules/database/postgres-connection.factory';
+import { DatabaseAdminService } from '../database-admin.service';
+import { DatabaseConfigService } from '../database-config.service';
+import { DatabaseLocation, PostgresConnectionFactory } from '../postgres-connection.factory';
 import { JournalRepository } from './journal.repository';
 import { CreatedDatabase, DatabaseSnapshot, SplitState, TableCopyState } from './journal.types';
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Client } from 'pg';
-import { RunContext } from '../../../cli/runner/command-context';
+import { RunContext } from '../../../common/run/run-context';
 import {
   MultiTenantDatabaseConfig,
   tenantDatabaseName,
@@ -19,7 +19,7 @@ import { DatabaseException, DatabaseExceptionCode } from '../../../modules/datab
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
 import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
-import { MigrationJournalService } from '../journal/migration-journal.service';
+import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 
 /** AUTH, SHARED and the default société's tenant database: where the split writes. */
 export function splitLocations(config: MultiTenantDatabaseConfig): Record<SchemaKind, DatabaseLocation> {
@@ -108,7 +108,7 @@ export class SplitTargets {
     const provisioned = await run.step('default société', () =>
       this.provisioning.ensureSociete(
         { code: config.defaultSocieteCode.toUpperCase(), nom: config.defaultSocieteName },
-        { runId: run.runId, lock, onStep: (step) => run.output.detail(`  ${step}`) },
+        { runId: run.runId, lock, onStep: (step) => run.detail(`  ${step}`) },
       ),
     );
     return { locations, created, societeId: provisioned.societe.societeId };
