@@ -20,10 +20,11 @@ const PROVIDERS = [
 ];
 
 /**
- * The data layer shared by the HTTP app and the CLI: configuration, the named TypeORM connections
- * `auth`, `shared`, `tenant` (the default société's database) and `monolith` (DB_MODE=monolith), the
+ * The data layer shared by the HTTP app and the CLI: configuration, the named connections, the
  * tenant DataSource cache for every other société, database administration, schema migrations and
- * the migration lock. Nothing here connects at start-up: ConnectionOpenerService connects a named
+ * the migration lock. The named connections are @nestjs/typeorm `TypeOrmModule.forRootAsync`
+ * registrations: `auth`, `shared`, `tenant` (the default société's database) and `monolith`
+ * (DB_MODE=monolith). Nothing here connects at start-up: ConnectionOpenerService connects a named
  * DataSource on its first use.
  */
 @Global()
