@@ -2,6 +2,8 @@ import { INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken, getRepositoryToken } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
+import { ExitCode } from '../../src/common/exceptions/exit-code';
+import { ConfigException } from '../../src/database/config/config.exception';
 import { SharedMaterialEntity } from '../../src/database/entities/material.entity';
 import { UserEntity } from '../../src/database/entities/user.entity';
 import { AccessModule } from '../../src/modules/access/access.module';
@@ -19,6 +21,11 @@ import { TestEnvironment } from '../../../../test/harness/test-environment';
   imports: [DatabaseMultiTenantModule, AccessModule.register({ mode: 'multi-tenant' }), SharedModule],
 })
 class AppDataModule {}
+
+function restore(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
 
 describe('DatabaseMultiTenantModule named connections', () => {
   const environment = TestEnvironment.create('namedconn');
@@ -43,15 +50,24 @@ describe('DatabaseMultiTenantModule named connections', () => {
     await environment.cleanup();
   });
 
-  it('bootstraps without configuration and without connecting anything', async () => {
-    // Nothing here sets a configuration: bootstrap must not need one.
+  it('bootstraps with an invalid configuration, connecting nothing, and reads it on first use', async () => {
+    const saved = { port: process.env.DB_PORT, envFile: process.env.TOPSTEEL_ENV_FILE };
+    process.env.DB_PORT = 'not-a-port';
+    process.env.TOPSTEEL_ENV_FILE = 'none';
     const bare = await NestFactory.createApplicationContext(AppDataModule, { logger: false });
     try {
       for (const name of CONNECTION_NAMES) {
         expect(bare.get<DataSource>(getDataSourceToken(name)).isInitialized).toBe(false);
       }
-      expect(bare.get(ConnectionOpenerService).opened()).toEqual([]);
+      const bareOpener = bare.get(ConnectionOpenerService);
+      expect(bareOpener.opened()).toEqual([]);
+      const failure = await bareOpener.open('auth').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ConfigException);
+      expect((failure as ConfigException).exitCode).toBe(ExitCode.Usage);
+      expect((failure as ConfigException).message).toContain('DB_PORT');
     } finally {
+      restore('DB_PORT', saved.port);
+      restore('TOPSTEEL_ENV_FILE', saved.envFile);
       await bare.close();
     }
   });
@@ -79,15 +95,16 @@ describe('DatabaseMultiTenantModule named connections', () => {
     expect(await sessions(environment.names.defaultTenant, 'topsteel-tenant')).toBeGreaterThan(0);
   });
 
-  it('reads AUTH through the injected repository, one connection attempt for concurrent first uses', async () => {
+  it('reads AUTH through the injected repository, concurrent first uses sharing one connection', async () => {
     await environment.query('postgres', `CREATE DATABASE "${environment.names.auth}"`);
     await context.get(SchemaMigrationService).run({ database: environment.names.auth }, 'auth');
     const users = context.get<Repository<UserEntity>>(getRepositoryToken(UserEntity, 'auth'));
     const ready = await Promise.all(Array.from({ length: 5 }, () => opener.ready(users)));
     expect(new Set(ready)).toEqual(new Set([users]));
+    // One initialize(): its pool holds the one session it opened to check the server.
+    expect(await sessions(environment.names.auth, 'topsteel-auth')).toBe(1);
     expect(await users.count()).toBe(0);
     expect(opener.opened().sort()).toEqual(['auth', 'tenant']);
-    expect(await sessions(environment.names.auth, 'topsteel-auth')).toBeGreaterThan(0);
   });
 
   it('closes what it opened when the context closes', async () => {
