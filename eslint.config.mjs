@@ -42,7 +42,7 @@ export default tseslint.config(
     // membership first. Type-only imports (TenantLocation, TenantPoolStats) stay allowed.
     files: [
       'apps/api/src/http/**/*.ts',
-      'apps/api/src/modules/{access,shared,tenant}/**/*.ts',
+      'apps/api/src/modules/{access,access-check,shared,tenant}/**/*.ts',
       'apps/api/src/*.ts',
     ],
     ignores: [
