@@ -7,6 +7,9 @@ import { Environment, EnvironmentReader } from './environment-reader';
 
 export type { Environment } from './environment-reader';
 import { repositoryRoot } from './repository-root';
+import { readTenantServers, TenantServer } from './tenant-servers.config';
+
+export type { TenantServer } from './tenant-servers.config';
 
 export type SslMode = false | { rejectUnauthorized: boolean };
 
@@ -35,6 +38,10 @@ export type MultiTenantDatabaseConfig = {
   migrationsExtraDir?: string;
   /** Folder holding pg_dump and pg_restore; PATH when unset. */
   pgBinDir?: string;
+  /** Servers that may hold tenant databases; the first is always `default` (DB_HOST:DB_PORT). */
+  servers: TenantServer[];
+  /** TENANT_SERVER_MAX_CONNECTIONS: most tenant connections the tool opens on one server at once. */
+  tenantServerMaxConnections: number;
 };
 
 /** Longest société code such that `<prefix>_<code>` stays a valid database name. */
@@ -132,11 +139,13 @@ export function loadMultiTenantDatabaseConfig(
     reader.problem('CLEAN_TEST_EMAIL_DOMAINS', 'must be a comma-separated list of domain names');
   }
 
+  const port = reader.integer('DB_PORT', 5432, 1, 65535);
+  const secret = new Secret(password);
   const config: MultiTenantDatabaseConfig = {
     host,
-    port: reader.integer('DB_PORT', 5432, 1, 65535),
+    port,
     username,
-    password: new Secret(password),
+    password: secret,
     ...databases,
     tenantPrefix,
     ssl,
@@ -152,6 +161,8 @@ export function loadMultiTenantDatabaseConfig(
     cleanTestEmailDomains: domains,
     migrationsExtraDir: env.MIGRATIONS_EXTRA_DIR ? folder('MIGRATIONS_EXTRA_DIR', '') : undefined,
     pgBinDir: env.PG_BIN_DIR ? folder('PG_BIN_DIR', '') : undefined,
+    servers: readTenantServers(reader, { host, port, username, password: secret }),
+    tenantServerMaxConnections: reader.integer('TENANT_SERVER_MAX_CONNECTIONS', 4, 1, 1000),
   };
   reader.assertValid();
   return config;
