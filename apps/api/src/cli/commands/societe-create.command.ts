@@ -10,7 +10,12 @@ import { CommandContextFactory } from '../runner/command-context.factory';
 import { parseDuration, parsePositiveInteger } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 
-type SocieteCreateOptions = BaseCommandOptions & { lockTimeout?: number; host?: string; port?: number };
+type SocieteCreateOptions = BaseCommandOptions & {
+  lockTimeout?: number;
+  host?: string;
+  port?: number;
+  server?: string;
+};
 
 const DEFAULT_LOCK_TIMEOUT_MS = 60000;
 
@@ -42,6 +47,14 @@ export class SocieteCreateCommand extends TopsteelCommand<SocieteCreateOptions, 
     return parseDuration(value, '--lock-timeout');
   }
 
+  @Option({
+    flags: '--server <name>',
+    description: 'server declared in TENANT_SERVERS that holds the tenant database (default)',
+  })
+  parseServer(value: string): string {
+    return value;
+  }
+
   @Option({ flags: '--host <host>', description: 'PostgreSQL server of the tenant database (DB_HOST)' })
   parseHost(value: string): string {
     return value;
@@ -58,7 +71,13 @@ export class SocieteCreateCommand extends TopsteelCommand<SocieteCreateOptions, 
     run: CliRunContext,
   ): Promise<CommandResult<EnsureSocieteResult>> {
     const [code, ...words] = parameters;
-    const input = { code, nom: words.join(' '), host: options.host, port: options.port };
+    const input = {
+      code,
+      nom: words.join(' '),
+      host: options.host,
+      port: options.port,
+      server: options.server,
+    };
     // Usage errors (unsafe code, bad name) exit 2 before any connection or lock.
     this.provisioning.validate(input);
     const result = await this.lock.withMigrationLock(
@@ -83,7 +102,11 @@ export class SocieteCreateCommand extends TopsteelCommand<SocieteCreateOptions, 
 
 function render(result: EnsureSocieteResult): string {
   const societe = result.societe;
-  const where = societe.host ? ` on ${societe.host}:${societe.port ?? 'default port'}` : '';
+  const where = societe.server
+    ? ` on server ${societe.server}`
+    : societe.host
+      ? ` on ${societe.host}:${societe.port ?? 'default port'}`
+      : '';
   if (!result.created) {
     const repaired = [
       result.migrationsApplied.length > 0

@@ -31,7 +31,7 @@ export type HealthReport = {
   tenantDataSources: TenantPoolStats & { poolSize: number };
 };
 
-type Server = { host: string | null; port: number | null };
+type Server = { server?: string | null; host: string | null; port: number | null };
 
 const reason = (error: unknown): string =>
   isTopsteelException(error) ? error.code : error instanceof Error ? error.message : String(error);
@@ -75,7 +75,7 @@ export class HealthService {
           connections: null,
         };
         tenants.push(tenant);
-        servers.set(tenant, { host: societe.host, port: societe.port });
+        servers.set(tenant, { server: societe.server, host: societe.host, port: societe.port });
       }
     }
     await this.fillFromCatalogues(core, tenants, servers);
@@ -151,8 +151,10 @@ export class HealthService {
     );
   }
 
-  private serverName(server: { host?: string | null; port?: number | null }): string {
+  private serverName(server: { server?: string | null; host?: string | null; port?: number | null }): string {
     const config = this.configService.config;
+    // A declared server (TENANT_SERVERS) is shown by its name, the others by address.
+    if (server.server) return server.server;
     return `${server.host || config.host}:${server.port || config.port}`;
   }
 }

@@ -20,7 +20,7 @@ export class SocietesController {
     return { societes: await this.tenantAccess.societesOf(user) };
   }
 
-  /** Body: { code, nom, host?, port? }. ADMIN only. 201 when created, 200 when it already existed. */
+  /** Body: { code, nom, server?, host?, port? }. ADMIN only. 201 when created, 200 when it already existed. */
   @Post()
   @UseGuards(AdminGuard)
   async create(
@@ -34,6 +34,8 @@ export class SocietesController {
       nom: requiredString(fields, 'nom', 255),
       host: optionalString(fields, 'host'),
       port: optionalInteger(fields, 'port'),
+      // A server declared in TENANT_SERVERS; an unknown name is a 400 and nothing is created.
+      server: optionalString(fields, 'server'),
     });
     response.statusCode = result.created ? 201 : 200;
     return result;

@@ -86,6 +86,7 @@ export class TenantAccessService {
         societeId: location.societeId,
         code: location.code,
         database: safeIdentifier(location.database, `database name of société ${location.code}`),
+        server: location.server,
         host: location.host,
         port: location.port,
       },

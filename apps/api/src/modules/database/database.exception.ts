@@ -18,6 +18,7 @@ export enum DatabaseExceptionCode {
   LockLost = 'LOCK_LOST',
   NotOwnedByTool = 'NOT_OWNED_BY_TOOL',
   SocieteNotFound = 'SOCIETE_NOT_FOUND',
+  UnknownServer = 'UNKNOWN_SERVER',
 }
 
 const INFO: Record<DatabaseExceptionCode, ExceptionCodeInfo> = {
@@ -64,6 +65,10 @@ const INFO: Record<DatabaseExceptionCode, ExceptionCodeInfo> = {
   [DatabaseExceptionCode.SocieteNotFound]: {
     exitCode: ExitCode.Failure,
     hint: 'Run db:societe:list to see the sociétés and their codes.',
+  },
+  [DatabaseExceptionCode.UnknownServer]: {
+    exitCode: ExitCode.Usage,
+    hint: 'Declare the server in TENANT_SERVERS (name=host:port) or use one that is declared there; db:status lists them.',
   },
 };
 

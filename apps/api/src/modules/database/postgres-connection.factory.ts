@@ -1,10 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { Client, ClientConfig } from 'pg';
+import { TenantServer } from '../../database/config/multi-tenant-database.config';
 import { DatabaseConfigService } from './database-config.service';
-import { translateDatabaseError } from './database.exception';
+import { DatabaseException, DatabaseExceptionCode, translateDatabaseError } from './database.exception';
 
-/** Where a database lives; an empty host or port means the configured default server. */
-export type DatabaseLocation = { database: string; host?: string | null; port?: number | null };
+/**
+ * Where a database lives. `server` names a server of TENANT_SERVERS (host, port and credentials come
+ * from configuration, so a server moves by changing one variable); without it, `host`/`port` (rows of
+ * older versions) or else the default server.
+ */
+export type DatabaseLocation = {
+  database: string;
+  server?: string | null;
+  host?: string | null;
+  port?: number | null;
+};
+
+/** The server a location resolves to: address and credentials. */
+export type ResolvedServer = Pick<TenantServer, 'name' | 'host' | 'port' | 'username' | 'password'>;
 
 export type ConnectOptions = {
   applicationName?: string;
@@ -26,13 +39,36 @@ export const DETERMINISTIC_SESSION_SETTINGS = [
 export class PostgresConnectionFactory {
   constructor(private readonly configService: DatabaseConfigService) {}
 
+  /** The declared server of a location; an unknown server name is a configuration error (exit 2). */
+  server(location: Pick<DatabaseLocation, 'server' | 'host' | 'port'>): ResolvedServer {
+    const servers = this.configService.config.servers;
+    if (location.server) {
+      const named = servers.find((server) => server.name === location.server);
+      if (!named) {
+        throw new DatabaseException(
+          DatabaseExceptionCode.UnknownServer,
+          `the server "${location.server}" is not declared in TENANT_SERVERS`,
+          { server: location.server },
+        );
+      }
+      return named;
+    }
+    const fallback = servers[0];
+    const host = location.host || fallback.host;
+    const port = location.port || fallback.port;
+    // A host:port recorded by an older version: the credentials of the declared server there, if any.
+    const declared = servers.find((server) => server.host === host && server.port === port);
+    return declared ?? { ...fallback, name: `${host}:${port}`, host, port };
+  }
+
   clientConfig(location: DatabaseLocation, options: ConnectOptions = {}): ClientConfig {
     const config = this.configService.config;
-    const password = config.password.reveal();
+    const server = this.server(location);
+    const password = server.password.reveal();
     return {
-      host: location.host || config.host,
-      port: location.port || config.port,
-      user: config.username,
+      host: server.host,
+      port: server.port,
+      user: server.username,
       password: password === '' ? undefined : password,
       database: location.database,
       ssl: config.ssl,
@@ -53,8 +89,11 @@ export class PostgresConnectionFactory {
   }
 
   describe(location: DatabaseLocation): string {
-    const config = this.configService.config;
-    return `database "${location.database}" on ${location.host || config.host}:${location.port || config.port}`;
+    const server = this.server(location);
+    const named = location.server
+      ? `server ${server.name} (${server.host}:${server.port})`
+      : `${server.host}:${server.port}`;
+    return `database "${location.database}" on ${named}`;
   }
 
   /** Opens a client; connection failures come back as DatabaseException with the exit code to use. */
@@ -95,20 +134,21 @@ export class PostgresConnectionFactory {
    */
   childProcessEnvironment(location: DatabaseLocation): NodeJS.ProcessEnv {
     const config = this.configService.config;
+    const server = this.server(location);
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !name.startsWith('PG')),
     );
     const environment: NodeJS.ProcessEnv = {
       ...inherited,
-      PGHOST: location.host || config.host,
-      PGPORT: String(location.port || config.port),
-      PGUSER: config.username,
+      PGHOST: server.host,
+      PGPORT: String(server.port),
+      PGUSER: server.username,
       PGDATABASE: location.database,
       PGCONNECT_TIMEOUT: String(Math.max(1, Math.ceil(config.connectionTimeoutMs / 1000))),
       PGAPPNAME: 'topsteel-dump',
       PGSSLMODE: config.ssl === false ? 'disable' : config.ssl.rejectUnauthorized ? 'verify-full' : 'require',
     };
-    const password = config.password.reveal();
+    const password = server.password.reveal();
     if (password !== '') environment.PGPASSWORD = password;
     return environment;
   }

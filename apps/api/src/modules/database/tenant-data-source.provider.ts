@@ -14,12 +14,16 @@ export type TenantLocation = {
   societeId: string;
   code: string;
   database: string;
+  /** The TENANT_SERVERS name recorded in `societes`; null on rows of older versions (host/port). */
+  server: string | null;
   host: string | null;
   port: number | null;
 };
 
 type Entry = {
   key: string;
+  /** The server this DataSource connects to, for the per-server cap. */
+  serverKey: string;
   location: TenantLocation;
   opening: Promise<DataSource>;
   leases: number;
@@ -28,12 +32,21 @@ type Entry = {
 
 export type TenantPoolStats = { open: number; leased: number; max: number };
 
+/**
+ * `societes.database_server` (AUTH migration 002) read through the whole row, so that `db:migrate`
+ * can still list the sociétés of an AUTH that has not had migration 002 yet (NULL: default server).
+ */
+export function serverColumn(table = 'societes'): string {
+  return `(to_jsonb(${table}) ->> 'database_server') AS database_server`;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The only place that opens tenant connections. It resolves a société to its database (honouring
- * the host/port recorded in `societes`, so tenants can live on several servers), keeps at most
- * TENANT_MAX_DATASOURCES DataSources with a TENANT_POOL_SIZE pool each, de-duplicates concurrent
+ * The only place that opens tenant connections. It resolves a société to its database (on the
+ * server named in `societes`, whose address comes from TENANT_SERVERS), keeps at most
+ * TENANT_MAX_DATASOURCES DataSources with a TENANT_POOL_SIZE pool each, and at most
+ * TENANT_SERVER_MAX_CONNECTIONS connections on any one server, de-duplicates concurrent
  * openings, evicts the least recently used idle one when full (a caller waits when every one is in
  * use rather than exceeding the cap), closes idle ones after TENANT_IDLE_TIMEOUT_MS, and closes all
  * on shutdown.
@@ -63,9 +76,10 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
         database_name: string;
         database_host: string | null;
         database_port: number | null;
+        database_server: string | null;
       }[]
     >(
-      `SELECT id, code, database_name, database_host, database_port FROM societes
+      `SELECT id, code, database_name, database_host, database_port, ${serverColumn()} FROM societes
        WHERE ${byId ? 'id = $1::uuid' : 'lower(code) = lower($1)'} AND deleted_at IS NULL`,
       [societe],
     );
@@ -80,6 +94,7 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
       societeId: row.id,
       code: row.code,
       database: safeIdentifier(row.database_name, `database name of société ${row.code}`),
+      server: row.database_server,
       host: row.database_host,
       port: row.database_port,
     };
@@ -128,7 +143,29 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
   }
 
   private keyOf(location: TenantLocation): string {
-    return `${location.host ?? ''}:${location.port ?? ''}/${location.database}`;
+    return `${this.serverKeyOf(location)}/${location.database}`;
+  }
+
+  private serverKeyOf(location: TenantLocation): string {
+    const server = this.connections.server(location);
+    return `${server.host}:${server.port}`;
+  }
+
+  /** Pool size and DataSource count per server such that their product stays within the server cap. */
+  private perServer(): { poolSize: number; dataSources: number } {
+    const config = this.configService.config;
+    const poolSize = Math.min(config.tenantPoolSize, config.tenantServerMaxConnections);
+    return { poolSize, dataSources: Math.max(1, Math.floor(config.tenantServerMaxConnections / poolSize)) };
+  }
+
+  /** The least recently used idle DataSource to close so that one more fits, undefined to wait. */
+  private victimFor(serverKey: string): Entry | undefined | null {
+    const entries = [...this.#entries.values()];
+    const onServer = entries.filter((entry) => entry.serverKey === serverKey);
+    if (onServer.length >= this.perServer().dataSources) return onServer.find((entry) => entry.leases === 0);
+    if (entries.length >= this.configService.config.tenantMaxDataSources)
+      return entries.find((entry) => entry.leases === 0);
+    return null;
   }
 
   private async acquire(location: TenantLocation): Promise<Entry> {
@@ -148,12 +185,12 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
         }
         return existing;
       }
-      if (this.#entries.size >= this.configService.config.tenantMaxDataSources) {
-        const victim = [...this.#entries.values()].find((entry) => entry.leases === 0);
-        if (!victim) {
-          await new Promise<void>((resolve) => this.#waiters.push(resolve));
-          continue;
-        }
+      const victim = this.victimFor(this.serverKeyOf(location));
+      if (victim === undefined) {
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        continue;
+      }
+      if (victim) {
         await this.evict(victim);
         continue;
       }
@@ -164,13 +201,14 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
   private async open(key: string, location: TenantLocation): Promise<Entry> {
     const config = this.configService.config;
     const dataSource = createDataSource(this.connections, location, {
-      poolSize: config.tenantPoolSize,
+      poolSize: this.perServer().poolSize,
       entities: TENANT_ENTITIES,
       applicationName: `topsteel-tenant-${location.code}`,
       idleTimeoutMs: Math.min(config.tenantIdleTimeoutMs, 30000),
     });
     const entry: Entry = {
       key,
+      serverKey: this.serverKeyOf(location),
       location,
       opening: dataSource.initialize().catch((error: unknown) => {
         throw translateDatabaseError(error, this.connections.describe(location));

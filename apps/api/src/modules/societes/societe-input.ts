@@ -1,5 +1,6 @@
 import { maxSocieteCodeLength } from '../../database/config/multi-tenant-database.config';
 import { SAFE_IDENTIFIER } from '../../common/identifiers/identifier';
+import { DEFAULT_SERVER, SERVER_NAME } from '../../database/config/tenant-servers.config';
 import { SocieteException, SocieteExceptionCode } from './societe.exception';
 
 /** `societes.code` is varchar(50); the tenant database name must also fit in 63 characters. */
@@ -19,6 +20,8 @@ export type SocieteInput = {
   /** Another PostgreSQL server for this tenant; empty means the default server (DB_HOST/DB_PORT). */
   host?: string | null;
   port?: number | null;
+  /** A server declared in TENANT_SERVERS; `default` (DB_HOST:DB_PORT) when absent. */
+  server?: string | null;
 };
 
 export type ValidatedSocieteInput = {
@@ -29,6 +32,8 @@ export type ValidatedSocieteInput = {
   databaseName: string;
   host: string | null;
   port: number | null;
+  /** The server name recorded in `societes.database_server`; null only with an explicit host. */
+  server: string | null;
 };
 
 /** Shortens user input before echoing it in a message, so a pasted blob never floods the terminal. */
@@ -71,5 +76,11 @@ export function validateSocieteInput(input: SocieteInput, tenantPrefix: string):
   const port = input.port ?? null;
   if (port !== null && (!Number.isInteger(port) || port < 1 || port > 65535))
     throw invalid('société database port must be an integer between 1 and 65535');
-  return { code, nom, id: input.id?.toLowerCase() ?? null, databaseName, host, port };
+  const named = input.server?.trim() || null;
+  if (named !== null && !SERVER_NAME.test(named))
+    throw invalid(`server name ${shown(named)} must match ${SERVER_NAME.source}`);
+  if (named !== null && (host !== null || port !== null))
+    throw invalid('give either a declared server name or a host and port, not both');
+  const server = host === null && port === null ? (named ?? DEFAULT_SERVER) : null;
+  return { code, nom, id: input.id?.toLowerCase() ?? null, databaseName, host, port, server };
 }

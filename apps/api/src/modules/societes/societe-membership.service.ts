@@ -3,7 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConnectionOpenerService } from '../database/connection-opener.service';
 import { UUID_PATTERN } from './societe-input';
-import { SocieteRecord, societeReferenceCondition, toSocieteRecord } from './societe-registry.service';
+import {
+  serverColumn,
+  SocieteRecord,
+  societeReferenceCondition,
+  toSocieteRecord,
+} from './societe-registry.service';
 import { SocieteException, SocieteExceptionCode } from './societe.exception';
 
 /** A société as one of its members sees it. */
@@ -87,10 +92,11 @@ export class SocieteMembershipService {
         database_name: string;
         database_host: string | null;
         database_port: number | null;
+        database_server: string | null;
         created_at: Date;
       })[]
     >(
-      `SELECT s.id, s.code, s.nom, s.status, s.database_name, s.database_host, s.database_port, s.created_at,
+      `SELECT s.id, s.code, s.nom, s.status, s.database_name, s.database_host, s.database_port, ${serverColumn('s')}, s.created_at,
               su.role, su.is_default
        FROM societe_users su JOIN societes s ON s.id = su.societe_id JOIN users u ON u.id = su.user_id
        WHERE su.user_id = $1::uuid AND ${societeReferenceCondition(societeReference, '$2', 's')}

@@ -80,6 +80,12 @@ export class SocieteProvisioningService {
         `société code ${request.code} would use database "${request.databaseName}", which is reserved by the configuration`,
       );
     }
+    if (request.server !== null && !config.servers.some((server) => server.name === request.server)) {
+      throw new SocieteException(
+        SocieteExceptionCode.InvalidInput,
+        `the server "${request.server}" is not declared in TENANT_SERVERS`,
+      );
+    }
     return request;
   }
 
@@ -155,14 +161,20 @@ export class SocieteProvisioningService {
   ): Promise<EnsureSocieteResult> {
     const sameServer =
       (request.host === null || request.host === societe.host) &&
-      (request.port === null || request.port === societe.port);
+      (request.port === null || request.port === societe.port) &&
+      (request.server === null || request.server === (societe.server ?? (societe.host ? null : 'default')));
     if (!sameServer) {
       throw new SocieteException(
         SocieteExceptionCode.Conflict,
-        `société ${societe.code} already exists on another server (${societe.host ?? 'default'}:${societe.port ?? 'default'})`,
+        `société ${societe.code} already exists on another server (${societe.server ?? societe.host ?? 'default'})`,
       );
     }
-    const location: DatabaseLocation = { database: societe.database, host: societe.host, port: societe.port };
+    const location: DatabaseLocation = {
+      database: societe.database,
+      server: societe.server,
+      host: societe.host,
+      port: societe.port,
+    };
     if (!(await this.admin.exists(location))) {
       throw new SocieteException(
         SocieteExceptionCode.DatabaseMissing,
@@ -194,6 +206,7 @@ export class SocieteProvisioningService {
   ): Promise<EnsureSocieteResult> {
     const location: DatabaseLocation = {
       database: request.databaseName,
+      server: request.server,
       host: request.host,
       port: request.port,
     };
@@ -250,6 +263,7 @@ export class SocieteProvisioningService {
         societeCode: request.code,
         host: request.host,
         port: request.port,
+        server: request.server,
         createdByRun: options.runId,
       }),
     );
@@ -263,10 +277,18 @@ export class SocieteProvisioningService {
     await client.query('BEGIN');
     try {
       const inserted = await client.query<SocieteRow>(
-        `INSERT INTO societes (id, code, nom, status, database_name, database_host, database_port)
-         VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, 'active', $4, $5, $6)
+        `INSERT INTO societes (id, code, nom, status, database_name, database_host, database_port, database_server)
+         VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, 'active', $4, $5, $6, $7)
          RETURNING ${SOCIETE_COLUMNS}`,
-        [request.id, request.code, request.nom, request.databaseName, request.host, request.port],
+        [
+          request.id,
+          request.code,
+          request.nom,
+          request.databaseName,
+          request.host,
+          request.port,
+          request.server,
+        ],
       );
       const societe = toSocieteRecord(inserted.rows[0]);
       const defaultSiteCreated = await this.ensureDefaultSite(client, societe.societeId);

@@ -3,7 +3,9 @@ import { Client } from 'pg';
 import { DatabaseAdminService } from '../database/database-admin.service';
 import { DatabaseConfigService } from '../database/database-config.service';
 import { PostgresConnectionFactory } from '../database/postgres-connection.factory';
-import { TenantLocation } from '../database/tenant-data-source.provider';
+import { serverColumn, TenantLocation } from '../database/tenant-data-source.provider';
+
+export { serverColumn } from '../database/tenant-data-source.provider';
 import { UUID_PATTERN } from './societe-input';
 
 export type SocieteRecord = TenantLocation & {
@@ -22,12 +24,12 @@ export type SocieteRow = {
   database_name: string;
   database_host: string | null;
   database_port: number | null;
+  database_server: string | null;
   created_at: Date;
   deleted_at: Date | null;
 };
 
-export const SOCIETE_COLUMNS =
-  'id, code, nom, status, database_name, database_host, database_port, created_at, deleted_at';
+export const SOCIETE_COLUMNS = `id, code, nom, status, database_name, database_host, database_port, ${serverColumn()}, created_at, deleted_at`;
 
 export function toSocieteRecord(row: SocieteRow): SocieteRecord {
   return {
@@ -36,6 +38,7 @@ export function toSocieteRecord(row: SocieteRow): SocieteRecord {
     nom: row.nom,
     status: row.status,
     database: row.database_name,
+    server: row.database_server,
     host: row.database_host,
     port: row.database_port,
     createdAt: row.created_at.toISOString(),

@@ -90,10 +90,20 @@ export class BackupCurrentDatabaseService {
     }
     const tenants = new Map<string, DatabaseLocation>();
     for (const societe of await this.societes.list().catch(() => []))
-      tenants.set(societe.database, { database: societe.database, host: societe.host, port: societe.port });
+      tenants.set(societe.database, {
+        database: societe.database,
+        server: societe.server,
+        host: societe.host,
+        port: societe.port,
+      });
     for (const created of (await this.journal.read().catch(() => null))?.databases ?? []) {
       if (created.kind === 'tenant')
-        tenants.set(created.name, { database: created.name, host: created.host, port: created.port });
+        tenants.set(created.name, {
+          database: created.name,
+          server: created.server,
+          host: created.host,
+          port: created.port,
+        });
     }
     const defaultTenant = tenantDatabaseName(config, config.defaultSocieteCode);
     if (!tenants.has(defaultTenant)) tenants.set(defaultTenant, { database: defaultTenant });

@@ -185,13 +185,19 @@ export class RollbackMigrationService {
       : (journal?.databases ?? []).map((database) => ({
           name: database.name,
           kind: database.kind,
+          server: database.server ?? null,
           host: database.host,
           port: database.port,
         }));
     const drop: DatabaseToDrop[] = [];
     const unmarked: string[] = [];
     for (const database of recorded) {
-      const location = { database: database.name, host: database.host, port: database.port };
+      const location = {
+        database: database.name,
+        server: database.server,
+        host: database.host,
+        port: database.port,
+      };
       if (!(await this.admin.exists(location))) continue;
       if ((await this.admin.comment(location))?.startsWith(OWNERSHIP_MARKER)) drop.push(database);
       else unmarked.push(database.name);
@@ -409,7 +415,7 @@ export class RollbackMigrationService {
       }
       const recorded = snapshot?.tables ?? {};
       const current = await this.backups.fingerprints(
-        { database: database.name, host: database.host, port: database.port },
+        { database: database.name, server: database.server, host: database.host, port: database.port },
         { excludeSchemas: [JOURNAL_SCHEMA] },
       );
       for (const difference of compareFingerprints(recorded, current)) {
@@ -473,7 +479,7 @@ export class RollbackMigrationService {
   ): Promise<string[]> {
     const closed: string[] = [];
     for (const database of drop) {
-      const location = { host: database.host, port: database.port };
+      const location = { server: database.server, host: database.host, port: database.port };
       const [info] = await this.admin.list(location, [database.name]);
       if (info && !info.acceptsConnections) closed.push(database.name);
     }
@@ -586,7 +592,12 @@ export class RollbackMigrationService {
     if (remaining.length > 0 && !state.preDropBackup) {
       const existing: DatabaseToBackUp[] = [];
       for (const database of remaining) {
-        const location = { database: database.name, host: database.host, port: database.port };
+        const location = {
+          database: database.name,
+          server: database.server,
+          host: database.host,
+          port: database.port,
+        };
         if (await this.admin.exists(location)) existing.push({ location, role: database.kind });
       }
       if (existing.length > 0) {
@@ -603,7 +614,12 @@ export class RollbackMigrationService {
     const manifest = state.preDropBackup ? this.catalog.readManifest(state.preDropBackup) : null;
     const locations = remaining.map((database) => ({
       name: database.name,
-      location: { database: database.name, host: database.host, port: database.port },
+      location: {
+        database: database.name,
+        server: database.server,
+        host: database.host,
+        port: database.port,
+      },
     }));
     // Every database is checked (doors closed) before any is dropped, so a refusal leaves them all.
     const closed: DatabaseLocation[] = [];
@@ -789,7 +805,12 @@ export class RollbackMigrationService {
   private async reopenDoors(state: RollbackState, run: RunContext): Promise<void> {
     for (const name of state.closedDoors) {
       const database = state.drop.find((candidate) => candidate.name === name);
-      const location = { database: name, host: database?.host ?? null, port: database?.port ?? null };
+      const location = {
+        database: name,
+        server: database?.server ?? null,
+        host: database?.host ?? null,
+        port: database?.port ?? null,
+      };
       if (await this.admin.exists(location)) {
         await this.admin.openDoors(location);
         run.info(`Reopened ${name}, closed by the interrupted rollback.`);

@@ -74,8 +74,8 @@ export class JournalRepository {
 
   async recordDatabase(database: Omit<CreatedDatabase, 'createdAt'>): Promise<void> {
     await this.client.query(
-      `INSERT INTO migration_journal.databases (name, kind, societe_code, host, port, created_by_run)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+      `INSERT INTO migration_journal.databases (name, kind, societe_code, host, port, created_by_run, server)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING`,
       [
         database.name,
         database.kind,
@@ -83,6 +83,7 @@ export class JournalRepository {
         database.host,
         database.port,
         database.createdByRun,
+        database.server ?? null,
       ],
     );
   }
@@ -101,6 +102,7 @@ export class JournalRepository {
       societeCode: (row.societe_code as string | null) ?? null,
       host: (row.host as string | null) ?? null,
       port: (row.port as number | null) ?? null,
+      server: (row.server as string | null) ?? null,
       createdByRun: (row.created_by_run as string | null) ?? null,
       createdAt: iso(row.created_at) ?? '',
     }));

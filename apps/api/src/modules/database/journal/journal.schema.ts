@@ -82,6 +82,8 @@ CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
 export const JOURNAL_ADDED_COLUMNS = [
   { table: 'split_tables', column: 'checksum_columns', definition: 'text[]' },
   { table: 'split', column: 'excluded_tables', definition: "text[] NOT NULL DEFAULT '{}'" },
+  // The TENANT_SERVERS name of a tenant database, so rollback finds it after its server moved.
+  { table: 'databases', column: 'server', definition: 'text' },
 ] as const;
 
 export const JOURNAL_UPGRADE_DDL = JOURNAL_ADDED_COLUMNS.map(

@@ -6,6 +6,8 @@ export type CreatedDatabase = {
   societeCode: string | null;
   host: string | null;
   port: number | null;
+  /** The TENANT_SERVERS name (tenants created since several servers exist); null before. */
+  server?: string | null;
   createdByRun: string | null;
   createdAt: string;
 };

@@ -52,7 +52,12 @@ export class SchemaFanOut {
         name: societe.database,
         kind: 'tenant',
         societe: societe.code,
-        location: { database: societe.database, host: societe.host, port: societe.port },
+        location: {
+          database: societe.database,
+          server: societe.server,
+          host: societe.host,
+          port: societe.port,
+        },
       }));
     const unknown = [...wanted].filter(
       (code) => !tenants.some((tenant) => tenant.societe?.toUpperCase() === code),

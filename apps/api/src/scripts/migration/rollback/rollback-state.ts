@@ -3,7 +3,14 @@ import { dirname, join } from 'node:path';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { DatabaseSnapshot, SplitStatus } from '../../../modules/database/journal/journal.types';
 
-export type DatabaseToDrop = { name: string; kind: SchemaKind; host: string | null; port: number | null };
+export type DatabaseToDrop = {
+  name: string;
+  kind: SchemaKind;
+  /** The TENANT_SERVERS name recorded by the journal (null: host/port, or the default server). */
+  server?: string | null;
+  host: string | null;
+  port: number | null;
+};
 
 /**
  * A rollback in progress, on disk next to the backups: the journal lives in AUTH, which the

@@ -136,7 +136,7 @@ export class VerifyMigrationService {
     for (const societe of others) {
       otherProblems.push(
         ...(await this.tenantReferences(
-          { database: societe.database, host: societe.host, port: societe.port },
+          { database: societe.database, server: societe.server, host: societe.host, port: societe.port },
           locations,
         )),
       );
@@ -158,7 +158,11 @@ export class VerifyMigrationService {
       async (client) => {
         const result = await client.query<{ name: string; open: boolean }>(
           "SELECT datname AS name, has_database_privilege('public', datname, 'CONNECT') AS open FROM pg_database WHERE datname = ANY($1::text[])",
-          [societes.filter((societe) => !societe.host).map((societe) => societe.database)],
+          [
+            societes
+              .filter((societe) => !societe.host && (societe.server ?? 'default') === 'default')
+              .map((societe) => societe.database),
+          ],
         );
         return result.rows;
       },
