@@ -80,6 +80,22 @@ function render(report: StatusReport): string {
       ]),
     ),
   );
+  lines.push('', 'Tenant servers (TENANT_SERVERS):');
+  lines.push(
+    table(
+      ['server', 'address', 'reachable', 'version', 'tenants', 'size', 'conns', 'sociétés'],
+      report.servers.map((server) => [
+        server.name,
+        `${server.host}:${server.port}`,
+        server.reachable ? 'yes' : `no${server.error ? `: ${server.error}` : ''}`,
+        server.version ?? '',
+        server.tenantCount,
+        formatBytes(server.tenantSizeBytes),
+        server.connections === null ? '' : `${server.tenantConnections}/${server.connections}`,
+        server.societes.map((societe) => societe.code).join(', '),
+      ]),
+    ),
+  );
   lines.push('', `Backups (${report.backups.length}):`);
   for (const backup of report.backups.slice(0, 5))
     lines.push(`  ${backup.name}  ${backup.databases.join(', ')}  ${formatBytes(backup.bytes)}`);

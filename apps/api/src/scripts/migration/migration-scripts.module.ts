@@ -8,6 +8,7 @@ import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
 import { MigrationStatusService } from './status/migration-status.service';
+import { ServerStatusService } from './status/server-status.service';
 import { RollbackMigrationService } from './rollback-migration';
 import { PgToolsService } from './tools/pg-tools.service';
 import { VerifyMigrationService } from './verify-command/verify-migration.service';
@@ -16,6 +17,7 @@ const SERVICES = [
   BackupCatalogService,
   BackupCurrentDatabaseService,
   MigrationStatusService,
+  ServerStatusService,
   PgToolsService,
   AuditService,
   CleanTestDataService,

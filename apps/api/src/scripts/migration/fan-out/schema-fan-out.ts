@@ -1,4 +1,7 @@
 import { RunContext } from '../../../common/run/run-context';
+import { DEFAULT_SERVER } from '../../../database/config/tenant-servers.config';
+import { DatabaseException, DatabaseExceptionCode } from '../../../modules/database/database.exception';
+import { interleaveByServer, ServerSlots } from './server-slots';
 import { runForEach } from '../../../common/run/run-for-each';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
@@ -10,6 +13,8 @@ export type DatabaseMigrationOutcome = {
   database: string;
   kind: SchemaKind;
   societe: string | null;
+  /** The tenant server (TENANT_SERVERS name) of a tenant database. */
+  server?: string;
   status: 'up-to-date' | 'migrated' | 'pending' | 'failed';
   migrations: string[];
   error?: string;
@@ -22,9 +27,17 @@ export type SchemaFanOutReport = {
   pending: number;
   databases: DatabaseMigrationOutcome[];
   nothingToDo: boolean;
+  /** Most tenant migrations that ran at once on each server (within TENANT_SERVER_MAX_CONNECTIONS). */
+  peakPerServer: Record<string, number>;
 };
 
-type Target = { name: string; kind: SchemaKind; societe: string | null; location: DatabaseLocation };
+type Target = {
+  name: string;
+  kind: SchemaKind;
+  societe: string | null;
+  location: DatabaseLocation;
+  server: string;
+};
 
 /**
  * Every run after the split (the CI pre-deploy case): pending TypeORM migrations of AUTH, SHARED
@@ -58,6 +71,7 @@ export class SchemaFanOut {
           host: societe.host,
           port: societe.port,
         },
+        server: societe.server ?? (societe.host ? `${societe.host}:${societe.port ?? ''}` : DEFAULT_SERVER),
       }));
     const unknown = [...wanted].filter(
       (code) => !tenants.some((tenant) => tenant.societe?.toUpperCase() === code),
@@ -72,18 +86,25 @@ export class SchemaFanOut {
               kind: 'auth',
               societe: null,
               location: { database: config.authDatabase },
+              server: DEFAULT_SERVER,
             },
             {
               name: config.sharedDatabase,
               kind: 'shared',
               societe: null,
               location: { database: config.sharedDatabase },
+              server: DEFAULT_SERVER,
             },
           ];
 
     const migrate = async (target: Target): Promise<DatabaseMigrationOutcome> => {
       const pending = await this.schemaMigrations.pending(target.location, target.kind);
-      const outcome = { database: target.name, kind: target.kind, societe: target.societe };
+      const outcome = {
+        database: target.name,
+        kind: target.kind,
+        societe: target.societe,
+        ...(target.kind === 'tenant' ? { server: target.server } : {}),
+      };
       if (pending.length === 0) return { ...outcome, status: 'up-to-date', migrations: [] };
       if (options.dryRun) return { ...outcome, status: 'pending', migrations: pending };
       const report = await this.schemaMigrations.run(target.location, target.kind);
@@ -95,8 +116,35 @@ export class SchemaFanOut {
     run.info(`Checking ${core.length + tenants.length} database(s) for pending migrations…`);
     // AUTH and SHARED first, in order: tenants may rely on what they add.
     const coreReport = await runForEach(core, { concurrency: 1, run, describe }, migrate);
-    const concurrency = Math.max(1, Math.min(options.jobs, config.tenantMaxDataSources));
-    const tenantReport = await runForEach(tenants, { concurrency, run, describe }, migrate);
+    const servers = new Set(tenants.map((tenant) => tenant.server)).size;
+    const concurrency = Math.max(
+      1,
+      Math.min(options.jobs, config.tenantMaxDataSources, servers * config.tenantServerMaxConnections),
+    );
+    const slots = new ServerSlots(config.tenantServerMaxConnections);
+    // A server that does not answer fails its own sociétés at once (named), the others go on.
+    const down = new Map<string, string>();
+    const migrateOnServer = (target: Target) => {
+      const unreachable = down.get(target.server);
+      if (unreachable) return Promise.reject(new Error(`société ${target.societe}: ${unreachable}`));
+      return slots.with(target.server, async () => {
+        try {
+          return await migrate(target);
+        } catch (error) {
+          if (error instanceof DatabaseException && error.code === DatabaseExceptionCode.Unreachable) {
+            const server = `server ${target.server} does not answer`;
+            down.set(target.server, server);
+            throw new Error(`société ${target.societe}: ${server}: ${error.message}`, { cause: error });
+          }
+          throw error;
+        }
+      });
+    };
+    const tenantReport = await runForEach(
+      interleaveByServer(tenants),
+      { concurrency, run, describe },
+      migrateOnServer,
+    );
     run.shutdown.throwIfRequested();
 
     const databases: DatabaseMigrationOutcome[] = [...coreReport.outcomes, ...tenantReport.outcomes].map(
@@ -107,6 +155,7 @@ export class SchemaFanOut {
               database: outcome.item.name,
               kind: outcome.item.kind,
               societe: outcome.item.societe,
+              ...(outcome.item.kind === 'tenant' ? { server: outcome.item.server } : {}),
               status: 'failed',
               migrations: [],
               error: outcome.error,
@@ -119,6 +168,7 @@ export class SchemaFanOut {
       pending: databases.filter((database) => database.status === 'pending').length,
       databases,
       nothingToDo: databases.every((database) => database.status === 'up-to-date'),
+      peakPerServer: Object.fromEntries(slots.peak),
     };
     return report;
   }

@@ -13,6 +13,8 @@ import { BackupCatalogService } from '../backup/backup-catalog.service';
 import { exactRowCounts, listRelations } from '../catalogue/catalogue';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import { RollbackStateFile } from '../rollback/rollback-state';
+import { DEFAULT_SERVER } from '../../../database/config/tenant-servers.config';
+import { ServerStatus, ServerStatusService } from './server-status.service';
 
 export type MonolithStatus = {
   database: string;
@@ -48,6 +50,8 @@ export type StatusReport = {
   databases: DatabaseStatus[];
   connections: { database: string; count: number }[];
   lock: LockHolder | null;
+  /** Per tenant server (TENANT_SERVERS): reachable, version, tenants, sizes, connections. */
+  servers: ServerStatus[];
   /** Path of the state file of a rollback that stopped halfway, if any. */
   rollbackInProgress: string | null;
 };
@@ -64,6 +68,7 @@ export class MigrationStatusService {
     private readonly societes: SocieteRegistryService,
     private readonly backups: BackupCatalogService,
     private readonly lock: MigrationLockService,
+    private readonly servers: ServerStatusService,
   ) {}
 
   async collect(): Promise<StatusReport> {
@@ -92,7 +97,13 @@ export class MigrationStatusService {
 
     const expected = new Map<
       string,
-      { kind: SchemaKind; societe: string | null; host: string | null; port: number | null }
+      {
+        kind: SchemaKind;
+        societe: string | null;
+        server?: string | null;
+        host: string | null;
+        port: number | null;
+      }
     >();
     expected.set(config.authDatabase, { kind: 'auth', societe: null, host: null, port: null });
     expected.set(config.sharedDatabase, { kind: 'shared', societe: null, host: null, port: null });
@@ -108,6 +119,7 @@ export class MigrationStatusService {
       expected.set(societe.database, {
         kind: 'tenant',
         societe: societe.code,
+        server: societe.server,
         host: societe.host,
         port: societe.port,
       });
@@ -116,6 +128,7 @@ export class MigrationStatusService {
         expected.set(created.name, {
           kind: created.kind,
           societe: created.societeCode,
+          server: created.server,
           host: created.host,
           port: created.port,
         });
@@ -125,11 +138,14 @@ export class MigrationStatusService {
         expected.set(database.name, {
           kind: database.kind,
           societe: null,
+          server: database.server,
           host: database.host,
           port: database.port,
         });
     }
-    const onDefaultServer = [...expected].filter(([, where]) => !where.host).map(([name]) => name);
+    const elsewhere = (where: { server?: string | null; host: string | null }) =>
+      Boolean(where.host) || (Boolean(where.server) && where.server !== DEFAULT_SERVER);
+    const onDefaultServer = [...expected].filter(([, where]) => !elsewhere(where)).map(([name]) => name);
     const infos = new Map((await this.admin.list({}, onDefaultServer)).map((info) => [info.name, info]));
 
     const entries = [...expected];
@@ -143,8 +159,13 @@ export class MigrationStatusService {
           name,
           kind: where.kind,
           societe: where.societe,
-          exists: where.host
-            ? await this.admin.exists({ database: name, host: where.host, port: where.port })
+          exists: elsewhere(where)
+            ? await this.admin.exists({
+                database: name,
+                server: where.server,
+                host: where.host,
+                port: where.port,
+              })
             : info !== undefined,
           ownedByTool: info?.comment?.startsWith(OWNERSHIP_MARKER) ?? false,
           sizeBytes: info?.sizeBytes ?? null,
@@ -159,7 +180,7 @@ export class MigrationStatusService {
         } else if (status.exists) {
           try {
             await this.connections.withClient(
-              { database: name, host: where.host, port: where.port },
+              { database: name, server: where.server, host: where.host, port: where.port },
               async (client) => {
                 status.appliedMigrations = (await this.schemaMigrations.appliedWith(client)).length;
                 status.pendingMigrations = await this.schemaMigrations.pendingWith(client, where.kind);
@@ -201,6 +222,7 @@ export class MigrationStatusService {
       ),
       connections: server.connections,
       lock,
+      servers: await this.servers.collect(societes),
       rollbackInProgress: rollbackState ? new RollbackStateFile(config.backupDir).path : null,
     };
   }
