@@ -7,6 +7,8 @@ import { LoginService } from './http/auth/login.service';
 import { TokenService } from './http/auth/token.service';
 import { HealthController } from './http/health/health.controller';
 import { HealthService } from './http/health/health.service';
+import { MetricsController } from './http/metrics/metrics.controller';
+import { MetricsService } from './http/metrics/metrics.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { ApplicationLogService } from './http/logging/application-log.service';
 import { SharedController } from './http/shared/shared.controller';
@@ -34,7 +36,14 @@ export class AppModule {
         SharedModule,
         TenantDataModule,
       ],
-      controllers: [AuthController, HealthController, SocietesController, SharedController, TenantController],
+      controllers: [
+        AuthController,
+        HealthController,
+        MetricsController,
+        SocietesController,
+        SharedController,
+        TenantController,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ApplicationLogService, useValue: log },
@@ -42,6 +51,7 @@ export class AppModule {
         LoginService,
         SocieteCreationService,
         HealthService,
+        MetricsService,
         TenantGuard,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },

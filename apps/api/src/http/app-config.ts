@@ -9,6 +9,8 @@ export type AppConfig = {
   mode: DataMode;
   jwtSecret: Secret;
   tokenTtlSeconds: number;
+  /** Bearer of GET /metrics; the route is off when unset. */
+  metricsToken?: Secret;
 };
 
 export const MIN_JWT_SECRET_LENGTH = 32;
@@ -34,8 +36,21 @@ export function loadAppConfig(env: Environment): AppConfig {
     reader.problem('JWT_SECRET', `is too short: it needs at least ${MIN_JWT_SECRET_LENGTH} characters`);
   }
   const tokenTtlSeconds = reader.integer('JWT_TTL_SECONDS', 3600, 60, 604800);
+  const metricsToken = reader.raw('METRICS_TOKEN')?.trim();
+  if (metricsToken !== undefined && metricsToken !== '' && metricsToken.length < 16)
+    reader.problem(
+      'METRICS_TOKEN',
+      'is too short: it needs at least 16 characters (or leave it unset to disable /metrics)',
+    );
   reader.assertValid();
-  return { port, host, mode: mode as DataMode, jwtSecret: new Secret(secret), tokenTtlSeconds };
+  return {
+    port,
+    host,
+    mode: mode as DataMode,
+    jwtSecret: new Secret(secret),
+    tokenTtlSeconds,
+    metricsToken: metricsToken ? new Secret(metricsToken) : undefined,
+  };
 }
 
 /** Injection token of the validated AppConfig. */
