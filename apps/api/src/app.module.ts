@@ -5,6 +5,7 @@ import { AuthController } from './http/auth/auth.controller';
 import { AuthGuard } from './http/auth/auth.guard';
 import { LoginService } from './http/auth/login.service';
 import { TokenService } from './http/auth/token.service';
+import { HealthProbeService } from './http/health/health-probe.service';
 import { HealthController } from './http/health/health.controller';
 import { HealthService } from './http/health/health.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
@@ -41,6 +42,7 @@ export class AppModule {
         TokenService,
         LoginService,
         SocieteCreationService,
+        HealthProbeService,
         HealthService,
         TenantGuard,
         { provide: APP_GUARD, useClass: AuthGuard },
