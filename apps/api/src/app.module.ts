@@ -5,6 +5,8 @@ import { AuthController } from './http/auth/auth.controller';
 import { AuthGuard } from './http/auth/auth.guard';
 import { LoginService } from './http/auth/login.service';
 import { TokenService } from './http/auth/token.service';
+import { HashGateService } from './http/auth/hash-gate.service';
+import { LoginThrottleService } from './http/auth/login-throttle.service';
 import { HealthProbeService } from './http/health/health-probe.service';
 import { HealthController } from './http/health/health.controller';
 import { HealthService } from './http/health/health.service';
@@ -41,6 +43,8 @@ export class AppModule {
         { provide: ApplicationLogService, useValue: log },
         TokenService,
         LoginService,
+        LoginThrottleService,
+        HashGateService,
         SocieteCreationService,
         HealthProbeService,
         HealthService,
