@@ -14,6 +14,7 @@ import { HttpExceptionFilter } from './http/http-exception.filter';
 import { ApplicationLogService } from './http/logging/application-log.service';
 import { SharedController } from './http/shared/shared.controller';
 import { SocieteCreationService } from './http/societes/societe-creation.service';
+import { SocieteMembersService } from './http/societes/societe-members.service';
 import { SocietesController } from './http/societes/societes.controller';
 import { TenantController } from './http/tenant/tenant.controller';
 import { TenantGuard } from './http/tenant/tenant.guard';
@@ -46,6 +47,7 @@ export class AppModule {
         LoginThrottleService,
         HashGateService,
         SocieteCreationService,
+        SocieteMembersService,
         HealthProbeService,
         HealthService,
         TenantGuard,

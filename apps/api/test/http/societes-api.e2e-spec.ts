@@ -159,4 +159,31 @@ describe('POST /societes: creating is not joining, and no host comes from a requ
     }
     expect(answers.map((answer) => answer.status)).toEqual([404, 401, 403, 403, 400, 401, 400, 400]);
   });
+
+  it('lets only an admin of the société add members, not a global ADMIN who does not belong to it', async () => {
+    const before = await memberships();
+    const intruder = await app.request<ErrorBody>('/societes/acme/members', {
+      token: adminToken,
+      body: { email: ACCOUNTS.admin.email, role: 'admin' },
+    });
+    expect(intruder.status).toBe(403);
+    expect(Object.keys(intruder.body).sort()).toEqual(ERROR_KEYS);
+    const member = await app.login(ACCOUNTS.acmeMember.email, PASSWORD);
+    const plain = await app.request('/societes/ACME/members', {
+      token: member,
+      body: { email: ACCOUNTS.acmeMember.email, role: 'admin' },
+    });
+    expect(plain.status).toBe(403);
+    expect(await memberships()).toEqual(before);
+
+    const acmeAdmin = await app.login(ACCOUNTS.acmeAdmin.email, PASSWORD);
+    const added = await app.request('/societes/ACME/members', {
+      token: acmeAdmin,
+      body: { email: ACCOUNTS.operator.email },
+    });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ added: true, societe: 'ACME', role: 'member' });
+    const operator = await app.login(ACCOUNTS.operator.email, PASSWORD);
+    expect((await app.request('/tenant/clients', { token: operator, societe: 'ACME' })).status).toBe(200);
+  });
 });

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, Post, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Param, Post, UseGuards } from '@nestjs/common';
 import type { AuthenticatedUser } from '../../modules/access/authentication.service';
 import { AccessibleSociete, TenantAccessService } from '../../modules/access/tenant-access.service';
 import { EnsureSocieteResult } from '../../modules/societes/societe-provisioning.service';
@@ -6,6 +6,7 @@ import { AdminGuard } from '../auth/admin.guard';
 import { CurrentUser } from '../http-context';
 import { objectBody, optionalString, requiredString } from '../request-input';
 import { DEFAULT_SERVER, SocieteCreationService } from './societe-creation.service';
+import { MemberRole, SocieteMembersService } from './societe-members.service';
 
 /**
  * What POST /societes accepts. No host or port, ever (DESIGN.md invariant 7): provisioning logs in
@@ -19,6 +20,7 @@ export class SocietesController {
   constructor(
     private readonly tenantAccess: TenantAccessService,
     private readonly creation: SocieteCreationService,
+    private readonly members: SocieteMembersService,
   ) {}
 
   /** The sociétés the caller belongs to. */
@@ -45,6 +47,23 @@ export class SocietesController {
       code: requiredString(fields, 'code', 64),
       nom: requiredString(fields, 'nom', 255),
       server: optionalString(fields, 'server', 63) ?? DEFAULT_SERVER,
+    });
+  }
+
+  /**
+   * Body: { email, role? } (role: member, the default, or admin). Only an admin of this société may
+   * add a member or change a member's role; anybody else gets 403, the global ADMIN role included.
+   */
+  @Post(':societe/members')
+  addMember(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('societe') societe: string,
+    @Body() body: unknown,
+  ): Promise<{ added: boolean; societe: string; userId: string; role: MemberRole }> {
+    const fields = objectBody(body);
+    return this.members.add(user, societe, {
+      email: requiredString(fields, 'email', 255),
+      role: (optionalString(fields, 'role', 16) ?? 'member') as MemberRole,
     });
   }
 }
