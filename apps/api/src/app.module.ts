@@ -5,6 +5,9 @@ import { AuthController } from './http/auth/auth.controller';
 import { AuthGuard } from './http/auth/auth.guard';
 import { LoginService } from './http/auth/login.service';
 import { TokenService } from './http/auth/token.service';
+import { HashGateService } from './http/auth/hash-gate.service';
+import { LoginThrottleService } from './http/auth/login-throttle.service';
+import { HealthProbeService } from './http/health/health-probe.service';
 import { HealthController } from './http/health/health.controller';
 import { HealthService } from './http/health/health.service';
 import { MetricsController } from './http/metrics/metrics.controller';
@@ -13,6 +16,7 @@ import { HttpExceptionFilter } from './http/http-exception.filter';
 import { ApplicationLogService } from './http/logging/application-log.service';
 import { SharedController } from './http/shared/shared.controller';
 import { SocieteCreationService } from './http/societes/societe-creation.service';
+import { SocieteMembersService } from './http/societes/societe-members.service';
 import { SocietesController } from './http/societes/societes.controller';
 import { TenantController } from './http/tenant/tenant.controller';
 import { TenantGuard } from './http/tenant/tenant.guard';
@@ -49,7 +53,11 @@ export class AppModule {
         { provide: ApplicationLogService, useValue: log },
         TokenService,
         LoginService,
+        LoginThrottleService,
+        HashGateService,
         SocieteCreationService,
+        SocieteMembersService,
+        HealthProbeService,
         HealthService,
         MetricsService,
         TenantGuard,
