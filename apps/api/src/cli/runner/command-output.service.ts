@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { redactSecrets } from '../../common/secrets/secret';
+import { redactedJson, redactSecrets } from '../../common/secrets/secret';
 
 export { formatBytes, formatDuration } from '../../common/format/format';
 
@@ -32,7 +32,7 @@ export class CommandOutputService {
 
   /** The single JSON document of --json. */
   document(value: unknown): void {
-    process.stdout.write(`${redactSecrets(JSON.stringify(value, null, 2))}\n`);
+    process.stdout.write(`${redactedJson(value, 2)}\n`);
   }
 }
 

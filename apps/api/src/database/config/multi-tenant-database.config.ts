@@ -136,7 +136,8 @@ export function loadMultiTenantDatabaseConfig(
     host,
     port: reader.integer('DB_PORT', 5432, 1, 65535),
     username,
-    password: new Secret(password),
+    // A password equal to a name the tool prints (postgres) is scrubbed only where it is a password.
+    password: new Secret(password, { publicNames: [host, username, tenantPrefix, ...names] }),
     ...databases,
     tenantPrefix,
     ssl,
