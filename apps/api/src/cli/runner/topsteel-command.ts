@@ -56,14 +56,17 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
     try {
       const result = await this.execute(parameters, options, run);
       run.progress.stop();
+      const retries = this.contexts.connectionRetries();
       if (output.json)
         output.document({
           command: this.commandName,
           runId: run.runId,
           exitCode: result.exitCode,
           ...result.report,
+          ...(retries.length > 0 ? { connectionRetries: retries } : {}),
         });
       else output.report(result.text);
+      this.reportRetries(run);
       this.contexts.close(run, result.exitCode);
       process.exitCode = result.exitCode;
     } catch (thrown) {
@@ -80,14 +83,31 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
             message: error instanceof Error ? error.message : String(error),
             hint: 'This is a bug: report it with logs/migration.log.',
           };
+      const retries = this.contexts.connectionRetries();
       if (output.json)
-        output.document({ command: this.commandName, runId: run.runId, exitCode, error: failure });
+        output.document({
+          command: this.commandName,
+          runId: run.runId,
+          exitCode,
+          error: failure,
+          ...(retries.length > 0 ? { connectionRetries: retries } : {}),
+        });
+      this.reportRetries(run);
       output.info(`\n✖ ${failure.message as string}`);
       if (failure.hint) output.info(`  → ${failure.hint as string}`);
       if (!isTopsteelException(error) && error instanceof Error && error.stack)
         output.detail(redactSecrets(error.stack));
       this.contexts.close(run, exitCode, failure);
       process.exitCode = exitCode;
+    }
+  }
+
+  /** One line on stderr per connect that needed retries, so the human output says so too. */
+  private reportRetries(run: CliRunContext): void {
+    for (const retry of this.contexts.connectionRetries()) {
+      run.output.info(
+        `ℹ️ ${retry.target}: ${retry.recovered ? 'connected' : 'gave up'} after ${retry.attempts} attempts (${retry.reasons.join(', ')})`,
+      );
     }
   }
 

@@ -105,6 +105,23 @@ function errorCode(error: PgLikeError): string | undefined {
   return nested?.code;
 }
 
+/**
+ * Why a failed connect is worth another try: the server or a pooler turned us away for a moment
+ * (restarting, in a checkpoint storm, out of connection slots). Wrong credentials, a missing
+ * database or a bad host are not: undefined.
+ */
+const TRANSIENT_CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', '57P03', '53300']);
+
+export function transientConnectReason(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = errorCode(error);
+  if (code && TRANSIENT_CONNECT_CODES.has(code)) return code;
+  // A pooler that restarts closes the socket during the handshake.
+  if (code === undefined && /Connection terminated unexpectedly/.test(error.message))
+    return 'connection closed';
+  return undefined;
+}
+
 /** A connection that broke under the driver (not a server error with a SQLSTATE). */
 const BROKEN_CONNECTION = /timeout|Connection terminated|not queryable/i;
 
