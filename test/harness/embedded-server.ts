@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export type EmbeddedServer = {
@@ -42,8 +43,10 @@ export async function startEmbeddedServer(password: string): Promise<EmbeddedSer
       reject(new Error(stderr.trim() || `embedded PostgreSQL exited with ${code} without saying why`)),
     );
   });
+  // Ready: later output is not needed, and the pipe must not keep the test process alive.
   child.stderr.removeAllListeners('data');
   child.stderr.resume();
+  (child.stderr as Socket).unref();
   child.unref();
   const ready = JSON.parse(line) as { host: string; port: number; user: string };
   const stop = async () => {
