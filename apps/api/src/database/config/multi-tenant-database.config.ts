@@ -23,6 +23,8 @@ export type MultiTenantDatabaseConfig = {
   maintenanceDatabase: string;
   ssl: SslMode;
   connectionTimeoutMs: number;
+  /** Total time a connection refused or reset for a moment (restart, checkpoint, full pool) is retried; 0: never. */
+  connectRetryMs: number;
   poolSize: number;
   tenantPoolSize: number;
   tenantMaxDataSources: number;
@@ -136,11 +138,13 @@ export function loadMultiTenantDatabaseConfig(
     host,
     port: reader.integer('DB_PORT', 5432, 1, 65535),
     username,
-    password: new Secret(password),
+    // A password equal to a name the tool prints (postgres) is scrubbed only where it is a password.
+    password: new Secret(password, { publicNames: [host, username, tenantPrefix, ...names] }),
     ...databases,
     tenantPrefix,
     ssl,
     connectionTimeoutMs: reader.integer('DB_CONNECTION_TIMEOUT', 10000, 100, 600000),
+    connectRetryMs: reader.integer('DB_CONNECT_RETRY_TIMEOUT', 15000, 0, 600000),
     poolSize: reader.integer('DB_POOL_SIZE', 10, 1, 200),
     tenantPoolSize: reader.integer('TENANT_POOL_SIZE', 2, 1, 50),
     tenantMaxDataSources: reader.integer('TENANT_MAX_DATASOURCES', 20, 1, 1000),

@@ -3,7 +3,8 @@ import { freeBytes } from '../../common/fs/free-bytes';
 import { join } from 'node:path';
 import { RunContext } from '../../common/run/run-context';
 import { quoteIdentifier, safeIdentifier } from '../../common/identifiers/identifier';
-import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
+import { DatabaseAdminService } from '../../modules/database/database-admin.service';
+import { isOurs } from '../../modules/database/ownership-marker';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import {
   describeHolder,
@@ -193,7 +194,7 @@ export class RollbackMigrationService {
     for (const database of recorded) {
       const location = { database: database.name, host: database.host, port: database.port };
       if (!(await this.admin.exists(location))) continue;
-      if ((await this.admin.comment(location))?.startsWith(OWNERSHIP_MARKER)) drop.push(database);
+      if (await this.admin.isOwnedByTool(location)) drop.push(database);
       else unmarked.push(database.name);
     }
     const untouched = (await this.admin.list({}))
@@ -448,7 +449,7 @@ export class RollbackMigrationService {
     const config = this.configService.config;
     // Closed ones included (an interrupted rollback may have left any of them closed).
     const orphans = (await this.admin.list({}))
-      .filter((info) => this.isConfiguredName(info.name) && info.comment?.startsWith(OWNERSHIP_MARKER))
+      .filter((info) => this.isConfiguredName(info.name) && isOurs(info.comment, config.authDatabase))
       .map((info) => info.name);
     if (orphans.length === 0) return;
     const authExists = await this.admin.exists({ database: config.authDatabase });
