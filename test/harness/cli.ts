@@ -11,7 +11,8 @@ export type CliResult = {
   stderr: string;
 };
 
-function collect(child: ChildProcess): Promise<CliResult> {
+/** Waits for a spawned run and collects its output. */
+export function collectRun(child: ChildProcess): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -23,7 +24,7 @@ function collect(child: ChildProcess): Promise<CliResult> {
 
 /** Runs an npm script of the root package.json, as a user would (`npm run db:migrate -- --json`). */
 export function runNpmScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return collect(spawnNpmScript(script, args, env));
+  return collectRun(spawnNpmScript(script, args, env));
 }
 
 export function spawnNpmScript(script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -36,7 +37,7 @@ export function spawnNpmScript(script: string, args: string[], env: NodeJS.Proce
 
 /** Runs the compiled CLI directly (faster; for tests that are not about the npm scripts). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return collect(spawnCli(args, env));
+  return collectRun(spawnCli(args, env));
 }
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {

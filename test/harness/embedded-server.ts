@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export type EmbeddedServer = {
@@ -22,22 +23,30 @@ export async function startEmbeddedServer(password: string): Promise<EmbeddedSer
   // As root the server runs as the postgres OS user, which must be able to reach the data folder.
   chmodSync(parent, 0o755);
   const directory = join(parent, 'data');
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '../../apps/api/dist/common/embedded/embedded-postgres.main.js'), '--dir', directory],
-    {
-      env: { ...process.env, EMBEDDED_PG_PASSWORD: password },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-    },
-  );
+  const helper = join(__dirname, '../../apps/api/dist/common/embedded/embedded-postgres.main.js');
+  if (!existsSync(helper)) throw new Error(`${helper} is missing: run "npm run build" first`);
+  const child = spawn(process.execPath, [helper, '--dir', directory], {
+    env: { ...process.env, EMBEDDED_PG_PASSWORD: password },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  // The helper's own sentence says why it stopped (e.g. a folder the postgres OS user cannot enter).
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
+  });
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.once('line', resolve);
     child.once('exit', (code) =>
-      reject(new Error(`embedded PostgreSQL exited with ${code}; run "npm run build" first`)),
+      reject(new Error(stderr.trim() || `embedded PostgreSQL exited with ${code} without saying why`)),
     );
   });
+  // Ready: later output is not needed, and the pipe must not keep the test process alive.
+  child.stderr.removeAllListeners('data');
+  child.stderr.resume();
+  (child.stderr as Socket).unref();
   child.unref();
   const ready = JSON.parse(line) as { host: string; port: number; user: string };
   const stop = async () => {

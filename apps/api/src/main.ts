@@ -4,6 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, loadAppConfig } from './http/app-config';
 import { requestLogger } from './http/logging/request-logger';
+import { metricsMiddleware } from './http/metrics/metrics.middleware';
+import { MetricsService } from './http/metrics/metrics.service';
 import { ApplicationLogService } from './http/logging/application-log.service';
 import { AppModule } from './app.module';
 import { ExitCode } from './common/exceptions/exit-code';
@@ -71,6 +73,7 @@ async function bootstrap(): Promise<void> {
   app.disable('x-powered-by');
   // The request logger goes first, so that even a malformed body gets an id and a log line.
   app.use(requestLogger(log));
+  app.use(metricsMiddleware(app.get(MetricsService)));
   app.useBodyParser('json', { limit: '100kb' });
   // Not SIGHUP, which Nest would treat as a shutdown: it reopens the log (logrotate).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

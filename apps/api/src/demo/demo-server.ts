@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import {
   EmbeddedServerHandle,
+  EmbeddedServerUnreachableError,
   freePort,
   startEmbeddedPostgres,
 } from '../common/embedded/embedded-postgres.server';
@@ -95,6 +96,9 @@ export async function embeddedServer(directory: string): Promise<DemoServer> {
       persistent: true,
     });
   } catch (error) {
+    // That one already says why and what to do, in one sentence.
+    if (error instanceof EmbeddedServerUnreachableError)
+      throw new DemoException(DemoExceptionCode.EmbeddedServerFailed, error.message);
     throw new DemoException(
       DemoExceptionCode.EmbeddedServerFailed,
       `the embedded PostgreSQL did not start in ${join(directory, 'postgres')}: ${error instanceof Error ? error.message : String(error)}`,

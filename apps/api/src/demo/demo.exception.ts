@@ -8,7 +8,7 @@ export enum DemoExceptionCode {
 const INFO: Record<DemoExceptionCode, ExceptionCodeInfo> = {
   [DemoExceptionCode.EmbeddedServerFailed]: {
     exitCode: ExitCode.Failure,
-    hint: 'Started as root, the embedded PostgreSQL runs as the "postgres" OS user: every parent of the demo folder must be traversable by it (chmod o+x), or pass --dir under /tmp. Or point .env at a PostgreSQL server.',
+    hint: 'Started as root, the embedded PostgreSQL runs as the "postgres" OS user, which must be able to enter every folder above its binaries (node_modules) and above its data (--dir): keep the checkout and --dir under folders every user can enter (/opt, /srv, /tmp), or point .env at a PostgreSQL server.',
   },
 };
 

@@ -48,4 +48,21 @@ describe('loadAppConfig', () => {
     expect(problemsOf({})).toEqual(['JWT_SECRET']);
     expect(problemsOf({ JWT_SECRET: '   ' })).toEqual(['JWT_SECRET']);
   });
+
+  it('reads the login limits and a previous JWT secret, refusing a short one', () => {
+    expect(loadAppConfig({ JWT_SECRET: SECRET }).login).toEqual({
+      maxFailuresPerEmail: 10,
+      maxFailuresPerAddress: 50,
+      failureWindowSeconds: 900,
+      maxConcurrentHashes: 2,
+      maxQueuedHashes: 50,
+    });
+    expect(loadAppConfig({ JWT_SECRET: SECRET }).jwtPreviousSecret).toBeNull();
+    expect(
+      loadAppConfig({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: 'y'.repeat(40) }).jwtPreviousSecret?.reveal(),
+    ).toBe('y'.repeat(40));
+    expect(
+      problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: 'short', LOGIN_MAX_FAILURES_PER_EMAIL: '0' }),
+    ).toEqual(['JWT_PREVIOUS_SECRET', 'LOGIN_MAX_FAILURES_PER_EMAIL']);
+  });
 });

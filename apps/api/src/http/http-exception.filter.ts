@@ -31,12 +31,35 @@ const STATUS: Record<string, number> = {
   [DatabaseExceptionCode.DatabaseMissing]: 503,
 };
 
-type ErrorBody = { statusCode: number; code: string; message: string; hint?: string; requestId: string };
+/**
+ * Domain messages that can name databases, servers, lock holders or other sociétés: callers get a
+ * fixed sentence instead (the full message goes nowhere but the request's error code).
+ */
+const PUBLIC_MESSAGE: Record<string, string> = {
+  [SocieteExceptionCode.Conflict]: 'a société with this code already exists',
+  [SocieteExceptionCode.InvalidCode]:
+    'the société code must be letters, digits and underscores, start with a letter or an underscore, and be at most a few dozen characters',
+  [SocieteExceptionCode.NotFound]: 'no such société',
+  [SocieteExceptionCode.UserNotFound]: 'no such user',
+  [DatabaseExceptionCode.LockHeld]: 'another operation is in progress; retry later',
+  [DatabaseExceptionCode.NotOwnedByTool]: 'a database with this name already exists',
+};
+
+/** The one error shape of the API (issue 14): nothing else, so no stack, SQL or internal name. */
+export type ErrorBody = { statusCode: number; error: string; message: string; requestId: string };
+
+/** An HTTP exception that tells the client when to retry (sent as Retry-After). */
+export type RetryAfter = { retryAfterSeconds: number };
+
+const retryAfterOf = (exception: unknown): number | undefined => {
+  const value = (exception as Partial<RetryAfter> | null)?.retryAfterSeconds;
+  return typeof value === 'number' && value > 0 ? Math.ceil(value) : undefined;
+};
 
 /**
- * One JSON error shape for every failure: { statusCode, code, message, hint, requestId }. Client
- * errors (4xx) say what was wrong; server errors say only their code and request id, and the
- * details go to application.log, so internals never reach a caller.
+ * One JSON error shape for every failure: { statusCode, error, message, requestId }, `error` being
+ * a stable code. Client errors (4xx) say what was wrong in words meant for callers; server errors
+ * say only their code and request id, and the details go to application.log.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -47,13 +70,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<HttpResponse>();
     const context = contextOf(request);
     const body = this.bodyFor(exception, context.requestId);
-    context.errorCode = body.code;
+    context.errorCode = body.error;
     if (body.statusCode >= 500) {
       this.log.event(
         'error',
         {
           requestId: context.requestId,
-          code: body.code,
+          code: body.error,
           message: exception instanceof Error ? exception.message : String(exception),
         },
         'error',
@@ -64,6 +87,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     response.statusCode = body.statusCode;
+    const retryAfter = retryAfterOf(exception);
+    if (retryAfter !== undefined) response.setHeader('retry-after', String(retryAfter));
     response.setHeader('content-type', 'application/json; charset=utf-8');
     response.end(JSON.stringify(body));
   }
@@ -77,19 +102,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
         typeof answer === 'object' && answer !== null && 'message' in answer
           ? String(answer.message)
           : exception.message;
-      return { statusCode: status, code: HttpStatus[status] ?? 'HTTP_ERROR', message, requestId };
+      if (status >= 500)
+        return { statusCode: status, error: 'INTERNAL_ERROR', message: 'internal error', requestId };
+      return { statusCode: status, error: HttpStatus[status] ?? 'HTTP_ERROR', message, requestId };
     }
     // body-parser errors (malformed JSON, body too large) carry their own 4xx status.
     const status = (exception as { status?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return {
         statusCode: status,
-        code: HttpStatus[status] ?? 'BAD_REQUEST',
+        error: HttpStatus[status] ?? 'BAD_REQUEST',
         message: 'invalid request body',
         requestId,
       };
     }
-    return { statusCode: 500, code: 'INTERNAL_ERROR', message: 'internal error', requestId };
+    return { statusCode: 500, error: 'INTERNAL_ERROR', message: 'internal error', requestId };
   }
 
   private domainBody(exception: TopsteelException, requestId: string): ErrorBody {
@@ -97,11 +124,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (statusCode >= 500) {
       return {
         statusCode,
-        code: exception.code,
+        error: exception.code,
         message: statusCode === 503 ? 'a database is unavailable' : 'internal error',
         requestId,
       };
     }
-    return { statusCode, code: exception.code, message: exception.message, hint: exception.hint, requestId };
+    const message = PUBLIC_MESSAGE[exception.code] ?? exception.message;
+    return { statusCode, error: exception.code, message, requestId };
   }
 }

@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'pg';
+import { quoteLiteral } from '../../src/common/identifiers/identifier';
 import { runCli, runNpmScript } from '../../../../test/harness/cli';
 import { startEmbeddedServer } from '../../../../test/harness/embedded-server';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
@@ -45,6 +47,23 @@ describe('secrets never leak', () => {
     expect(result.stdout + result.stderr + logs()).not.toContain(password);
   });
 
+  it('with DB_PASSWORD=postgres, still names the maintenance database "postgres" readably', async () => {
+    const result = await runCli(
+      ['status', '--json'],
+      environment.env({
+        DB_PASSWORD: 'postgres',
+        DB_HOST: '127.0.0.1',
+        DB_PORT: '1',
+        DB_CONNECTION_TIMEOUT: '1000',
+        DB_CONNECT_RETRY_TIMEOUT: '0',
+      }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('database "postgres"');
+    expect(result.stdout).toContain('database \\"postgres\\"');
+    expect(result.stdout + result.stderr).not.toContain('[redacted]');
+  });
+
   describe('on a server that checks passwords', () => {
     const serverPassword = 'Pa55-Embedded-Check';
     let server: Awaited<ReturnType<typeof startEmbeddedServer>>;
@@ -67,6 +86,8 @@ describe('secrets never leak', () => {
       const result = await runCli(['status'], against('Wrong-Pa55word'));
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('DB_PASSWORD');
+      // Wrong credentials are never taken for a server busy for a moment: no retry.
+      expect(result.stderr).not.toContain('retrying');
       expect(result.stdout + result.stderr + logs()).not.toContain('Wrong-Pa55word');
     });
 
@@ -82,6 +103,28 @@ describe('secrets never leak', () => {
       expect(result.stderr).toMatch(/DB_PASSWORD/);
     });
 
+    it('a password holding " and \\ is never shown, as written or JSON-escaped', async () => {
+      const quoted = 'Pa"55\\Quote-Check';
+      const escaped = JSON.stringify(quoted).slice(1, -1);
+      await withClient(server, (client) =>
+        client.query(`ALTER ROLE ${server.user} PASSWORD ${quoteLiteral(quoted)}`),
+      );
+      try {
+        const good = await runCli(['status', '--json'], against(quoted));
+        expect(good.code).toBe(0);
+        const wrong = await runCli(['dry-run', '--json'], against(`${quoted}-wrong`));
+        expect(wrong.code).toBe(2);
+        const everything = good.stdout + good.stderr + wrong.stdout + wrong.stderr + logs();
+        expect(everything).not.toContain(quoted);
+        expect(everything).not.toContain(escaped);
+        expect(everything).not.toContain('Quote-Check');
+      } finally {
+        await withClient({ ...server, password: quoted }, (client) =>
+          client.query(`ALTER ROLE ${server.user} PASSWORD ${quoteLiteral(serverPassword)}`),
+        );
+      }
+    });
+
     it('the right password works and is not printed', async () => {
       const result = await runCli(['status', '--json'], against(serverPassword));
       expect(result.code).toBe(0);
@@ -89,3 +132,16 @@ describe('secrets never leak', () => {
     });
   });
 });
+
+async function withClient<T>(
+  server: { host: string; port: number; user: string; password: string },
+  work: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = new Client({ ...server, database: 'postgres' });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -8,7 +8,7 @@ import { TestEnvironment } from '../../../../test/harness/test-environment';
 import { SplitFixture } from './split-fixture';
 
 type Page = PageResult<Record<string, unknown>>;
-type ErrorBody = { statusCode: number; code: string; message: string; requestId: string };
+type ErrorBody = { statusCode: number; error: string; message: string; requestId: string };
 
 const JEAN = 'jean.dupont@topsteel.fr';
 
@@ -93,7 +93,7 @@ describe('HTTP app', () => {
   ])('refuses %s with 401', async (_label, body) => {
     const response = await app.request<ErrorBody>('/auth/login', { body });
     expect(response.status).toBe(401);
-    expect(response.body.code).toBe('INVALID_CREDENTIALS');
+    expect(response.body.error).toBe('INVALID_CREDENTIALS');
   });
 
   it('answers 400 to a malformed login body', async () => {
@@ -156,7 +156,7 @@ describe('HTTP app', () => {
   it('answers 403 for a société the user is not a member of, and isolates members of another', async () => {
     const forbidden = await app.request<ErrorBody>('/tenant/clients', { token: adminToken, societe: 'ACME' });
     expect(forbidden.status).toBe(403);
-    expect(forbidden.body.code).toBe('NOT_A_MEMBER');
+    expect(forbidden.body.error).toBe('NOT_A_MEMBER');
     expect((await app.request('/tenant/clients', { token: adminToken, societe: 'NOSUCH' })).status).toBe(403);
     const jean = await app.login(JEAN, ADMIN_ACCOUNT.password);
     const own = await app.request<Page>('/tenant/clients', { token: jean });
@@ -180,14 +180,14 @@ describe('HTTP app', () => {
     expect(response.body.societes).toEqual([expect.objectContaining({ code: 'TOPSTEEL', isDefault: true })]);
   });
 
-  it('creates a société through the API: ADMIN only, a real database with the tenant tables, idempotent', async () => {
+  it('creates a société through the API: ADMIN only, a real database with the tenant tables, 409 when it exists', async () => {
     const jean = await app.login(JEAN, ADMIN_ACCOUNT.password);
     const refused = await app.request<ErrorBody>('/societes', {
       token: jean,
       body: { code: 'NEWCO', nom: 'NewCo' },
     });
     expect(refused.status).toBe(403);
-    expect(refused.body.code).toBe('ADMIN_REQUIRED');
+    expect(refused.body.error).toBe('ADMIN_REQUIRED');
     expect(
       (await app.request('/societes', { token: adminToken, body: { code: 'new-co', nom: 'X' } })).status,
     ).toBe(400);
@@ -210,23 +210,28 @@ describe('HTTP app', () => {
       "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('clients', 'commandes', 'produits')",
     );
     expect(tables).toHaveLength(3);
-    const again = await app.request<{ created: boolean }>('/societes', {
+    const again = await app.request<ErrorBody>('/societes', {
       token: adminToken,
       body: { code: 'NEWCO', nom: 'NewCo' },
     });
-    expect(again.status).toBe(200);
-    expect(again.body.created).toBe(false);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toBe('SOCIETE_CONFLICT');
     const empty = await app.request<Page>('/tenant/clients', { token: adminToken, societe: 'NEWCO' });
     expect(empty.status).toBe(200);
     expect(empty.body.items).toEqual([]);
   });
 
-  it('reports every database, the open tenant DataSources and the connections on /health', async () => {
+  it('reports every database, the open tenant DataSources and the connections on /health/details', async () => {
+    expect((await app.request('/health')).body).toEqual({
+      status: 'ok',
+      mode: 'multi-tenant',
+      version: '1.0.0',
+    });
     const response = await app.request<{
       status: string;
       databases: { name: string; kind: string; reachable: boolean; connections: number | null }[];
       tenantDataSources: { open: number; max: number };
-    }>('/health');
+    }>('/health/details', { token: adminToken });
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('ok');
     expect(
@@ -295,7 +300,11 @@ describe('HTTP app', () => {
         body: { code: 'X', nom: 'X' },
       });
       expect(create.status).toBe(409);
-      const health = await monolithApp.request<{ status: string; databases: { kind: string }[] }>('/health');
+      expect((await monolithApp.request('/health')).body).toMatchObject({ status: 'ok', mode: 'monolith' });
+      const health = await monolithApp.request<{ status: string; databases: { kind: string }[] }>(
+        '/health/details',
+        { token },
+      );
       expect(health.body).toMatchObject({ status: 'ok', databases: [{ kind: 'monolith' }] });
     });
   });

@@ -140,7 +140,7 @@ describe('HTTP app under load', () => {
     };
     const warmP50Ms = await sequential(() => codes[0]);
     const coldP50Ms = await sequential((index) => codes[(index * 7) % SOCIETES]);
-    const health = await app.request<{ tenantDataSources: { open: number } }>('/health');
+    const health = await app.request<{ tenantDataSources: { open: number } }>('/health/details', { token });
     sampling = false;
     await sampler;
     await environment.release(monitor);

@@ -197,6 +197,76 @@ describe('SocieteProvisioningService', () => {
     expect(await environment.databaseExists(tenantDatabase('acme'))).toBe(true);
   });
 
+  it('refuses to re-create a société whose database still holds rows: named, never adopted, rows kept', async () => {
+    const first = await ensure({ code: 'keep', nom: 'Keep' });
+    await environment.query(
+      tenantDatabase('keep'),
+      "INSERT INTO clients (nom, societe_id) VALUES ('Client gardé', $1)",
+      [first.societe.societeId],
+    );
+    // The société's record goes (a hard delete by hand), its database with its rows stays.
+    await environment.query(environment.names.auth, 'DELETE FROM sites WHERE societe_id = $1', [
+      first.societe.societeId,
+    ]);
+    await environment.query(environment.names.auth, "DELETE FROM societes WHERE code = 'KEEP'");
+    const error = await ensure({ code: 'keep', nom: 'Keep again' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'DATABASE_HOLDS_DATA' });
+    expect((error as Error).message).toContain(tenantDatabase('keep'));
+    expect((error as Error).message).toContain('clients');
+    expect(await environment.query(tenantDatabase('keep'), 'SELECT nom FROM clients')).toEqual([
+      { nom: 'Client gardé' },
+    ]);
+    expect(
+      await environment.query(environment.names.auth, "SELECT 1 FROM societes WHERE code = 'KEEP'"),
+    ).toHaveLength(0);
+  });
+
+  it('resumes a database that a crashed provisioning left migrated but without rows', async () => {
+    const location = { database: tenantDatabase('crashed') };
+    await context.get(DatabaseAdminService).create(location, { note: 'tenant CRASHED run=earlier' });
+    await context.get(SchemaMigrationService).run(location, 'tenant');
+    expect(await ensure({ code: 'crashed', nom: 'Crashed' })).toMatchObject({
+      created: true,
+      databaseCreated: false,
+    });
+  });
+
+  it('never adopts or drops the databases of another installation sharing the tenant prefix', async () => {
+    const otherAuth = `${environment.prefix}_auth2`;
+    const other = await createTestContext(TestModule, environment, { DB_AUTH_NAME: otherAuth });
+    try {
+      await other.get(DatabaseAdminService).create({ database: otherAuth });
+      await other.get(SchemaMigrationService).run({ database: otherAuth }, 'auth');
+      await ensure({ code: 'twin', nom: 'Twin' });
+      const commentOf = async () =>
+        (
+          await environment.query<{ comment: string }>(
+            'postgres',
+            "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
+            [tenantDatabase('twin')],
+          )
+        )[0].comment;
+      const before = await commentOf();
+      expect(before).toContain(`installation=${environment.names.auth}`);
+      const adopt = await ensureWith(other, { code: 'twin', nom: 'Twin' }).catch((caught: unknown) => caught);
+      expect(adopt).toMatchObject({ code: 'NOT_OWNED_BY_TOOL' });
+      expect((adopt as Error).message).toContain(tenantDatabase('twin'));
+      expect((adopt as Error).message).toContain(environment.names.auth);
+      await expect(
+        other
+          .get(DatabaseAdminService)
+          .drop({ database: tenantDatabase('twin') }, { requireOwnership: true }),
+      ).rejects.toMatchObject({ code: 'NOT_OWNED_BY_TOOL' });
+      expect(await environment.databaseExists(tenantDatabase('twin'))).toBe(true);
+      expect(await commentOf()).toBe(before);
+      expect(await environment.query(otherAuth, "SELECT 1 FROM societes WHERE code = 'TWIN'")).toHaveLength(
+        0,
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
   it('adds and removes members idempotently, and ignores deleted users', async () => {
     const alice = await insertUser('alice@topsteel.fr');
     const gone = await insertUser('gone@topsteel.fr', { deleted: true });

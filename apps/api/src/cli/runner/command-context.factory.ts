@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ExitCode } from '../../common/exceptions/exit-code';
+import {
+  ConnectionRetry,
+  PostgresConnectionFactory,
+} from '../../modules/database/postgres-connection.factory';
 import { CliRunContext } from './command-context';
 import { CommandOutputService } from './command-output.service';
 import { CommandShutdownService } from './command-shutdown.service';
@@ -12,12 +16,24 @@ export class CommandContextFactory {
     private readonly output: CommandOutputService,
     private readonly runLog: RunLogService,
     private readonly shutdown: CommandShutdownService,
+    private readonly connections: PostgresConnectionFactory,
   ) {}
+
+  /** Connects of this run that were turned away for a moment and tried again (the report lists them). */
+  connectionRetries(): ConnectionRetry[] {
+    return this.connections.retries;
+  }
 
   open(command: string, options: { json?: boolean; verbose?: boolean }): CliRunContext {
     this.output.json = Boolean(options.json);
     this.output.verbose = Boolean(options.verbose);
     const run = new CliRunContext(command, this.output, this.runLog, this.shutdown);
+    this.connections.onRetry = (retry, delayMs) => {
+      this.output.info(
+        `⚠️ ${retry.target} turned the connection away (${retry.reasons.at(-1)}); retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${retry.attempts + 1})`,
+      );
+      run.log('connection retry', { ...retry });
+    };
     const flags = Object.fromEntries(
       Object.entries(options).filter(([, value]) => typeof value !== 'function'),
     );
@@ -34,7 +50,13 @@ export class CommandContextFactory {
       durationMs: Date.now() - run.startedAt.getTime(),
       outcome,
       exitCode,
-      details: error ? { error } : undefined,
+      details:
+        error || this.connections.retries.length > 0
+          ? {
+              error,
+              connectionRetries: this.connections.retries.length > 0 ? this.connections.retries : undefined,
+            }
+          : undefined,
     });
   }
 }

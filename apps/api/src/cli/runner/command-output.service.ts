@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { redactSecrets } from '../../common/secrets/secret';
+import { redactedJson, redactSecrets } from '../../common/secrets/secret';
 
 export { formatBytes, formatDuration } from '../../common/format/format';
 
@@ -35,9 +35,10 @@ export class CommandOutputService {
     process.stdout.write(this.serialise(value));
   }
 
-  /** A JSON document as the CLI prints it: indented, scrubbed of secrets, one trailing newline. */
+  /** A JSON document as the CLI prints it: indented, scrubbed of secrets value by value, one trailing newline. */
   serialise(value: unknown): string {
-    return `${redactSecrets(JSON.stringify(value, null, 2))}\n`;
+    return `${redactedJson(value, 2)}
+`;
   }
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactSecrets } from '../../common/secrets/secret';
+import { redactedJson } from '../../common/secrets/secret';
 import { repositoryRoot } from '../../database/config/repository-root';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 
@@ -38,9 +38,7 @@ export class RunLogService {
 
   append(entry: RunLogEntry): void {
     const directory = this.logDirectory();
-    const line = redactSecrets(
-      JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...entry }),
-    );
+    const line = redactedJson({ time: new Date().toISOString(), pid: process.pid, ...entry });
     try {
       mkdirSync(directory, { recursive: true });
       appendFileSync(join(directory, 'migration.log'), `${line}\n`, { mode: 0o600 });

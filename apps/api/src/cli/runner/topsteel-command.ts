@@ -67,6 +67,7 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
       const result = await this.execute(parameters, options, run);
       run.progress.stop();
       this.publish(run, reportPath, result.exitCode, result.report, result.text);
+      this.reportRetries(run);
       this.contexts.close(run, result.exitCode);
       process.exitCode = result.exitCode;
     } catch (thrown) {
@@ -84,6 +85,7 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
             hint: 'This is a bug: report it with logs/migration.log.',
           };
       this.publish(run, reportPath, exitCode, { error: failure });
+      this.reportRetries(run);
       run.output.info(`\n✖ ${failure.message as string}`);
       if (failure.hint) run.output.info(`  → ${failure.hint as string}`);
       if (!isTopsteelException(error) && error instanceof Error && error.stack)
@@ -102,16 +104,27 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
     text?: string,
   ): void {
     const output = run.output;
+    const retries = this.contexts.connectionRetries();
     const document = {
       schemaVersion: JSON_SCHEMA_VERSION,
       command: this.commandName,
       runId: run.runId,
       exitCode,
       ...(body as object),
+      ...(retries.length > 0 ? { connectionRetries: retries } : {}),
     };
     if (output.json) output.document(document);
     else if (text !== undefined) output.report(text);
     if (reportPath) writeReportFile(reportPath, output.serialise(document));
+  }
+
+  /** One line on stderr per connect that needed retries, so the human output says so too. */
+  private reportRetries(run: CliRunContext): void {
+    for (const retry of this.contexts.connectionRetries()) {
+      run.output.info(
+        `ℹ️ ${retry.target}: ${retry.recovered ? 'connected' : 'gave up'} after ${retry.attempts} attempts (${retry.reasons.join(', ')})`,
+      );
+    }
   }
 
   private exitCodeOf(error: unknown, run: CliRunContext): ExitCode {

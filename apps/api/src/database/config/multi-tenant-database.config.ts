@@ -26,6 +26,8 @@ export type MultiTenantDatabaseConfig = {
   maintenanceDatabase: string;
   ssl: SslMode;
   connectionTimeoutMs: number;
+  /** Total time a connection refused or reset for a moment (restart, checkpoint, full pool) is retried; 0: never. */
+  connectRetryMs: number;
   poolSize: number;
   tenantPoolSize: number;
   tenantMaxDataSources: number;
@@ -140,7 +142,8 @@ export function loadMultiTenantDatabaseConfig(
   }
 
   const port = reader.integer('DB_PORT', 5432, 1, 65535);
-  const secret = new Secret(password);
+  // A password equal to a name the tool prints (postgres) is scrubbed only where it is a password.
+  const secret = new Secret(password, { publicNames: [host, username, tenantPrefix, ...names] });
   const config: MultiTenantDatabaseConfig = {
     host,
     port,
@@ -150,6 +153,7 @@ export function loadMultiTenantDatabaseConfig(
     tenantPrefix,
     ssl,
     connectionTimeoutMs: reader.integer('DB_CONNECTION_TIMEOUT', 10000, 100, 600000),
+    connectRetryMs: reader.integer('DB_CONNECT_RETRY_TIMEOUT', 15000, 0, 600000),
     poolSize: reader.integer('DB_POOL_SIZE', 10, 1, 200),
     tenantPoolSize: reader.integer('TENANT_POOL_SIZE', 2, 1, 50),
     tenantMaxDataSources: reader.integer('TENANT_MAX_DATASOURCES', 20, 1, 1000),

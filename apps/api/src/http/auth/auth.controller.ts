@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import type { HttpRequest } from '../http-context';
 import { objectBody, optionalString, requiredString } from '../request-input';
 import { Public } from './auth.guard';
 import { LoginResponse, LoginService } from './login.service';
@@ -7,16 +8,24 @@ import { LoginResponse, LoginService } from './login.service';
 export class AuthController {
   constructor(private readonly loginService: LoginService) {}
 
-  /** Body: { email, password, societe? } (société id or code). 401 on bad credentials. */
+  /**
+   * Body: { email, password, societe? } (société id or code). 401 on bad credentials, 429 with
+   * Retry-After once the e-mail or the client address has failed too often.
+   */
   @Public()
   @Post('login')
   @HttpCode(200)
-  login(@Body() body: unknown): Promise<LoginResponse> {
+  login(@Body() body: unknown, @Req() request: HttpRequest): Promise<LoginResponse> {
     const fields = objectBody(body);
-    return this.loginService.login({
-      email: requiredString(fields, 'email', 255),
-      password: requiredString(fields, 'password', 1024),
-      societe: optionalString(fields, 'societe', 64),
-    });
+    // The TCP peer: X-Forwarded-For is not trusted, as anybody can send it (see docs/security.md).
+    const clientAddress = request.socket.remoteAddress ?? 'unknown';
+    return this.loginService.login(
+      {
+        email: requiredString(fields, 'email', 255),
+        password: requiredString(fields, 'password', 1024),
+        societe: optionalString(fields, 'societe', 64),
+      },
+      clientAddress,
+    );
   }
 }

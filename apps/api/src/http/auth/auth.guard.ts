@@ -11,8 +11,9 @@ const IS_PUBLIC = 'topsteel:public';
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /**
- * Global guard: a valid Bearer token whose user still exists and is active (401 otherwise). The
- * user is re-read on each request so that deactivating an account takes effect at once.
+ * Global guard: a valid Bearer token whose user still exists, is active and has the password it had
+ * when the token was issued (401 otherwise). The user is re-read on each request so that
+ * deactivating an account or changing its password takes effect at once.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -35,7 +36,9 @@ export class AuthGuard implements CanActivate {
     }
     const claims = this.tokens.verify(match[1]);
     const requestContext = contextOf(request);
-    requestContext.user = await this.authentication.principal(claims.sub);
+    const user = await this.authentication.principal(claims.sub);
+    this.tokens.assertCurrentCredentials(claims, this.authentication.credentialStamp(user));
+    requestContext.user = user;
     requestContext.tokenSocieteId = claims.sid;
     return true;
   }

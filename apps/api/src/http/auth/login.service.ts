@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { AccessException, AccessExceptionCode } from '../../modules/access/access.exception';
 import { AuthenticationService } from '../../modules/access/authentication.service';
 import { AccessibleSociete, TenantAccessService } from '../../modules/access/tenant-access.service';
+import { HashGateService } from './hash-gate.service';
+import { LoginThrottleService } from './login-throttle.service';
 import { TokenService } from './token.service';
 
 export type LoginRequest = { email: string; password: string; societe?: string };
@@ -15,17 +18,30 @@ export type LoginResponse = {
   societes: AccessibleSociete[];
 };
 
-/** POST /auth/login: the shared credential check, the société choice, then a signed token. */
+/**
+ * POST /auth/login: throttling of failures (per e-mail and per client address), the shared
+ * credential check under the bcrypt concurrency cap, the société choice, then a signed token.
+ */
 @Injectable()
 export class LoginService {
   constructor(
     private readonly authentication: AuthenticationService,
     private readonly tenantAccess: TenantAccessService,
     private readonly tokens: TokenService,
+    private readonly throttle: LoginThrottleService,
+    private readonly hashGate: HashGateService,
   ) {}
 
-  async login(request: LoginRequest): Promise<LoginResponse> {
-    const user = await this.authentication.authenticate(request.email, request.password);
+  async login(request: LoginRequest, clientAddress: string): Promise<LoginResponse> {
+    this.throttle.assertAllowed(request.email, clientAddress);
+    const user = await this.hashGate
+      .run(() => this.authentication.authenticate(request.email, request.password))
+      .catch((error: unknown) => {
+        if (error instanceof AccessException && error.code === AccessExceptionCode.InvalidCredentials)
+          this.throttle.recordFailure(request.email, clientAddress);
+        throw error;
+      });
+    this.throttle.recordSuccess(request.email);
     const societes = await this.tenantAccess.societesOf(user);
     const societe = request.societe
       ? (await this.tenantAccess.authorize(user, request.societe)).societe
@@ -33,6 +49,7 @@ export class LoginService {
     const { token, expiresAt } = this.tokens.sign(
       user.userId,
       societe ? (societe.societeId ?? societe.code) : null,
+      this.authentication.credentialStamp(user),
     );
     return {
       accessToken: token,

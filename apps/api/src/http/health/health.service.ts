@@ -37,7 +37,7 @@ const reason = (error: unknown): string =>
   isTopsteelException(error) ? error.code : error instanceof Error ? error.message : String(error);
 
 /**
- * GET /health. AUTH and SHARED are pinged through their pools; tenant databases are checked in the
+ * GET /health/details (ADMIN only). AUTH and SHARED are pinged through their pools; tenant databases are checked in the
  * catalogue of their server (one query per server) rather than by opening a connection to each,
  * so that a health probe never churns the tenant DataSource cache.
  */

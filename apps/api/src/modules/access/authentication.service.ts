@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { compare } from 'bcryptjs';
+import { compare, hash as bcryptHash } from 'bcryptjs';
+import { createHash, randomBytes } from 'node:crypto';
 import { UUID_PATTERN } from '../societes/societe-input';
 import { AccessException, AccessExceptionCode } from './access.exception';
 import { Repository } from 'typeorm';
@@ -19,11 +20,8 @@ export type AuthenticatedUser = Readonly<{
 
 /** Legacy hashes are bcrypt ($2a$/$2b$/$2y$); anything else (an empty password) never matches. */
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
-/**
- * Compared against when no user matches, so that an unknown e-mail costs the same time as a wrong
- * password and response times do not reveal which addresses exist. Hash of a discarded random string.
- */
-const TIMING_HASH = '$2b$10$YxXAAHQWD3xHCbR3llvgEeV7CG4eUUXXtKoxiwlcczHHHlK8csjJi';
+/** Cost of the timing hash when the users table holds no bcrypt hash to learn it from. */
+const DEFAULT_BCRYPT_COST = 10;
 const MAX_EMAIL_LENGTH = 255;
 const MAX_PASSWORD_LENGTH = 1024;
 
@@ -36,6 +34,9 @@ const MAX_PASSWORD_LENGTH = 1024;
 export class AuthenticationService {
   /** Principals this service produced; tenant access refuses any other object. */
   readonly #issued = new WeakSet<AuthenticatedUser>();
+  /** Digest of each principal's password hash when it was read, for token revocation. */
+  readonly #credentialStamps = new WeakMap<AuthenticatedUser, string>();
+  #timingHash?: Promise<string>;
 
   constructor(
     private readonly dataMode: DataModeService,
@@ -58,10 +59,45 @@ export class AuthenticationService {
       throw invalid();
     }
     const user = await this.findByEmail(email.trim());
-    const hash = user && BCRYPT_HASH.test(user.password) ? user.password : TIMING_HASH;
-    const matches = await compare(password, hash);
-    if (!user || hash === TIMING_HASH || !matches || !user.actif || user.deletedAt) throw invalid();
+    const usable = user !== null && BCRYPT_HASH.test(user.password);
+    const matches = await compare(password, usable ? user.password : await this.timingHash());
+    if (!user || !usable || !matches || !user.actif || user.deletedAt) throw invalid();
     return this.issue(user);
+  }
+
+  /**
+   * Compared against when no user (or no usable hash) matches, so that an unknown e-mail costs the
+   * same time as a wrong password and response times do not reveal which addresses exist. Its bcrypt
+   * cost is the one most legacy hashes use (a cheaper dummy would make unknown e-mails answer faster).
+   */
+  timingHash(): Promise<string> {
+    this.#timingHash ??= this.legacyCost()
+      .then((cost) => bcryptHash(randomBytes(16).toString('hex'), cost))
+      .catch((error: unknown) => {
+        this.#timingHash = undefined;
+        throw error;
+      });
+    return this.#timingHash;
+  }
+
+  /** The digest of the password hash the user had when authenticated; changes when the password does. */
+  credentialStamp(user: AuthenticatedUser): string {
+    const stamp = this.#credentialStamps.get(user);
+    if (stamp === undefined)
+      throw new AccessException(AccessExceptionCode.TokenInvalid, 'the user was not authenticated');
+    return stamp;
+  }
+
+  private async legacyCost(): Promise<number> {
+    const rows = await (
+      await this.users()
+    ).query<{ cost: number }[]>(
+      `SELECT substring(password FROM 5 FOR 2)::int AS cost FROM users
+       WHERE password ~ '^\\$2[aby]\\$[0-9]{2}\\$' GROUP BY 1 ORDER BY count(*) DESC, 1 DESC LIMIT 1`,
+    );
+    const cost = rows[0]?.cost ?? DEFAULT_BCRYPT_COST;
+    // bcrypt's own bounds; a corrupt row must not make every unknown e-mail hash for minutes.
+    return Math.min(Math.max(cost, 4), 16);
   }
 
   /** The principal behind a verified token, provided its user still exists and is active. */
@@ -72,6 +108,7 @@ export class AuthenticationService {
     const users = await this.users();
     const user = await users
       .createQueryBuilder('account')
+      .addSelect('account.password')
       .where('account.id = :id', { id: userId })
       .andWhere('account.deletedAt IS NULL')
       .andWhere('account.actif = true')
@@ -116,6 +153,12 @@ export class AuthenticationService {
       role: user.role,
     });
     this.#issued.add(principal);
+    this.#credentialStamps.set(
+      principal,
+      createHash('sha256')
+        .update(user.password ?? '')
+        .digest('hex'),
+    );
     return principal;
   }
 }

@@ -1,3 +1,4 @@
+import { PoolCounts } from '../database/pool-counts';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { safeIdentifier } from '../../common/identifiers/identifier';
@@ -103,9 +104,14 @@ export class TenantAccessService {
     return this.tenants.withTenantDataSource(target.location, work);
   }
 
-  /** Open tenant DataSources, for /health. */
+  /** Open tenant DataSources, for /health and /metrics. */
   poolStats(): TenantPoolStats {
     return this.tenants.stats();
+  }
+
+  /** Sessions of each open tenant pool, for /metrics. */
+  poolCounts(): Promise<PoolCounts[]> {
+    return this.tenants.pools();
   }
 
   private assertAuthenticated(user: AuthenticatedUser): void {

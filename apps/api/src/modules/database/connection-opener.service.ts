@@ -6,6 +6,7 @@ import { DataSourceOptions, postgresConnectionSettings } from './data-source.fac
 import { DatabaseConfigService } from './database-config.service';
 import { translateDatabaseError } from './database.exception';
 import { ConnectionName } from './named-connections';
+import { PoolCounts, poolCounts } from './pool-counts';
 import { DatabaseLocation, PostgresConnectionFactory } from './postgres-connection.factory';
 
 type ConnectionSettings = Pick<DataSourceOptions, 'poolSize' | 'applicationName' | 'idleTimeoutMs'> & {
@@ -60,6 +61,11 @@ export class ConnectionOpenerService implements OnModuleDestroy {
     if (!name) throw new Error('not a DataSource registered by DatabaseMultiTenantModule');
     await this.open(name);
     return target;
+  }
+
+  /** Sessions of each connected named pool, for /metrics. */
+  pools(): PoolCounts[] {
+    return [...this.#dataSources.values()].flatMap((dataSource) => poolCounts(dataSource) ?? []);
   }
 
   /** The named DataSources connected so far. */

@@ -3,10 +3,10 @@ import { Client } from 'pg';
 import { quoteIdentifier, quoteLiteral, safeIdentifier } from '../../common/identifiers/identifier';
 import { DatabaseConfigService } from './database-config.service';
 import { DatabaseException, DatabaseExceptionCode } from './database.exception';
+import { Ownership, ownershipMarker, readOwnership } from './ownership-marker';
 import { DatabaseLocation, PostgresConnectionFactory } from './postgres-connection.factory';
 
-/** Marker written as the database comment: it survives even when the journal in AUTH is gone. */
-export const OWNERSHIP_MARKER = 'topsteel-migration';
+export { OWNERSHIP_MARKER } from './ownership-marker';
 
 export type CreateDatabaseOptions = {
   /** Copies the monolith's encoding and collation so text compares and sorts the same way. */
@@ -69,7 +69,7 @@ export class DatabaseAdminService {
     if (options.encoding) clauses.push(`ENCODING ${quoteLiteral(options.encoding)}`);
     if (options.collate) clauses.push(`LC_COLLATE ${quoteLiteral(options.collate)}`);
     if (options.ctype) clauses.push(`LC_CTYPE ${quoteLiteral(options.ctype)}`);
-    const marker = [OWNERSHIP_MARKER, options.note].filter(Boolean).join(' ');
+    const marker = ownershipMarker(this.configService.config.authDatabase, options.note);
     await this.maintenance(location, async (client) => {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)} ${clauses.join(' ')}`);
       if (options.asMonolithReplacement) return;
@@ -90,8 +90,13 @@ export class DatabaseAdminService {
     });
   }
 
+  /** Whose marker the database carries, as this installation (its AUTH database) reads it. */
+  async ownership(location: DatabaseLocation): Promise<Ownership> {
+    return readOwnership(await this.comment(location), this.configService.config.authDatabase);
+  }
+
   async isOwnedByTool(location: DatabaseLocation): Promise<boolean> {
-    return (await this.comment(location))?.startsWith(OWNERSHIP_MARKER) ?? false;
+    return (await this.ownership(location)).owner === 'ours';
   }
 
   async terminateConnections(location: DatabaseLocation): Promise<number> {
@@ -108,14 +113,9 @@ export class DatabaseAdminService {
   /** Drops a database after closing its sessions. Refuses a database this tool did not create unless told otherwise. */
   async drop(location: DatabaseLocation, options: { requireOwnership: boolean }): Promise<void> {
     const name = safeIdentifier(location.database, 'database name');
-    if (options.requireOwnership && (await this.exists(location)) && !(await this.isOwnedByTool(location))) {
-      throw new DatabaseException(
-        DatabaseExceptionCode.NotOwnedByTool,
-        `refusing to drop database "${name}": it was not created by this tool`,
-        {
-          database: name,
-        },
-      );
+    if (options.requireOwnership && (await this.exists(location))) {
+      const ownership = await this.ownership(location);
+      if (ownership.owner !== 'ours') throw notOurs(name, ownership, 'refusing to drop');
     }
     await this.maintenance(location, async (client) => {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -196,25 +196,68 @@ export class DatabaseAdminService {
   }
 
   /**
-   * Takes over a database with the expected name when it holds nothing: what a crash between
-   * CREATE DATABASE and its ownership marker leaves behind. A database with any relation in it
-   * stays someone else's. Either way the database ends closed to PUBLIC: a crash may have come
-   * between the marker and the REVOKE.
+   * Tables holding at least one row, outside the journal's schema and TypeORM's `migrations` (which
+   * a crashed provisioning leaves filled): one statement that reads at most one row per table.
    */
-  async adoptIfEmpty(location: DatabaseLocation, note: string): Promise<boolean> {
-    if (await this.isOwnedByTool(location)) {
-      await this.closeToPublic(location);
-      return true;
-    }
-    if (!(await this.isEmpty(location))) return false;
+  async tablesWithRows(location: DatabaseLocation): Promise<string[]> {
+    return this.connections.withClient(
+      location,
+      async (client) => {
+        const tables = await client.query<{ schema: string; name: string }>(
+          `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'migration_journal')
+             AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+             AND NOT (n.nspname = 'public' AND c.relname = 'migrations')
+           ORDER BY 1, 2`,
+        );
+        if (tables.rows.length === 0) return [];
+        const probes = tables.rows.map(
+          (table) =>
+            `SELECT ${quoteLiteral(`${table.schema}.${table.name}`)} AS name WHERE EXISTS (SELECT 1 FROM ${quoteIdentifier(table.schema)}.${quoteIdentifier(table.name)})`,
+        );
+        const found = await client.query<{ name: string }>(probes.join(' UNION ALL '));
+        return found.rows.map((row) => row.name.replace(/^public\./, ''));
+      },
+      { applicationName: 'topsteel-admin' },
+    );
+  }
+
+  /**
+   * Takes over an existing database with the expected name, or throws naming it and why not:
+   * - unmarked: only when it holds no relation at all (a crash between CREATE DATABASE and its
+   *   marker leaves exactly that), and it is then marked as ours;
+   * - marked by this installation: only when no table holds a row (a crashed provisioning leaves
+   *   migrated, empty tables), unless `resume` says the caller's journal records this database as
+   *   its own unfinished work (the split's targets, after its pre-flight compared them);
+   * - marked by another installation (another AUTH database, same prefix): never.
+   * Either way an adopted database ends closed to PUBLIC: a crash may have come before the REVOKE.
+   */
+  async adoptIfEmpty(
+    location: DatabaseLocation,
+    note: string,
+    options: { resume?: boolean } = {},
+  ): Promise<void> {
     const name = safeIdentifier(location.database, 'database name');
-    await this.maintenance(location, async (client) => {
-      await client.query(
-        `COMMENT ON DATABASE ${quoteIdentifier(name)} IS ${quoteLiteral(`${OWNERSHIP_MARKER} ${note}`)}`,
-      );
-    });
+    const ownership = await this.ownership(location);
+    if (ownership.owner === 'other-installation') throw notOurs(name, ownership, 'refusing to adopt');
+    if (ownership.owner === 'ours') {
+      const rows = options.resume ? [] : await this.tablesWithRows(location);
+      if (rows.length > 0) {
+        throw new DatabaseException(
+          DatabaseExceptionCode.HoldsData,
+          `refusing to adopt database "${name}": it still holds rows (${rows.slice(0, 3).join(', ')}${rows.length > 3 ? ', …' : ''})`,
+          { database: name, tables: rows },
+        );
+      }
+    } else {
+      if (!(await this.isEmpty(location))) throw notOurs(name, ownership, 'refusing to adopt');
+      await this.maintenance(location, async (client) => {
+        await client.query(
+          `COMMENT ON DATABASE ${quoteIdentifier(name)} IS ${quoteLiteral(ownershipMarker(this.configService.config.authDatabase, note))}`,
+        );
+      });
+    }
     await this.closeToPublic(location);
-    return true;
   }
 
   /** REVOKE CONNECT, TEMPORARY FROM PUBLIC (idempotent): a resumed run re-applies it in case a crash came first. */
@@ -257,4 +300,19 @@ export class DatabaseAdminService {
       }));
     });
   }
+}
+
+function notOurs(name: string, ownership: Ownership, refusing: string): DatabaseException {
+  const why =
+    ownership.owner === 'other-installation'
+      ? `it belongs to another installation of the tool (AUTH database "${ownership.installation}")`
+      : 'it was not created by this tool';
+  return new DatabaseException(
+    DatabaseExceptionCode.NotOwnedByTool,
+    `${refusing} database "${name}": ${why}`,
+    {
+      database: name,
+      ...(ownership.owner === 'other-installation' ? { installation: ownership.installation } : {}),
+    },
+  );
 }

@@ -17,6 +17,7 @@ export enum DatabaseExceptionCode {
   LockHeld = 'LOCK_HELD',
   LockLost = 'LOCK_LOST',
   NotOwnedByTool = 'NOT_OWNED_BY_TOOL',
+  HoldsData = 'DATABASE_HOLDS_DATA',
   SocieteNotFound = 'SOCIETE_NOT_FOUND',
   UnknownServer = 'UNKNOWN_SERVER',
 }
@@ -60,7 +61,11 @@ const INFO: Record<DatabaseExceptionCode, ExceptionCodeInfo> = {
   },
   [DatabaseExceptionCode.NotOwnedByTool]: {
     exitCode: ExitCode.Failure,
-    hint: 'The database exists but this tool did not create it; it is never modified or dropped. Rename or remove it yourself, or change the configured name.',
+    hint: 'The database exists but this installation did not create it (no marker of the tool, or the marker of another installation: another DB_AUTH_NAME sharing the DB_TENANT_PREFIX); it is never modified or dropped. Rename or remove it yourself, or change the configured name or DB_TENANT_PREFIX.',
+  },
+  [DatabaseExceptionCode.HoldsData]: {
+    exitCode: ExitCode.Failure,
+    hint: "The database carries the tool's marker but still holds rows (a société deleted without its database, a reused code): it is never adopted, emptied or dropped. Check what is in it, then drop it yourself or use another code.",
   },
   [DatabaseExceptionCode.SocieteNotFound]: {
     exitCode: ExitCode.Failure,
@@ -103,6 +108,23 @@ function errorCode(error: PgLikeError): string | undefined {
     (inner): inner is PgLikeError => inner instanceof Error && 'code' in inner,
   );
   return nested?.code;
+}
+
+/**
+ * Why a failed connect is worth another try: the server or a pooler turned us away for a moment
+ * (restarting, in a checkpoint storm, out of connection slots). Wrong credentials, a missing
+ * database or a bad host are not: undefined.
+ */
+const TRANSIENT_CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', '57P03', '53300']);
+
+export function transientConnectReason(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = errorCode(error);
+  if (code && TRANSIENT_CONNECT_CODES.has(code)) return code;
+  // A pooler that restarts closes the socket during the handshake.
+  if (code === undefined && /Connection terminated unexpectedly/.test(error.message))
+    return 'connection closed';
+  return undefined;
 }
 
 /** A connection that broke under the driver (not a server error with a SQLSTATE). */

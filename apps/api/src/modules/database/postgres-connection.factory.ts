@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { Client, ClientConfig } from 'pg';
 import { TenantServer } from '../../database/config/multi-tenant-database.config';
 import { DatabaseConfigService } from './database-config.service';
-import { DatabaseException, DatabaseExceptionCode, translateDatabaseError } from './database.exception';
+import {
+  DatabaseException,
+  DatabaseExceptionCode,
+  transientConnectReason,
+  translateDatabaseError,
+} from './database.exception';
 
 /**
  * Where a database lives. `server` names a server of TENANT_SERVERS (host, port and credentials come
@@ -34,9 +39,27 @@ export const DETERMINISTIC_SESSION_SETTINGS = [
   "SET bytea_output = 'hex'",
 ].join('; ');
 
+/** A connect that was turned away for a moment and tried again; reports list them. */
+export type ConnectionRetry = {
+  target: string;
+  /** Attempts made, the successful one included. */
+  attempts: number;
+  /** Why each failed attempt failed (ECONNREFUSED, 57P03, …). */
+  reasons: string[];
+  recovered: boolean;
+};
+
+const FIRST_RETRY_DELAY_MS = 250;
+const LONGEST_RETRY_DELAY_MS = 4000;
+
 /** Builds pg connections and child-process environments from the validated configuration. */
 @Injectable()
 export class PostgresConnectionFactory {
+  /** Every connect of this process that needed more than one attempt. */
+  readonly retries: ConnectionRetry[] = [];
+  /** Called before each wait, so that a command can say why it is not progressing. */
+  onRetry?: (retry: ConnectionRetry, delayMs: number) => void;
+
   constructor(private readonly configService: DatabaseConfigService) {}
 
   /** The declared server of a location; an unknown server name is a configuration error (exit 2). */
@@ -96,8 +119,39 @@ export class PostgresConnectionFactory {
     return `database "${location.database}" on ${named}`;
   }
 
-  /** Opens a client; connection failures come back as DatabaseException with the exit code to use. */
+  /**
+   * Opens a client; connection failures come back as DatabaseException with the exit code to use.
+   * A connect turned away for a moment (refused, reset, server starting, no free slot) is retried
+   * with backoff for at most DB_CONNECT_RETRY_TIMEOUT in all, so that a restarting pooler or a
+   * checkpoint storm does not fail a run or a tenant; anything else (credentials, names) fails at once.
+   */
   async connect(location: DatabaseLocation, options: ConnectOptions = {}): Promise<Client> {
+    const deadline = Date.now() + this.configService.config.connectRetryMs;
+    let retry: ConnectionRetry | undefined;
+    let delay = FIRST_RETRY_DELAY_MS;
+    for (;;) {
+      try {
+        const client = await this.connectOnce(location, options);
+        if (retry) retry.recovered = true;
+        return client;
+      } catch (error) {
+        const reason = transientConnectReason(error);
+        const wait = Math.min(delay, deadline - Date.now());
+        if (reason === undefined || wait <= 0) throw translateDatabaseError(error, this.describe(location));
+        if (!retry) {
+          retry = { target: this.describe(location), attempts: 1, reasons: [], recovered: false };
+          this.retries.push(retry);
+        }
+        retry.reasons.push(reason);
+        this.onRetry?.(retry, wait);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        retry.attempts += 1;
+        delay = Math.min(delay * 2, LONGEST_RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  private async connectOnce(location: DatabaseLocation, options: ConnectOptions): Promise<Client> {
     const client = new Client(this.clientConfig(location, options));
     // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
     client.on('error', () => undefined);
@@ -108,7 +162,7 @@ export class PostgresConnectionFactory {
       await client.query('SET idle_session_timeout = 0').catch(() => undefined);
     } catch (error) {
       await client.end().catch(() => undefined);
-      throw translateDatabaseError(error, this.describe(location));
+      throw error;
     }
     return client;
   }

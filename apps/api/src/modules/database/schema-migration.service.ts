@@ -90,6 +90,10 @@ export class SchemaMigrationService {
       migrations: this.migrations(kind),
     });
     try {
+      // TypeORM's pool does not retry a connect the server turned away for a moment; the factory does.
+      await this.connections.withClient(location, () => Promise.resolve(), {
+        applicationName: `topsteel-migrate-${kind}`,
+      });
       await dataSource.initialize();
       return await work(dataSource);
     } catch (error) {

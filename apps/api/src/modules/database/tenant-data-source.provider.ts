@@ -7,6 +7,7 @@ import { ConnectionOpenerService } from './connection-opener.service';
 import { createDataSource } from './data-source.factory';
 import { DatabaseConfigService } from './database-config.service';
 import { DatabaseException, DatabaseExceptionCode, translateDatabaseError } from './database.exception';
+import { PoolCounts, poolCounts } from './pool-counts';
 import { PostgresConnectionFactory } from './postgres-connection.factory';
 
 /** Where a société's data lives, as AUTH's `societes` records it. */
@@ -30,7 +31,7 @@ type Entry = {
   lastUsed: number;
 };
 
-export type TenantPoolStats = { open: number; leased: number; max: number };
+export type TenantPoolStats = { open: number; leased: number; max: number; evicted: number };
 
 /**
  * `societes.database_server` (AUTH migration 002) read through the whole row, so that `db:migrate`
@@ -57,6 +58,7 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
   readonly #entries = new Map<string, Entry>();
   #waiters: (() => void)[] = [];
   #idleTimer?: NodeJS.Timeout;
+  #evicted = 0;
 
   constructor(
     private readonly configService: DatabaseConfigService,
@@ -119,7 +121,16 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
       open: entries.length,
       leased: entries.filter((entry) => entry.leases > 0).length,
       max: this.configService.config.tenantMaxDataSources,
+      evicted: this.#evicted,
     };
+  }
+
+  /** Sessions of each open tenant pool, for /metrics. */
+  async pools(): Promise<PoolCounts[]> {
+    const dataSources = await Promise.all(
+      [...this.#entries.values()].map((entry) => entry.opening.catch(() => undefined)),
+    );
+    return dataSources.flatMap((dataSource) => poolCounts(dataSource) ?? []);
   }
 
   /** Closes DataSources unused for longer than the idle timeout; returns how many were closed. */
@@ -237,7 +248,10 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
   }
 
   private async evict(entry: Entry): Promise<void> {
-    if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+    if (this.#entries.get(entry.key) === entry) {
+      this.#entries.delete(entry.key);
+      this.#evicted += 1;
+    }
     const dataSource = await entry.opening.catch(() => undefined);
     // A pool that is already ended (evicted twice, or its server went away) is not an error here.
     if (dataSource?.isInitialized) await dataSource.destroy().catch(() => undefined);

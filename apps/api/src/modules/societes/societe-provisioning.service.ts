@@ -3,7 +3,6 @@ import { Client } from 'pg';
 import { MigrationJournalService } from '../database/journal/migration-journal.service';
 import { DatabaseAdminService } from '../database/database-admin.service';
 import { DatabaseConfigService } from '../database/database-config.service';
-import { DatabaseException, DatabaseExceptionCode } from '../database/database.exception';
 import { HeldLock } from '../database/migration-lock.service';
 import { DatabaseLocation, PostgresConnectionFactory } from '../database/postgres-connection.factory';
 import { SchemaMigrationService } from '../database/schema-migration.service';
@@ -212,14 +211,9 @@ export class SocieteProvisioningService {
     };
     let databaseCreated = false;
     if (await this.admin.exists(location)) {
-      // A database left by a crashed run of ours is resumed; anybody else's is never touched.
-      if (!(await this.admin.adoptIfEmpty(location, `tenant ${request.code} run=${options.runId}`))) {
-        throw new DatabaseException(
-          DatabaseExceptionCode.NotOwnedByTool,
-          `database "${request.databaseName}" already exists and was not created by this tool`,
-          { database: request.databaseName },
-        );
-      }
+      // A database left empty by a crashed run of ours is resumed; one holding rows, or anybody
+      // else's, is refused by name and never touched.
+      await this.admin.adoptIfEmpty(location, `tenant ${request.code} run=${options.runId}`);
       options.onStep?.(`resuming with the existing database ${request.databaseName}`);
     } else {
       options.lock.assertHeld();

@@ -337,12 +337,17 @@ export class DryRunMigrationService {
       const ours = recorded.has(name) || (await this.admin.isOwnedByTool(location));
       if (!ours) {
         // What a crash between CREATE DATABASE and its ownership marker leaves: nothing to lose, taken over.
-        const empty = await this.admin.isEmpty(location);
+        const ownership = await this.admin.ownership(location);
+        const empty = ownership.owner === 'unmarked' && (await this.admin.isEmpty(location));
         databases.push({
           name,
           kind,
           action: empty ? 'adopt' : 'refused',
-          reason: empty ? undefined : 'exists but was not created by this tool',
+          reason: empty
+            ? undefined
+            : ownership.owner === 'other-installation'
+              ? `belongs to another installation (AUTH database "${ownership.installation}")`
+              : 'exists but was not created by this tool',
         });
         continue;
       }

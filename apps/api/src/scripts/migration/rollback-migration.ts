@@ -3,7 +3,8 @@ import { freeBytes } from '../../common/fs/free-bytes';
 import { join } from 'node:path';
 import { RunContext } from '../../common/run/run-context';
 import { quoteIdentifier, safeIdentifier } from '../../common/identifiers/identifier';
-import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../modules/database/database-admin.service';
+import { DatabaseAdminService } from '../../modules/database/database-admin.service';
+import { isOurs } from '../../modules/database/ownership-marker';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import {
   describeHolder,
@@ -199,7 +200,7 @@ export class RollbackMigrationService {
         port: database.port,
       };
       if (!(await this.admin.exists(location))) continue;
-      if ((await this.admin.comment(location))?.startsWith(OWNERSHIP_MARKER)) drop.push(database);
+      if (await this.admin.isOwnedByTool(location)) drop.push(database);
       else unmarked.push(database.name);
     }
     const untouched = (await this.admin.list({}))
@@ -454,7 +455,7 @@ export class RollbackMigrationService {
     const config = this.configService.config;
     // Closed ones included (an interrupted rollback may have left any of them closed).
     const orphans = (await this.admin.list({}))
-      .filter((info) => this.isConfiguredName(info.name) && info.comment?.startsWith(OWNERSHIP_MARKER))
+      .filter((info) => this.isConfiguredName(info.name) && isOurs(info.comment, config.authDatabase))
       .map((info) => info.name);
     if (orphans.length === 0) return;
     const authExists = await this.admin.exists({ database: config.authDatabase });

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
 import { tenantDatabaseName } from '../../../database/config/multi-tenant-database.config';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
-import { DatabaseAdminService, OWNERSHIP_MARKER } from '../../../modules/database/database-admin.service';
+import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
+import { isOurs } from '../../../modules/database/ownership-marker';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { LockHolder, MigrationLockService } from '../../../modules/database/migration-lock.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
@@ -167,7 +168,7 @@ export class MigrationStatusService {
                 port: where.port,
               })
             : info !== undefined,
-          ownedByTool: info?.comment?.startsWith(OWNERSHIP_MARKER) ?? false,
+          ownedByTool: isOurs(info?.comment, config.authDatabase),
           sizeBytes: info?.sizeBytes ?? null,
           connections: info?.connections ?? 0,
           appliedMigrations: null,

@@ -15,7 +15,6 @@ import {
   DatabaseLocation,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
-import { DatabaseException, DatabaseExceptionCode } from '../../../modules/database/database.exception';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
 import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
@@ -68,12 +67,9 @@ export class SplitTargets {
           this.createLike(location, { ...options, note: `${kind} run=${run.runId}` }),
         );
         created.push({ name: location.database, kind });
-      } else if (!(await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`))) {
-        throw new DatabaseException(
-          DatabaseExceptionCode.NotOwnedByTool,
-          `database "${location.database}" exists and was not created by this tool`,
-          { database: location.database },
-        );
+      } else {
+        // The pre-flight refused one of ours that holds data the journal does not account for.
+        await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`, { resume: true });
       }
       if (kind === 'auth') {
         // From here on the journal exists: the run and the split are on record before anything else is created.
