@@ -41,6 +41,8 @@ describe('tenants on several PostgreSQL servers', () => {
       TENANT_SERVER_EU1_PASSWORD: EU1_PASSWORD,
       TENANT_SERVER_EU2_PASSWORD: EU2_PASSWORD,
       TENANT_SERVER_MAX_CONNECTIONS: '2',
+      // A stopped server is retried for this long before its sociétés fail (15 s by default).
+      DB_CONNECT_RETRY_TIMEOUT: '1000',
       ...extra,
     });
 
@@ -292,6 +294,13 @@ describe('tenants on several PostgreSQL servers', () => {
     for (const entry of backup.manifest.databases)
       expect(existsSync(join(backup.path, entry.file))).toBe(true);
     expect(result.stdout + result.stderr).not.toContain(EU1_PASSWORD);
+  });
+
+  it('db:verify checks the sociétés on every server', async () => {
+    const result = await runNpmScript('db:verify', ['--json'], env());
+    expect({ code: result.code, stdout: result.stdout }).toMatchObject({ code: 0 });
+    const checks = parseJson<{ checks: { id: string; ok: boolean; label: string }[] }>(result).checks;
+    expect(checks.find((check) => check.id === 'other-tenants')).toMatchObject({ ok: true });
   });
 
   it('rollback refuses before dropping anything while a server is down, then drops on every server', async () => {
