@@ -13,6 +13,7 @@ import { compareFingerprints } from '../backup-current-database';
 import { tableChecksum } from '../catalogue/catalogue';
 import { cancelOnAbort, lockTimeoutSql } from './cancel-on-abort';
 import { analyzeRules, CleanAnalysis } from './clean-analysis';
+import { readOnlyPlanning } from './read-only-planning';
 import { CleanArchiveManifest, CleanArchiveWriter, plannedRows } from './clean-archive';
 import { checkDeletion, readCounters } from './clean-verification';
 import { CleanException, CleanExceptionCode } from './clean.exception';
@@ -183,14 +184,19 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, dot), key.slice(dot + 1)];
 }
 
-/** The plan's rows, stored once: everything after reads these (tableoid, ctid), never the predicates again. */
+/**
+ * The plan's rows, stored once: everything after reads these (tableoid, ctid), never the predicates
+ * again. The predicates run read-only; the temporary table is created before, indexed after.
+ */
 async function materialize(client: Client, plan: CascadePlan): Promise<string> {
   await client.query(
     `CREATE TEMP TABLE clean_plan (kind text NOT NULL, idx integer NOT NULL, row_tableoid oid NOT NULL, row_ctid tid NOT NULL, is_root boolean NOT NULL, sample_key text) ON COMMIT DROP`,
   );
-  await client.query(
-    `INSERT INTO pg_temp.clean_plan (kind, idx, row_tableoid, row_ctid, is_root, sample_key) ${cascadeSql(plan)}`,
-    plan.parameters,
+  await readOnlyPlanning(client, () =>
+    client.query(
+      `INSERT INTO pg_temp.clean_plan (kind, idx, row_tableoid, row_ctid, is_root, sample_key) ${cascadeSql(plan)}`,
+      plan.parameters,
+    ),
   );
   await client.query('CREATE INDEX ON pg_temp.clean_plan (kind, idx, is_root)');
   await client.query('ANALYZE pg_temp.clean_plan');

@@ -13,6 +13,7 @@ export enum CleanExceptionCode {
   TargetNotReady = 'TARGET_NOT_READY',
   MonolithFrozen = 'MONOLITH_FROZEN',
   RuleFailed = 'RULE_FAILED',
+  RuleWrites = 'RULE_WRITES',
   CascadeCycle = 'CASCADE_CYCLE',
   UnsupportedReference = 'UNSUPPORTED_REFERENCE',
   Blocked = 'BLOCKED',
@@ -66,6 +67,10 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   [CleanExceptionCode.RuleFailed]: {
     exitCode: ExitCode.Failure,
     hint: `Fix the rule's predicate (or leave the rule out with --rule). ${NOTHING_CHANGED}`,
+  },
+  [CleanExceptionCode.RuleWrites]: {
+    exitCode: ExitCode.Usage,
+    hint: `A rule selects rows and never writes: remove the writing function from its predicate. ${NOTHING_CHANGED}`,
   },
   [CleanExceptionCode.CascadeCycle]: {
     exitCode: ExitCode.Failure,
