@@ -9,7 +9,7 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { TableFingerprint } from '../backup/backup-manifest';
-import { compareFingerprints } from '../backup-current-database';
+import { compareFingerprints } from '../backup/fingerprint-comparison';
 import { tableChecksum } from '../catalogue/catalogue';
 import { cancelOnAbort, lockTimeoutSql } from './cancel-on-abort';
 import { analyzeRules, CleanAnalysis } from './clean-analysis';
