@@ -174,6 +174,7 @@ export function danglingChecks(references: CutReference[]): AuditCheck[] {
       'c.id::text',
     ),
     message: (count) =>
-      `${count} ${reference.from.sourceTable}.${reference.from.column} value(s) already point at no ${reference.to.sourceTable} row (${reference.from.database} -> ${reference.to.database} after the split)`,
+      `${count} ${reference.from.sourceTable}.${reference.from.column} value(s) already point at no ${reference.to.sourceTable} row ` +
+      `(${reference.from.database} -> ${reference.to.database} after the split)`,
   }));
 }

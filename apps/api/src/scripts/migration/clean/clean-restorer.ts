@@ -146,7 +146,8 @@ async function load(client: Client, path: string, table: ArchivedTable, index: n
   const columns = table.columns.map((column) => column.name);
   try {
     await client.query(
-      `CREATE TEMP TABLE ${q(`clean_restore_${index}`)} ON COMMIT DROP AS SELECT ${list('t', columns)} FROM ${quoteQualified(table.schema, table.name)} AS t WITH NO DATA`,
+      `CREATE TEMP TABLE ${q(`clean_restore_${index}`)} ON COMMIT DROP AS SELECT ${list('t', columns)} FROM ` +
+        `${quoteQualified(table.schema, table.name)} AS t WITH NO DATA`,
     );
   } catch (error) {
     throw new CleanException(
@@ -199,7 +200,8 @@ async function findConflicts(client: Client, manifest: CleanArchiveManifest): Pr
       conflicts.push(
         table.action === 'deleted'
           ? `${count} row(s) of ${table.table} exist again with the archived keys (${(result.rows[0].samples ?? []).join(', ')})`
-          : `${count} changed row(s) of ${table.table} are gone or their ${(table.setColumns ?? []).join(', ')} was set since (${(result.rows[0].samples ?? []).join(', ')})`,
+          : `${count} changed row(s) of ${table.table} are gone or their ${(table.setColumns ?? []).join(', ')} was set since ` +
+              `(${(result.rows[0].samples ?? []).join(', ')})`,
       );
   }
   return conflicts;

@@ -70,7 +70,8 @@ export async function restoreForeignKeys(
   // NOT VALID takes brief locks; the validations then run side by side without blocking each other.
   for (const constraint of missing) {
     await first.query(
-      `ALTER TABLE ${quoteQualified('public', constraint.tableName)} ADD CONSTRAINT ${quoteIdentifier(constraint.constraintName)} ${constraint.definition} NOT VALID`,
+      `ALTER TABLE ${quoteQualified('public', constraint.tableName)} ADD CONSTRAINT ${quoteIdentifier(constraint.constraintName)} ` +
+        `${constraint.definition} NOT VALID`,
     );
   }
   const toValidate = [
