@@ -72,7 +72,10 @@ async function bootstrap(): Promise<void> {
   // The request logger goes first, so that even a malformed body gets an id and a log line.
   app.use(requestLogger(log));
   app.useBodyParser('json', { limit: '100kb' });
-  app.enableShutdownHooks();
+  // Not SIGHUP, which Nest would treat as a shutdown: it reopens the log (logrotate).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // logrotate's postrotate sends SIGHUP: the next line opens a new application.log.
+  process.on('SIGHUP', () => log.reopen());
   await app.listen(config.app.port, config.app.host);
   log.event('listening', { host: config.app.host, port: config.app.port, mode: config.app.mode });
   process.stderr.write(

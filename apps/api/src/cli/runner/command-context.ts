@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RunContext } from '../../common/run/run-context';
 import { CommandOutputService, formatDuration } from './command-output.service';
 import { CommandShutdownService } from './command-shutdown.service';
-import { ProgressReporter } from './progress-reporter';
+import { HEARTBEAT_MS, ProgressReporter } from './progress-reporter';
 import { RunLogService } from './run-log.service';
 
 /**
@@ -44,6 +44,7 @@ export class CliRunContext implements RunContext {
     this.shutdown.throwIfRequested();
     const started = Date.now();
     if (!options.quiet) this.output.detail(`→ ${name}`);
+    const heartbeat = this.heartbeat(name, started);
     try {
       const result = await work();
       this.runLog.append({
@@ -67,6 +68,22 @@ export class CliRunContext implements RunContext {
         details: { error: error instanceof Error ? error.message : String(error) },
       });
       throw error;
+    } finally {
+      if (heartbeat) clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * Off a terminal, a step that runs long (pg_dump, a verification) says it is alive every 10 s,
+   * unless progress lines of its own already do.
+   */
+  private heartbeat(name: string, started: number): NodeJS.Timeout | undefined {
+    if (this.output.interactive) return undefined;
+    const timer = setInterval(() => {
+      if (this.progress.activeCount === 0)
+        this.output.info(`  … ${name}: still running after ${formatDuration(Date.now() - started)}`);
+    }, HEARTBEAT_MS);
+    timer.unref();
+    return timer;
   }
 }

@@ -32,7 +32,12 @@ export class CommandOutputService {
 
   /** The single JSON document of --json. */
   document(value: unknown): void {
-    process.stdout.write(`${redactSecrets(JSON.stringify(value, null, 2))}\n`);
+    process.stdout.write(this.serialise(value));
+  }
+
+  /** A JSON document as the CLI prints it: indented, scrubbed of secrets, one trailing newline. */
+  serialise(value: unknown): string {
+    return `${redactSecrets(JSON.stringify(value, null, 2))}\n`;
   }
 }
 

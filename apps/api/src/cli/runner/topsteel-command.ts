@@ -6,8 +6,9 @@ import { redactSecrets } from '../../common/secrets/secret';
 import { isDatabaseError, translateDatabaseError } from '../../modules/database/database.exception';
 import { CommandContextFactory } from './command-context.factory';
 import { CliRunContext } from './command-context';
+import { assertReportWritable, JSON_SCHEMA_VERSION, writeReportFile } from './report-file';
 
-export type BaseCommandOptions = { json?: boolean; verbose?: boolean };
+export type BaseCommandOptions = { json?: boolean; verbose?: boolean; report?: string };
 
 /** What a command hands back: the exit code, the JSON report, and the human rendering of it. */
 export type CommandResult<Report> = { exitCode: ExitCode; report: Report; text: string };
@@ -43,6 +44,14 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
     return true;
   }
 
+  @Option({
+    flags: '--report <file>',
+    description: 'also write the JSON document to FILE (mode 0600), e.g. for CI artifacts',
+  })
+  parseReport(value: string): string {
+    return value;
+  }
+
   /** Bad flags and stray arguments are usage errors (exit 2), like the rest of the contract. */
   override setCommand(command: CommanderCommand): this {
     command.exitOverride();
@@ -52,18 +61,12 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
 
   async run(parameters: string[], options: Options): Promise<void> {
     const run = this.contexts.open(this.commandName, options);
-    const output = run.output;
+    let reportPath: string | undefined;
     try {
+      reportPath = options.report === undefined ? undefined : assertReportWritable(options.report);
       const result = await this.execute(parameters, options, run);
       run.progress.stop();
-      if (output.json)
-        output.document({
-          command: this.commandName,
-          runId: run.runId,
-          exitCode: result.exitCode,
-          ...result.report,
-        });
-      else output.report(result.text);
+      this.publish(run, reportPath, result.exitCode, result.report, result.text);
       this.contexts.close(run, result.exitCode);
       process.exitCode = result.exitCode;
     } catch (thrown) {
@@ -80,15 +83,35 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
             message: error instanceof Error ? error.message : String(error),
             hint: 'This is a bug: report it with logs/migration.log.',
           };
-      if (output.json)
-        output.document({ command: this.commandName, runId: run.runId, exitCode, error: failure });
-      output.info(`\n✖ ${failure.message as string}`);
-      if (failure.hint) output.info(`  → ${failure.hint as string}`);
+      this.publish(run, reportPath, exitCode, { error: failure });
+      run.output.info(`\n✖ ${failure.message as string}`);
+      if (failure.hint) run.output.info(`  → ${failure.hint as string}`);
       if (!isTopsteelException(error) && error instanceof Error && error.stack)
-        output.detail(redactSecrets(error.stack));
+        run.output.detail(redactSecrets(error.stack));
       this.contexts.close(run, exitCode, failure);
       process.exitCode = exitCode;
     }
+  }
+
+  /** The one document of a run: on stdout with --json (the text otherwise), and in --report FILE. */
+  private publish(
+    run: CliRunContext,
+    reportPath: string | undefined,
+    exitCode: ExitCode,
+    body: unknown,
+    text?: string,
+  ): void {
+    const output = run.output;
+    const document = {
+      schemaVersion: JSON_SCHEMA_VERSION,
+      command: this.commandName,
+      runId: run.runId,
+      exitCode,
+      ...(body as object),
+    };
+    if (output.json) output.document(document);
+    else if (text !== undefined) output.report(text);
+    if (reportPath) writeReportFile(reportPath, output.serialise(document));
   }
 
   private exitCodeOf(error: unknown, run: CliRunContext): ExitCode {

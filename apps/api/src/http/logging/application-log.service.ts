@@ -55,6 +55,12 @@ export class ApplicationLogService implements LoggerService {
     this.message('error', message, optional);
   }
 
+  /** Closes the file so that the next line opens it again, under its name: log rotation moved it. */
+  reopen(): void {
+    this.close();
+    this.event('log reopened');
+  }
+
   close(): void {
     if (this.#descriptor !== undefined) closeSync(this.#descriptor);
     this.#descriptor = undefined;
