@@ -19,7 +19,6 @@ const shared: Config = {
   transform,
   testEnvironment: 'node',
   moduleNameMapper: { '^@topsteel/legacy-fixture$': '<rootDir>/packages/legacy-fixture/src/index.ts' },
-  rootDir: __dirname,
 };
 
 /**
