@@ -13,7 +13,7 @@ const TENANT_ISOLATION = {
   allowTypeImports: true,
   message: 'Use TenantAccessService: it checks membership before handing out a tenant DataSource.',
 };
-const TENANT_ISOLATED = ['modules/access', 'modules/shared', 'modules/tenant'];
+const TENANT_ISOLATED = ['modules/access', 'modules/access-check', 'modules/shared', 'modules/tenant'];
 const TENANT_GATE = 'modules/access/tenant-access.service.ts';
 
 // Layers (docs/architecture.md): common <- database, modules/database <- domain <- cli, http, demo
@@ -21,7 +21,13 @@ const TENANT_GATE = 'modules/access/tenant-access.service.ts';
 // patterns are the relative paths from a file at each depth of that folder, so they match exactly
 // the folders meant (a migration folder named tenant/ is not modules/tenant/).
 const TOP = ['cli', 'http', 'demo', 'main', 'cli.module', 'app.module'];
-const DOMAIN_MODULES = ['modules/societes', 'modules/access', 'modules/shared', 'modules/tenant'];
+const DOMAIN_MODULES = [
+  'modules/societes',
+  'modules/access',
+  'modules/access-check',
+  'modules/shared',
+  'modules/tenant',
+];
 const LAYERS = [
   { folder: 'common', forbidden: ['database', 'modules', 'scripts', ...TOP] },
   { folder: 'database', forbidden: ['modules', 'scripts', ...TOP] },

@@ -12,7 +12,7 @@ import { StatusCommand } from './cli/commands/status.command';
 import { VerifyCommand } from './cli/commands/verify.command';
 import { CliRunnerModule } from './cli/runner/cli-runner.module';
 import { DemoService } from './demo/demo.service';
-import { AccessCheckModule } from './modules/access/access-check.module';
+import { AccessCheckModule } from './modules/access-check/access-check.module';
 import { DatabaseMultiTenantModule } from './modules/database/database-multi-tenant.module';
 import { SocietesModule } from './modules/societes/societes.module';
 import { MigrationScriptsModule } from './scripts/migration/migration-scripts.module';

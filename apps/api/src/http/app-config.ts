@@ -1,6 +1,6 @@
 import { Environment, EnvironmentReader } from '../database/config/environment-reader';
 import { Secret } from '../common/secrets/secret';
-import { DataMode } from '../modules/access/data-mode.service';
+import { DataMode } from '../modules/database/data-mode.service';
 
 /** The HTTP app's own variables; the database ones come from the shared database configuration. */
 export type AppConfig = {

@@ -1,8 +1,8 @@
 import { INestApplicationContext, Module } from '@nestjs/common';
 import { ADMIN_ACCOUNT } from '@topsteel/legacy-fixture';
 import { Secret } from '../../src/common/secrets/secret';
-import { AccessCheckModule } from '../../src/modules/access/access-check.module';
-import { AccessCheckService } from '../../src/modules/access/access-check.service';
+import { AccessCheckModule } from '../../src/modules/access-check/access-check.module';
+import { AccessCheckService } from '../../src/modules/access-check/access-check.service';
 import { AuthenticatedUser } from '../../src/modules/access/authentication.service';
 import { TenantAccessService, TenantGrant } from '../../src/modules/access/tenant-access.service';
 import { DatabaseMultiTenantModule } from '../../src/modules/database/database-multi-tenant.module';

@@ -1,7 +1,7 @@
 import { Command, Option } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { Secret } from '../../common/secrets/secret';
-import { AccessCheckReport, AccessCheckService } from '../../modules/access/access-check.service';
+import { AccessCheckReport, AccessCheckService } from '../../modules/access-check/access-check.service';
 import {
   VerifyMigrationService,
   VerifyReport,

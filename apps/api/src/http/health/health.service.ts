@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
-import { DataMode, DataModeService } from '../../modules/access/data-mode.service';
+import { DataMode, DataModeService } from '../../modules/database/data-mode.service';
 import { TenantAccessService } from '../../modules/access/tenant-access.service';
-import { CoreDataSourcesService } from '../../modules/database/core-data-sources.service';
+import { ConnectionOpenerService } from '../../modules/database/connection-opener.service';
 import { DatabaseAdminService, DatabaseInfo } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import type { TenantPoolStats } from '../../modules/database/tenant-data-source.provider';
@@ -45,7 +46,9 @@ export class HealthService {
   constructor(
     private readonly configService: DatabaseConfigService,
     private readonly dataMode: DataModeService,
-    private readonly core: CoreDataSourcesService,
+    private readonly opener: ConnectionOpenerService,
+    @InjectDataSource('auth') private readonly auth: DataSource,
+    @InjectDataSource('shared') private readonly shared: DataSource,
     private readonly admin: DatabaseAdminService,
     private readonly registry: SocieteRegistryService,
     private readonly tenantAccess: TenantAccessService,
@@ -56,8 +59,8 @@ export class HealthService {
     const core: DatabaseHealth[] = this.dataMode.isMonolith
       ? [await this.ping('monolith', config.monolithDatabase, () => this.dataMode.monolith())]
       : await Promise.all([
-          this.ping('auth', config.authDatabase, () => this.core.auth()),
-          this.ping('shared', config.sharedDatabase, () => this.core.shared()),
+          this.ping('auth', config.authDatabase, () => this.opener.ready(this.auth)),
+          this.ping('shared', config.sharedDatabase, () => this.opener.ready(this.shared)),
         ]);
     const tenants: DatabaseHealth[] = [];
     const servers = new Map<DatabaseHealth, Server>();

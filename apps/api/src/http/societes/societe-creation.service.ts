@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AccessException, AccessExceptionCode } from '../../modules/access/access.exception';
 import { AuthenticatedUser } from '../../modules/access/authentication.service';
-import { DataModeService } from '../../modules/access/data-mode.service';
+import { DataModeService } from '../../modules/database/data-mode.service';
 import { MigrationLockService } from '../../modules/database/migration-lock.service';
 import { SocieteInput } from '../../modules/societes/societe-input';
 import { SocieteMembershipService } from '../../modules/societes/societe-membership.service';

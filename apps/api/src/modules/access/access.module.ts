@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { UserEntity } from '../../database/entities/user.entity';
+import { DATA_MODE, DataMode, DataModeService } from '../database/data-mode.service';
 import { SocietesModule } from '../societes/societes.module';
 import { AuthenticationService } from './authentication.service';
-import { DATA_MODE, DataMode, DataModeService } from './data-mode.service';
 import { TenantAccessService } from './tenant-access.service';
 
 const SERVICES = [DataModeService, AuthenticationService, TenantAccessService];
@@ -17,7 +19,11 @@ export class AccessModule {
     return {
       module: AccessModule,
       global: true,
-      imports: [SocietesModule],
+      imports: [
+        SocietesModule,
+        TypeOrmModule.forFeature([UserEntity], 'auth'),
+        TypeOrmModule.forFeature([UserEntity], 'monolith'),
+      ],
       providers: [{ provide: DATA_MODE, useValue: options.mode }, ...SERVICES],
       exports: [...SERVICES, SocietesModule],
     };

@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
 import { compare } from 'bcryptjs';
 import { UUID_PATTERN } from '../societes/societe-input';
 import { AccessException, AccessExceptionCode } from './access.exception';
-import { DataModeService } from './data-mode.service';
+import { Repository } from 'typeorm';
 import { UserEntity } from '../../database/entities/user.entity';
+import { ConnectionOpenerService } from '../database/connection-opener.service';
+import { DataModeService } from '../database/data-mode.service';
 
 /** A user whose credentials or token were checked by AuthenticationService, and only by it. */
 export type AuthenticatedUser = Readonly<{
@@ -34,7 +37,12 @@ export class AuthenticationService {
   /** Principals this service produced; tenant access refuses any other object. */
   readonly #issued = new WeakSet<AuthenticatedUser>();
 
-  constructor(private readonly dataMode: DataModeService) {}
+  constructor(
+    private readonly dataMode: DataModeService,
+    private readonly opener: ConnectionOpenerService,
+    @InjectRepository(UserEntity, 'auth') private readonly authUsers: Repository<UserEntity>,
+    @InjectRepository(UserEntity, 'monolith') private readonly monolithUsers: Repository<UserEntity>,
+  ) {}
 
   async authenticate(email: string, password: string): Promise<AuthenticatedUser> {
     const invalid = () =>
@@ -61,7 +69,7 @@ export class AuthenticationService {
     const invalid = () =>
       new AccessException(AccessExceptionCode.TokenInvalid, 'the token does not name an active user');
     if (!UUID_PATTERN.test(userId)) throw invalid();
-    const users = (await this.dataMode.users()).getRepository(UserEntity);
+    const users = await this.users();
     const user = await users
       .createQueryBuilder('account')
       .where('account.id = :id', { id: userId })
@@ -81,7 +89,7 @@ export class AuthenticationService {
    * data has addresses that differ only by case, and guessing between two accounts is not an option).
    */
   private async findByEmail(email: string): Promise<UserEntity | null> {
-    const users = (await this.dataMode.users()).getRepository(UserEntity);
+    const users = await this.users();
     const query = () => users.createQueryBuilder('account').addSelect('account.password');
     const exact = await query().where('account.email = :email', { email }).getMany();
     if (exact.length === 1) return exact[0];
@@ -92,6 +100,11 @@ export class AuthenticationService {
       .limit(2)
       .getMany();
     return folded.length === 1 ? folded[0] : null;
+  }
+
+  /** `users` in AUTH, or in the monolith in monolith mode. */
+  private users(): Promise<Repository<UserEntity>> {
+    return this.opener.ready(this.dataMode.isMonolith ? this.monolithUsers : this.authUsers);
   }
 
   private issue(user: UserEntity): AuthenticatedUser {

@@ -6,10 +6,10 @@ import {
   TenantLocation,
   TenantPoolStats,
 } from '../database/tenant-data-source.provider';
+import { DataModeService } from '../database/data-mode.service';
 import { MemberSociete, SocieteMembershipService } from '../societes/societe-membership.service';
 import { AccessException, AccessExceptionCode } from './access.exception';
 import { AuthenticatedUser, AuthenticationService } from './authentication.service';
-import { DataModeService } from './data-mode.service';
 
 /** A société the user may open; `societeId` is null in monolith mode, where only the code exists. */
 export type AccessibleSociete = Omit<MemberSociete, 'societeId'> & { societeId: string | null };

@@ -1,8 +1,9 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { safeIdentifier } from '../../common/identifiers/identifier';
 import { TENANT_ENTITIES } from '../../database/entities/entity-lists';
-import { CoreDataSourcesService } from './core-data-sources.service';
+import { ConnectionOpenerService } from './connection-opener.service';
 import { createDataSource } from './data-source.factory';
 import { DatabaseConfigService } from './database-config.service';
 import { DatabaseException, DatabaseExceptionCode, translateDatabaseError } from './database.exception';
@@ -47,12 +48,13 @@ export class TenantDataSourceProvider implements OnModuleDestroy {
   constructor(
     private readonly configService: DatabaseConfigService,
     private readonly connections: PostgresConnectionFactory,
-    private readonly core: CoreDataSourcesService,
+    private readonly opener: ConnectionOpenerService,
+    @InjectDataSource('auth') private readonly auth: DataSource,
   ) {}
 
   /** Finds a société by id or code in AUTH. */
   async resolve(societe: string): Promise<TenantLocation> {
-    const auth = await this.core.auth();
+    const auth = await this.opener.ready(this.auth);
     const byId = UUID.test(societe);
     const rows = await auth.query<
       {

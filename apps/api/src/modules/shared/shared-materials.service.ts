@@ -1,20 +1,30 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
 import { Page, PageResult, toPageResult } from '../../common/pagination/page';
-import { DataModeService } from '../access/data-mode.service';
 import { LegacyMaterialEntity, SharedMaterialEntity } from '../../database/entities/material.entity';
+import { ConnectionOpenerService } from '../database/connection-opener.service';
+import { DataModeService } from '../database/data-mode.service';
 
 export type MaterialView = Omit<SharedMaterialEntity, 'deletedAt'>;
 
 /** Reference materials, common to every société: SHARED after the split, `materiaux` in monolith mode. */
 @Injectable()
 export class SharedMaterialsService {
-  constructor(private readonly dataMode: DataModeService) {}
+  constructor(
+    private readonly dataMode: DataModeService,
+    private readonly opener: ConnectionOpenerService,
+    @InjectRepository(SharedMaterialEntity, 'shared')
+    private readonly sharedMaterials: Repository<SharedMaterialEntity>,
+    @InjectRepository(LegacyMaterialEntity, 'monolith')
+    private readonly legacyMaterials: Repository<LegacyMaterialEntity>,
+  ) {}
 
   async list(page: Page): Promise<PageResult<MaterialView>> {
-    const dataSource = await this.dataMode.shared();
-    const entity = this.dataMode.isMonolith ? LegacyMaterialEntity : SharedMaterialEntity;
-    const rows = await dataSource.getRepository(entity).find({
+    const materials = await this.opener.ready(
+      this.dataMode.isMonolith ? this.legacyMaterials : this.sharedMaterials,
+    );
+    const rows = await materials.find({
       where: { deletedAt: IsNull() },
       order: { code: { direction: 'ASC', nulls: 'LAST' }, id: 'ASC' },
       take: page.limit + 1,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { CoreDataSourcesService } from '../database/core-data-sources.service';
+import { ConnectionOpenerService } from '../database/connection-opener.service';
 import { UUID_PATTERN } from './societe-input';
 import { SocieteRecord, societeReferenceCondition, toSocieteRecord } from './societe-registry.service';
 import { SocieteException, SocieteExceptionCode } from './societe.exception';
@@ -52,12 +53,15 @@ const MEMBER_ROLE = /^[A-Za-z_][A-Za-z0-9_-]{0,49}$/;
  */
 @Injectable()
 export class SocieteMembershipService {
-  constructor(private readonly core: CoreDataSourcesService) {}
+  constructor(
+    private readonly opener: ConnectionOpenerService,
+    @InjectDataSource('auth') private readonly authDataSource: DataSource,
+  ) {}
 
   /** The sociétés a user belongs to, default first. */
   async societesOf(userId: string): Promise<MemberSociete[]> {
     if (!UUID_PATTERN.test(userId)) return [];
-    const auth = await this.core.auth();
+    const auth = await this.opener.ready(this.authDataSource);
     const rows = await auth.query<MemberSocieteRow[]>(
       `SELECT s.id, s.code, s.nom, s.status, su.role, su.is_default
        FROM societe_users su JOIN societes s ON s.id = su.societe_id JOIN users u ON u.id = su.user_id
@@ -77,7 +81,7 @@ export class SocieteMembershipService {
     societeReference: string,
   ): Promise<(MemberSociete & { location: SocieteRecord }) | null> {
     if (!UUID_PATTERN.test(userId)) return null;
-    const auth = await this.core.auth();
+    const auth = await this.opener.ready(this.authDataSource);
     const rows = await auth.query<
       (MemberSocieteRow & {
         database_name: string;
@@ -99,7 +103,7 @@ export class SocieteMembershipService {
   }
 
   async members(societeReference: string): Promise<SocieteMember[]> {
-    const auth = await this.core.auth();
+    const auth = await this.opener.ready(this.authDataSource);
     const societeId = await this.societeId(auth.manager, societeReference);
     const rows = await auth.query<
       {
@@ -144,7 +148,7 @@ export class SocieteMembershipService {
         'member role must be 1 to 50 letters, digits, "_" or "-"',
       );
     }
-    const auth = await this.core.auth();
+    const auth = await this.opener.ready(this.authDataSource);
     return auth.transaction(async (manager) => {
       const societeId = await this.societeId(manager, societeReference);
       const userId = await this.userId(manager, userReference);
@@ -166,7 +170,7 @@ export class SocieteMembershipService {
   }
 
   async removeMember(societeReference: string, userReference: string): Promise<{ removed: boolean }> {
-    const auth = await this.core.auth();
+    const auth = await this.opener.ready(this.authDataSource);
     return auth.transaction(async (manager) => {
       const societeId = await this.societeId(manager, societeReference);
       const userId = await this.userId(manager, userReference, { includeDeleted: true });

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { SharedModule } from '../shared/shared.module';
 import { TenantDataModule } from '../tenant/tenant-data.module';
 import { AccessCheckService } from './access-check.service';
-import { AccessModule } from './access.module';
+import { AccessModule } from '../access/access.module';
 
 /**
  * For the CLI (db:verify): the app's access rules on the split databases, without HTTP and without

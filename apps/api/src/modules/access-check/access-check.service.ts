@@ -4,9 +4,9 @@ import { Secret } from '../../common/secrets/secret';
 import { SharedMaterialsService } from '../shared/shared-materials.service';
 import { SocieteRegistryService } from '../societes/societe-registry.service';
 import { TenantRecordsService } from '../tenant/tenant-records.service';
-import { AccessException, AccessExceptionCode } from './access.exception';
-import { AuthenticatedUser, AuthenticationService } from './authentication.service';
-import { AccessibleSociete, TenantAccessService } from './tenant-access.service';
+import { AccessException, AccessExceptionCode } from '../access/access.exception';
+import { AuthenticatedUser, AuthenticationService } from '../access/authentication.service';
+import { AccessibleSociete, TenantAccessService } from '../access/tenant-access.service';
 
 export type AccessCheck = { name: string; ok: boolean; skipped?: boolean; detail: string };
 
