@@ -1,4 +1,5 @@
 // @ts-check
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
@@ -21,13 +22,10 @@ const TENANT_GATE = 'modules/access/tenant-access.service.ts';
 // patterns are the relative paths from a file at each depth of that folder, so they match exactly
 // the folders meant (a migration folder named tenant/ is not modules/tenant/).
 const TOP = ['cli', 'http', 'demo', 'main', 'cli.module', 'app.module'];
-const DOMAIN_MODULES = [
-  'modules/societes',
-  'modules/access',
-  'modules/access-check',
-  'modules/shared',
-  'modules/tenant',
-];
+// Every folder under modules/ but database/ is a domain module, including ones added later.
+const DOMAIN_MODULES = readdirSync(path.join(import.meta.dirname, SRC, 'modules'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && entry.name !== 'database')
+  .map((entry) => `modules/${entry.name}`);
 const LAYERS = [
   { folder: 'common', forbidden: ['database', 'modules', 'scripts', ...TOP] },
   { folder: 'database', forbidden: ['modules', 'scripts', ...TOP] },
