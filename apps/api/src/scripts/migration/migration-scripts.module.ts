@@ -9,6 +9,7 @@ import { MigrationJournalModule } from '../../modules/database/journal/migration
 import { MigrationService } from './migration-service';
 import { MigrationStatusService } from './status/migration-status.service';
 import { RollbackMigrationService } from './rollback-migration';
+import { SplitOrchestrator } from './split/split-orchestrator';
 import { PgToolsService } from './tools/pg-tools.service';
 import { VerifyMigrationService } from './verify-command/verify-migration.service';
 
@@ -20,6 +21,7 @@ const SERVICES = [
   AuditService,
   CleanTestDataService,
   DryRunMigrationService,
+  SplitOrchestrator,
   MigrationService,
   VerifyMigrationService,
   RollbackMigrationService,
