@@ -1,3 +1,5 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
@@ -151,6 +153,48 @@ describe('db:migrate under faults', () => {
         "SELECT statut FROM commandes WHERE numero = 'CMD-000000003'",
       );
       expect(row.statut).toBe('annulee');
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('never overwrites a row written into a copied target table after kill -9: exit 1 naming it, or dumped first with --discard-target-changes', async () => {
+    const environment = TestEnvironment.create('written');
+    try {
+      await environment.createMonolith({ scale: 3 });
+      const run = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await run.waitFor(/✔ tenant\.commandes/);
+      run.child.kill('SIGKILL');
+      await run.done;
+      const tenant = environment.names.defaultTenant;
+      // The application pointed at the new databases too early and took an order.
+      await environment.query(
+        tenant,
+        "INSERT INTO commandes (numero, client_id, societe_id) SELECT 'CMD-WRITTEN-EARLY', client_id, societe_id FROM commandes LIMIT 1",
+      );
+      const written = "SELECT count(*)::int AS count FROM commandes WHERE numero = 'CMD-WRITTEN-EARLY'";
+
+      const refused = await runCli(['migrate', '--json'], environment.env());
+      expect(refused.code).toBe(1);
+      const failure = parseJson<{ error: { code: string; message: string } }>(refused).error;
+      expect(failure.code).toBe('TARGET_CHANGED');
+      expect(failure.message).toContain(`${tenant}.commandes`);
+      expect(await environment.query<{ count: number }>(tenant, written)).toEqual([{ count: 1 }]);
+
+      const discarded = await runCli(['migrate', '--json', '--discard-target-changes'], environment.env());
+      expect(discarded.code).toBe(0);
+      const { split } = parseJson<{
+        split: { discardedTargetChanges: { tables: string[]; folder: string } };
+      }>(discarded);
+      expect(split.discardedTargetChanges.tables).toEqual([`${tenant}.commandes`]);
+      const file = join(split.discardedTargetChanges.folder, `${tenant}.commandes.csv`);
+      expect(readFileSync(file, 'utf8')).toContain('CMD-WRITTEN-EARLY');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(split.discardedTargetChanges.folder).mode & 0o777).toBe(0o700);
+      expect(discarded.stderr).toContain(split.discardedTargetChanges.folder);
+      expect(await splitStatus(environment)).toBe('complete');
+      expect(await environment.query<{ count: number }>(tenant, written)).toEqual([{ count: 0 }]);
+      await expectFaithfulCopy(environment);
     } finally {
       await environment.cleanup();
     }

@@ -16,6 +16,7 @@ type MigrateOptions = BaseCommandOptions & {
   lockTimeout?: number;
   tenant?: string[];
   dryRun?: boolean;
+  discardTargetChanges?: boolean;
 };
 
 @Command({
@@ -71,6 +72,15 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
     return true;
   }
 
+  @Option({
+    flags: '--discard-target-changes',
+    description:
+      'resuming a split: recopy target tables written into since the tool loaded them, after dumping them into BACKUP_DIR',
+  })
+  parseDiscardTargetChanges(): boolean {
+    return true;
+  }
+
   protected async execute(
     _parameters: string[],
     options: MigrateOptions,
@@ -83,6 +93,7 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
         lockTimeoutMs: options.lockTimeout ?? 60000,
         tenants: options.tenant,
         dryRun: options.dryRun,
+        discardTargetChanges: options.discardTargetChanges,
       },
       run,
     );
@@ -112,6 +123,11 @@ function renderSplit(split: SplitReport): string {
     `${CHECK} Split complete${split.resumed ? ' (resumed)' : ''}: ${split.tables.length} tables, ${rows} rows copied and verified.`,
     `Backup: ${split.backup.path}${split.backup.reused ? ' (reused: it matches the monolith)' : ''}`,
     `Databases: ${split.databases.map((database) => `${database.name} (${database.kind}${database.created ? ', created' : ''})`).join(', ')}`,
+    ...(split.discardedTargetChanges
+      ? [
+          `Changed target tables dumped into ${split.discardedTargetChanges.folder} before recopying: ${split.discardedTargetChanges.tables.join(', ')}`,
+        ]
+      : []),
     `Default société id ${split.societeId}; ${split.usersLinked} user link(s) added; ${split.constraintsRestored} foreign key(s) restored.`,
     '',
     table(

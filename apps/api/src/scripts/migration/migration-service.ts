@@ -25,6 +25,8 @@ export type MigrateOptions = {
   lockTimeoutMs: number;
   tenants?: string[];
   dryRun?: boolean;
+  /** Recopy target tables changed since the tool loaded them, after dumping them into BACKUP_DIR. */
+  discardTargetChanges?: boolean;
 };
 
 export type MigrateReport =
@@ -98,6 +100,7 @@ export class MigrationService {
             lock,
             monolith,
             resumed: journal !== null && journal.split !== null,
+            backupDir: this.configService.config.backupDir,
           }),
         };
       },

@@ -2,16 +2,15 @@ import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import {
   DatabaseLocation,
-  DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
-import { compareFingerprints } from '../backup-current-database';
 import { TableFingerprint } from '../backup/backup-manifest';
-import { checksumSql } from '../catalogue/catalogue';
+import { MigrationException, MigrationExceptionCode } from '../migration.exception';
 import { CopiedTable, CopyEngine } from '../copy/copy-engine';
 import { CopyTask } from '../plan/plan-resolver';
 import { ExportedSnapshot } from '../snapshot/exported-snapshot';
 import { SplitRun, timer } from './split-context';
+import { classifyTargets, dumpTargetTables, TargetChange } from './target-changes';
 
 export type CopyOutcome = {
   discarded?: { tables: string[]; folder: string };
@@ -22,40 +21,46 @@ export type CopyOutcome = {
 };
 
 /**
- * Tables not yet copied, plus those a previous run copied whose target no longer matches the
- * source in this run's snapshot (the monolith changed since, or the copy was lost).
+ * Which tables to copy in this run. A rerun never overwrites silently what someone wrote into a
+ * target after the tool loaded it: it stops naming those tables, or with --discard-target-changes
+ * dumps them into BACKUP_DIR first and says where.
  */
-export async function tablesToCopy(
+export async function pendingTables(
   connections: PostgresConnectionFactory,
   journal: MigrationJournalService,
-  tasks: CopyTask[],
-  locations: Record<SchemaKind, DatabaseLocation>,
-  fingerprints: Record<string, TableFingerprint>,
-): Promise<CopyTask[]> {
-  const contents = await journal.read();
-  const done = new Map(
-    (contents?.tables ?? [])
-      .filter((state) => state.status === 'copied' || state.status === 'verified')
-      .map((state) => [`${state.targetDatabase}.${state.targetTable}`, state]),
-  );
-  const pending: CopyTask[] = [];
-  for (const task of tasks) {
-    const state = done.get(`${locations[task.database].database}.${task.target}`);
-    const source = fingerprints[`public.${task.source}`];
-    if (!state || !source) {
-      pending.push(task);
-      continue;
-    }
-    const target = await connections.withClient(locations[task.database], async (client) => {
-      await client.query(DETERMINISTIC_SESSION_SETTINGS);
-      const result = await client.query<{ rows: string; checksum: string }>(
-        checksumSql({ schema: 'public', name: task.target }, [task.columns.map((column) => column.name)]),
-      );
-      return { rows: Number(result.rows[0].rows), checksum: result.rows[0].checksum };
-    });
-    if (compareFingerprints({ t: source }, { t: target }).length > 0) pending.push(task);
+  split: SplitRun,
+  plan: {
+    tasks: CopyTask[];
+    locations: Record<SchemaKind, DatabaseLocation>;
+    source: Record<string, TableFingerprint>;
+  },
+): Promise<{ pending: CopyTask[]; discarded?: { tables: string[]; folder: string } }> {
+  const states = (await journal.read())?.tables ?? [];
+  const { pending, changed } = await classifyTargets(connections, { ...plan, states });
+  if (changed.length === 0) return { pending };
+  const names = changed.map((change) => `${change.database}.${change.table}`);
+  const described = changed.map(describeChange).join('\n');
+  if (!split.options.discardTargetChanges) {
+    throw new MigrationException(
+      MigrationExceptionCode.TargetChanged,
+      `${changed.length} target table(s) changed since the tool loaded them; refusing to overwrite them:\n${described}`,
+      { tables: names },
+    );
   }
-  return pending;
+  const dump = await dumpTargetTables(connections, changed, split.backupDir);
+  split.run.info(
+    `--discard-target-changes: dumped ${names.join(', ')} into ${dump.folder} before recopying them.`,
+  );
+  split.run.log('discard target changes', { tables: names, folder: dump.folder });
+  return { pending, discarded: { tables: names, folder: dump.folder } };
+}
+
+function describeChange(change: TargetChange): string {
+  const found = change.found ? `${change.found.rows} rows now` : 'dropped';
+  const loaded = change.loaded
+    ? `${change.loaded.rows ?? '?'} rows when loaded`
+    : 'never fully loaded by the tool';
+  return `  ${change.database}.${change.table}: ${found}, ${loaded}`;
 }
 
 /** Step 4: the copy in the snapshot (`--jobs` workers), then the foreign keys set aside while loading. */

@@ -17,6 +17,8 @@ export type SplitRun = {
   lock: HeldLock;
   monolith: DatabaseLocation;
   resumed: boolean;
+  /** Where --discard-target-changes dumps the tables it overwrites. */
+  backupDir: string;
 };
 
 /** Milliseconds since `time()` was called, read when the step ends. */

@@ -11,7 +11,7 @@ import { DryRunMigrationService } from '../dry-run-migration';
 import { ResolvedPlan } from '../plan/plan-resolver';
 import { ExportedSnapshot } from '../snapshot/exported-snapshot';
 import { PreparedTargets, SplitTargets } from '../targets/split-targets';
-import { copyStep, CopyOutcome, tablesToCopy } from './copy.step';
+import { copyStep, CopyOutcome, pendingTables } from './copy.step';
 import { recordSplitOutcome, recordSplitStart, recordVerifying } from './journal.step';
 import { planStep } from './plan.step';
 import { assertPlanMatchesSnapshot, backupStep, fingerprintSnapshot } from './snapshot.step';
@@ -165,18 +165,23 @@ export class SplitOrchestrator {
   ): Promise<CopyOutcome> {
     const { run } = split;
     const { prepared } = staged;
-    const pending = await run.step('plan the copy', () =>
-      tablesToCopy(this.connections, this.journal, plan.tasks, prepared.locations, staged.content),
+    const { pending, discarded } = await run.step('plan the copy', () =>
+      pendingTables(this.connections, this.journal, split, {
+        tasks: plan.tasks,
+        locations: prepared.locations,
+        source: staged.content,
+      }),
     );
     if (pending.length < plan.tasks.length)
       run.info(
         `${plan.tasks.length - pending.length} table(s) already copied and unchanged; ${pending.length} to copy.`,
       );
-    return copyStep(this.connections, this.journal, split, {
+    const copied = await copyStep(this.connections, this.journal, split, {
       snapshot,
       pending,
       societeId: prepared.societeId,
       locations: prepared.locations,
     });
+    return { ...copied, discarded };
   }
 }
