@@ -5,6 +5,7 @@ import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { testServer } from '../../../../test/harness/test-server';
 
 const TABLE_DONE = /✔ (auth|shared|tenant)\./;
 
@@ -197,6 +198,39 @@ describe('db:migrate under faults', () => {
       await expectFaithfulCopy(environment);
     } finally {
       await environment.cleanup();
+    }
+  });
+
+  it("caps an explicit --jobs by the role's CONNECTION LIMIT (4 sessions per copy worker), says so, and completes", async () => {
+    const environment = TestEnvironment.create('connlimit');
+    const role = `${environment.prefix}_limited`;
+    try {
+      await environment.createMonolith({ scale: 1 });
+      // Same password as the test server's role: the embedded server checks passwords.
+      await environment.query(
+        'postgres',
+        `CREATE ROLE "${role}" LOGIN CREATEDB CONNECTION LIMIT 12 PASSWORD '${testServer().password.replace(/'/g, "''")}'`,
+      );
+      await environment.query(
+        environment.names.monolith,
+        `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}"; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO "${role}"`,
+      );
+      const result = await runCli(
+        ['migrate', '--json', '--jobs', '8'],
+        environment.env({ DB_USERNAME: role }),
+      );
+      expect(result.code).toBe(0);
+      const report = parseJson<{
+        jobs: { jobs: number; requested: number; capped: boolean; limitedBy: string };
+      }>(result);
+      expect(report.jobs).toMatchObject({ requested: 8, capped: true, limitedBy: 'role' });
+      expect(report.jobs.jobs).toBeLessThanOrEqual(2);
+      expect(result.stderr).toContain(`--jobs 8 lowered to ${report.jobs.jobs}`);
+      expect(await splitStatus(environment)).toBe('complete');
+      await expectFaithfulCopy(environment);
+    } finally {
+      await environment.cleanup();
+      await environment.query('postgres', `DROP ROLE IF EXISTS "${role}"`);
     }
   });
 });

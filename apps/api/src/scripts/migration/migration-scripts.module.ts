@@ -4,6 +4,7 @@ import { AuditService } from './audit-current-data';
 import { BackupCatalogService } from './backup/backup-catalog.service';
 import { BackupCurrentDatabaseService } from './backup-current-database';
 import { CleanTestDataService } from './clean-test-data';
+import { ConnectionBudgetService } from './copy/connection-budget.service';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
@@ -18,6 +19,7 @@ const SERVICES = [
   BackupCurrentDatabaseService,
   MigrationStatusService,
   PgToolsService,
+  ConnectionBudgetService,
   AuditService,
   CleanTestDataService,
   DryRunMigrationService,

@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { cpus } from 'node:os';
 import { RunContext } from '../../common/run/run-context';
 import { DatabaseAdminService } from '../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../modules/database/database-config.service';
 import { MigrationJournalService } from '../../modules/database/journal/migration-journal.service';
 import { describeHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
-import { PostgresConnectionFactory } from '../../modules/database/postgres-connection.factory';
 import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
 import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
+import { ConnectionBudgetService, JobsDecision } from './copy/connection-budget.service';
 import { DryRunMigrationService, DryRunReport } from './dry-run-migration';
 import { SchemaFanOut, SchemaFanOutReport } from './fan-out/schema-fan-out';
 import { MigrationException, MigrationExceptionCode } from './migration.exception';
@@ -20,7 +19,7 @@ export type { SplitReport } from './split/split-report';
 
 export type MigrateOptions = {
   excludeTables?: string[];
-  /** Parallel tables / databases; by default from the CPU count and the server's free connections. */
+  /** Parallel tables / databases; by default from the CPU count; always capped by the free connections. */
   jobs?: number;
   lockTimeoutMs: number;
   tenants?: string[];
@@ -29,10 +28,15 @@ export type MigrateOptions = {
   discardTargetChanges?: boolean;
 };
 
-export type MigrateReport =
+type MigrateOutcome =
   | { mode: 'split'; split: SplitReport }
   | { mode: 'preflight'; preflight: DryRunReport }
   | { mode: 'schema-migrations'; migrations: SchemaFanOutReport };
+
+export type MigrateReport = MigrateOutcome & {
+  /** The --jobs used: the CPUs or --jobs, capped by the connections the server and the role have free. */
+  jobs: JobsDecision;
+};
 
 /**
  * `db:migrate`. Under the migration lock: the first run splits the monolith (pre-flight, backup,
@@ -43,7 +47,6 @@ export type MigrateReport =
 export class MigrationService {
   constructor(
     private readonly configService: DatabaseConfigService,
-    private readonly connections: PostgresConnectionFactory,
     private readonly admin: DatabaseAdminService,
     private readonly lock: MigrationLockService,
     private readonly schemaMigrations: SchemaMigrationService,
@@ -51,11 +54,14 @@ export class MigrationService {
     private readonly dryRun: DryRunMigrationService,
     private readonly societes: SocieteRegistryService,
     private readonly splitter: SplitOrchestrator,
+    private readonly budget: ConnectionBudgetService,
   ) {}
 
   async migrate(requested: MigrateOptions, run: RunContext): Promise<MigrateReport> {
-    const options = { ...requested, jobs: requested.jobs ?? (await this.defaultJobs()) };
-    return this.lock.withMigrationLock(
+    const jobs = await this.budget.jobs(requested.jobs);
+    if (jobs.note) run.info(`⚠ ${jobs.note}.`);
+    const options = { ...requested, jobs: jobs.jobs };
+    const report = await this.lock.withMigrationLock<MigrateOutcome>(
       'migrate',
       {
         timeoutMs: options.lockTimeoutMs,
@@ -105,20 +111,6 @@ export class MigrationService {
         };
       },
     );
-  }
-
-  /** CPU count (2 to 8), lowered so that jobs x 2 sessions leave room on the server. */
-  async defaultJobs(): Promise<number> {
-    const free = await this.connections.withClient(
-      { database: this.configService.config.maintenanceDatabase },
-      async (client) => {
-        const result = await client.query<{ free: number }>(
-          `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
-                - (SELECT count(*)::int FROM pg_stat_activity) AS free`,
-        );
-        return result.rows[0].free;
-      },
-    );
-    return Math.max(1, Math.min(Math.max(2, Math.min(8, cpus().length)), Math.floor((free - 4) / 2)));
+    return { ...report, jobs };
   }
 }
