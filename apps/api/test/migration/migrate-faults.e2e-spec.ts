@@ -1,11 +1,33 @@
+import { Module } from '@nestjs/common';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseMultiTenantModule } from '../../src/modules/database/database-multi-tenant.module';
+import { MigrationJournalModule } from '../../src/modules/database/journal/migration-journal.module';
+import { MigrationJournalService } from '../../src/modules/database/journal/migration-journal.service';
+import { PostgresConnectionFactory } from '../../src/modules/database/postgres-connection.factory';
 import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
+import { changedTargetTables } from '../../src/scripts/migration/split/target-changes';
+import { createTestContext } from '../../../../test/harness/nest-context';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 import { testServer } from '../../../../test/harness/test-server';
+
+@Module({ imports: [DatabaseMultiTenantModule, MigrationJournalModule] })
+class JournalTestModule {}
+
+/** What db:rollback:validate will ask: which journaled target tables changed since the tool loaded them. */
+async function changedTables(environment: TestEnvironment): Promise<string[]> {
+  const context = await createTestContext(JournalTestModule, environment);
+  try {
+    const journal = await context.get(MigrationJournalService).read();
+    const changes = await changedTargetTables(context.get(PostgresConnectionFactory), journal?.tables ?? []);
+    return changes.map((change) => `${change.database}.${change.table}`);
+  } finally {
+    await context.close();
+  }
+}
 
 const TABLE_DONE = /✔ (auth|shared|tenant)\./;
 
@@ -174,6 +196,7 @@ describe('db:migrate under faults', () => {
         "INSERT INTO commandes (numero, client_id, societe_id) SELECT 'CMD-WRITTEN-EARLY', client_id, societe_id FROM commandes LIMIT 1",
       );
       const written = "SELECT count(*)::int AS count FROM commandes WHERE numero = 'CMD-WRITTEN-EARLY'";
+      expect(await changedTables(environment)).toEqual([`${tenant}.commandes`]);
 
       const refused = await runCli(['migrate', '--json'], environment.env());
       expect(refused.code).toBe(1);
@@ -196,6 +219,7 @@ describe('db:migrate under faults', () => {
       expect(await splitStatus(environment)).toBe('complete');
       expect(await environment.query<{ count: number }>(tenant, written)).toEqual([{ count: 0 }]);
       await expectFaithfulCopy(environment);
+      expect(await changedTables(environment)).toEqual([]);
     } finally {
       await environment.cleanup();
     }

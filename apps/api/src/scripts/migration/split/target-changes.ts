@@ -22,7 +22,7 @@ export type TargetChange = {
   table: string;
   /** What the tool's last committed load held; null when the tool never finished loading it (it should be empty). */
   loaded: { rows: number | null; checksum: string } | null;
-  /** What it holds now; null when the table is gone. */
+  /** What it holds now; null when the table, or a column the load's checksum covered, is gone. */
   found: TableFingerprint | null;
 };
 
@@ -40,16 +40,23 @@ function loadedContent(
   return checksum ? { rows: state.rows, checksum, columns: state.checksumColumns } : null;
 }
 
-/** Row count and one checksum per column set of a target table, or null when the table is gone. */
+/**
+ * Row count and one checksum per column set of a target table, or null when the table, or a
+ * column the checksum covered, is gone (a later schema migration dropped it): changed either way.
+ */
 async function checksumsOf(
   client: Client,
   table: string,
   columnSets: string[][],
 ): Promise<{ rows: number; checksums: string[] } | null> {
-  const exists = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
-    quoteQualified('public', table),
-  ]);
-  if (!exists.rows[0].present) return null;
+  const present = await client.query<{ missing: number | null }>(
+    `SELECT (SELECT count(*)::int FROM unnest($2::text[]) AS wanted(name)
+             WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = wanted.name
+                               AND a.attnum > 0 AND NOT a.attisdropped)) AS missing
+     WHERE to_regclass($1) IS NOT NULL`,
+    [quoteQualified('public', table), [...new Set(columnSets.flat())]],
+  );
+  if (present.rows.length === 0 || present.rows[0].missing !== 0) return null;
   const result = await client.query<Record<string, string>>(
     checksumSql({ schema: 'public', name: table }, columnSets),
   );
@@ -168,21 +175,25 @@ export async function dumpTargetTables(
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   chmodSync(folder, 0o700);
   const files: string[] = [];
-  for (const change of changes.filter((candidate) => candidate.found !== null)) {
+  for (const change of changes) {
     const file = join(folder, `${change.database}.${change.table}.csv`);
-    await connections.withClient(
+    const dumped = await connections.withClient(
       locate(change.database),
       async (client) => {
-        await client.query(DETERMINISTIC_SESSION_SETTINGS);
-        const reader = client.query(
-          copyTo(
-            `COPY (SELECT * FROM ${quoteQualified('public', change.table)}) TO STDOUT (FORMAT csv, HEADER)`,
-          ),
+        const table = quoteQualified('public', change.table);
+        const exists = await client.query<{ present: boolean }>(
+          'SELECT to_regclass($1) IS NOT NULL AS present',
+          [table],
         );
+        if (!exists.rows[0].present) return false;
+        await client.query(DETERMINISTIC_SESSION_SETTINGS);
+        const reader = client.query(copyTo(`COPY (SELECT * FROM ${table}) TO STDOUT (FORMAT csv, HEADER)`));
         await pipeline(reader, createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+        return true;
       },
       { readOnly: true, applicationName: 'topsteel-target-dump' },
     );
+    if (!dumped) continue;
     fsyncPath(file);
     files.push(file);
   }
