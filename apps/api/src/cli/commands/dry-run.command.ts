@@ -1,18 +1,19 @@
-import { Command, Option } from 'nest-commander';
-import { cpus } from 'node:os';
+import { Command } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { DryRunMigrationService, DryRunReport } from '../../scripts/migration/dry-run-migration';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
-import { collect, parsePositiveInteger } from '../runner/option-parsers';
+import { SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderFindings } from './render-findings';
 import { renderChecks } from './render-checks';
 
-type DryRunOptions = BaseCommandOptions & { excludeTable?: string[]; jobs?: number };
+type DryRunOptions = BaseCommandOptions & Pick<SharedOptionValues, 'excludeTable' | 'jobs'>;
 
-export const defaultJobs = (): number => Math.max(2, Math.min(8, cpus().length));
-
+@SharedOptions(['excludeTable', 'jobs'], {
+  jobs: 'tables db:migrate would copy in parallel (checked against the free connections, capped by them)',
+})
 @Command({
   name: 'dry-run',
   description:
@@ -28,30 +29,16 @@ export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> 
     super(contexts);
   }
 
-  @Option({
-    flags: '--exclude-table <name>',
-    description: 'leave this table in the monolith knowingly (repeatable)',
-  })
-  parseExcludeTable(value: string, previous?: string[]): string[] {
-    return collect(value, previous);
-  }
-
-  @Option({
-    flags: '--jobs <n>',
-    description: 'tables copied in parallel by db:migrate (checked against max_connections)',
-  })
-  parseJobs(value: string): number {
-    return parsePositiveInteger(value, '--jobs', 64);
-  }
-
   protected async execute(
     _parameters: string[],
     options: DryRunOptions,
+    run: CliRunContext,
   ): Promise<CommandResult<DryRunReport>> {
     const { report } = await this.dryRun.preflight({
       excludeTables: options.excludeTable,
-      jobs: options.jobs ?? defaultJobs(),
+      jobs: options.jobs,
     });
+    if (report.jobs?.note) run.info(`⚠ ${report.jobs.note}.`);
     return { exitCode: report.ok ? ExitCode.Success : ExitCode.Failure, report, text: renderDryRun(report) };
   }
 }

@@ -6,18 +6,21 @@ import { SchemaFanOutReport } from '../../scripts/migration/fan-out/schema-fan-o
 import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
-import { collect, parseDuration, parsePositiveInteger } from '../runner/option-parsers';
+import { collect } from '../runner/option-parsers';
+import { lockTimeoutOf, SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderDryRun } from './dry-run.command';
 
-type MigrateOptions = BaseCommandOptions & {
-  jobs?: number;
-  excludeTable?: string[];
-  lockTimeout?: number;
-  tenant?: string[];
-  dryRun?: boolean;
-};
+type MigrateOptions = BaseCommandOptions &
+  Pick<SharedOptionValues, 'jobs' | 'excludeTable' | 'lockTimeout'> & {
+    tenant?: string[];
+    dryRun?: boolean;
+    discardTargetChanges?: boolean;
+  };
 
+@SharedOptions(['jobs', 'excludeTable', 'lockTimeout'], {
+  jobs: 'tables (first run) or databases (later runs) processed in parallel; default from the CPUs, always capped by the free connections',
+})
 @Command({
   name: 'migrate',
   description:
@@ -33,31 +36,6 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
     super(contexts);
   }
 
-  @Option({
-    flags: '--jobs <n>',
-    description:
-      'tables (first run) or databases (later runs) processed in parallel; default from CPUs and max_connections',
-  })
-  parseJobs(value: string): number {
-    return parsePositiveInteger(value, '--jobs', 64);
-  }
-
-  @Option({
-    flags: '--exclude-table <name>',
-    description: 'leave this table in the monolith knowingly (repeatable); reports record it',
-  })
-  parseExcludeTable(value: string, previous?: string[]): string[] {
-    return collect(value, previous);
-  }
-
-  @Option({
-    flags: '--lock-timeout <duration>',
-    description: 'how long to wait for another run holding the migration lock (e.g. 30s, 5m; default 60s)',
-  })
-  parseLockTimeout(value: string): number {
-    return parseDuration(value, '--lock-timeout');
-  }
-
   @Option({ flags: '--tenant <code>', description: 'after the split: only this société (repeatable)' })
   parseTenant(value: string, previous?: string[]): string[] {
     return collect(value, previous);
@@ -71,6 +49,15 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
     return true;
   }
 
+  @Option({
+    flags: '--discard-target-changes',
+    description:
+      'resuming a split: recopy target tables written into since the tool loaded them, after dumping them into BACKUP_DIR',
+  })
+  parseDiscardTargetChanges(): boolean {
+    return true;
+  }
+
   protected async execute(
     _parameters: string[],
     options: MigrateOptions,
@@ -80,9 +67,10 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
       {
         jobs: options.jobs,
         excludeTables: options.excludeTable,
-        lockTimeoutMs: options.lockTimeout ?? 60000,
+        lockTimeoutMs: lockTimeoutOf(options),
         tenants: options.tenant,
         dryRun: options.dryRun,
+        discardTargetChanges: options.discardTargetChanges,
       },
       run,
     );
@@ -112,6 +100,11 @@ function renderSplit(split: SplitReport): string {
     `${CHECK} Split complete${split.resumed ? ' (resumed)' : ''}: ${split.tables.length} tables, ${rows} rows copied and verified.`,
     `Backup: ${split.backup.path}${split.backup.reused ? ' (reused: it matches the monolith)' : ''}`,
     `Databases: ${split.databases.map((database) => `${database.name} (${database.kind}${database.created ? ', created' : ''})`).join(', ')}`,
+    ...(split.discardedTargetChanges
+      ? [
+          `Changed target tables dumped into ${split.discardedTargetChanges.folder} before recopying: ${split.discardedTargetChanges.tables.join(', ')}`,
+        ]
+      : []),
     `Default société id ${split.societeId}; ${split.usersLinked} user link(s) added; ${split.constraintsRestored} foreign key(s) restored.`,
     '',
     table(
@@ -134,7 +127,10 @@ function renderSplit(split: SplitReport): string {
         `  ${reference.ok ? CHECK : CROSS} ${reference.reference}: ${reference.targetDangling} dangling (monolith: ${reference.sourceDangling})`,
     ),
     '',
-    `Timings: pre-flight ${formatDuration(timings.preflightMs)}, databases ${formatDuration(timings.prepareMs)}, backup ${formatDuration(timings.backupMs)}, copy ${formatDuration(timings.copyMs)}, foreign keys ${formatDuration(timings.constraintsMs)}, verification ${formatDuration(timings.verifyMs)}, total ${formatDuration(timings.totalMs)}`,
+    `Timings: pre-flight ${formatDuration(timings.preflightMs)}, databases ${formatDuration(timings.prepareMs)}, ` +
+      `backup ${formatDuration(timings.backupMs)}, copy ${formatDuration(timings.copyMs)}, ` +
+      `foreign keys ${formatDuration(timings.constraintsMs)}, verification ${formatDuration(timings.verifyMs)}, ` +
+      `total ${formatDuration(timings.totalMs)}`,
     ...(split.excluded.length > 0
       ? [
           '',

@@ -10,7 +10,7 @@ import {
 import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS } from '../runner/command-output.service';
-import { parseDuration } from '../runner/option-parsers';
+import { lockTimeoutOf, SharedOptions } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
 import { renderChecks } from './render-checks';
@@ -24,6 +24,7 @@ type RollbackOptions = BaseCommandOptions & {
 };
 type RollbackCommandReport = { validation: RollbackValidation; rollback?: RollbackReport };
 
+@SharedOptions(['lockTimeout'])
 @Command({
   name: 'rollback',
   description:
@@ -71,14 +72,6 @@ export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCo
     return value;
   }
 
-  @Option({
-    flags: '--lock-timeout <duration>',
-    description: 'how long to wait for another run holding the migration lock (default 60s)',
-  })
-  parseLockTimeout(value: string): number {
-    return parseDuration(value, '--lock-timeout');
-  }
-
   protected async execute(
     _parameters: string[],
     options: RollbackOptions,
@@ -97,7 +90,7 @@ export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCo
     const rollback = await this.rollbacks.rollback(
       {
         ...settings,
-        lockTimeoutMs: options.lockTimeout ?? 60000,
+        lockTimeoutMs: lockTimeoutOf(options),
         confirm: async (validation) => {
           shown = validation;
           run.info(renderValidation(validation));

@@ -4,11 +4,13 @@ import { AuditService } from './audit-current-data';
 import { BackupCatalogService } from './backup/backup-catalog.service';
 import { BackupCurrentDatabaseService } from './backup-current-database';
 import { CleanTestDataService } from './clean-test-data';
+import { ConnectionBudgetService } from './copy/connection-budget.service';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
 import { MigrationStatusService } from './status/migration-status.service';
 import { RollbackMigrationService } from './rollback-migration';
+import { SplitOrchestrator } from './split/split-orchestrator';
 import { PgToolsService } from './tools/pg-tools.service';
 import { VerifyMigrationService } from './verify-command/verify-migration.service';
 
@@ -17,9 +19,11 @@ const SERVICES = [
   BackupCurrentDatabaseService,
   MigrationStatusService,
   PgToolsService,
+  ConnectionBudgetService,
   AuditService,
   CleanTestDataService,
   DryRunMigrationService,
+  SplitOrchestrator,
   MigrationService,
   VerifyMigrationService,
   RollbackMigrationService,

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS migration_journal.split_tables (
   rows bigint,
   checksum text,
   checksum_columns text[],
+  loaded_checksum text,
   copied_at timestamptz,
   verified_at timestamptz,
   run_id uuid,
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
 export const JOURNAL_ADDED_COLUMNS = [
   { table: 'split_tables', column: 'checksum_columns', definition: 'text[]' },
   { table: 'split', column: 'excluded_tables', definition: "text[] NOT NULL DEFAULT '{}'" },
+  { table: 'split_tables', column: 'loaded_checksum', definition: 'text' },
 ] as const;
 
 export const JOURNAL_UPGRADE_DDL = JOURNAL_ADDED_COLUMNS.map(
