@@ -78,7 +78,7 @@ export class MigrationStatusService {
         return { version: version.rows[0].server_version, connections: activity.rows };
       },
     );
-    const rollbackState = new RollbackStateFile(config.backupDir).read();
+    const rollbackState = new RollbackStateFile(config).read();
     // An interrupted rollback can leave AUTH closed to connections: the journal and the sociétés are
     // then unreadable, and status says so rather than failing, so the operator sees where things stand.
     const [auth] = await this.admin.list({}, [config.authDatabase]);
@@ -201,7 +201,7 @@ export class MigrationStatusService {
       ),
       connections: server.connections,
       lock,
-      rollbackInProgress: rollbackState ? new RollbackStateFile(config.backupDir).path : null,
+      rollbackInProgress: rollbackState ? new RollbackStateFile(config).path : null,
     };
   }
 
