@@ -64,6 +64,9 @@ describe('db:rollback', () => {
       expect(validation.restore.differences.map((difference) => difference.table)).toContain(
         'public.commandes',
       );
+      // Room for the restore: measured when the data directory is visible from here, else said so.
+      const room = validation.checks.find((check) => check.id === 'server-room');
+      expect(room?.detail).toMatch(/ free on .* needed|cannot be checked: /);
 
       const result = await runCli(['rollback', '--yes', '--json'], environment.env());
       expect(result.code).toBe(0);
@@ -149,10 +152,6 @@ describe('db:rollback', () => {
         environment.env({ PG_BIN_DIR: failing }),
       );
       expect(interrupted.code).toBe(1);
-      const { error } = parseJson<ErrorDocument>(interrupted);
-      expect(error.code).toBe('STOPPED_BEFORE_SWAP');
-      expect(error.message).toContain('restore the monolith backup into a new database');
-      expect(error.message).toContain('simulated failure');
       for (const database of [...newDatabases(environment), environment.names.monolith]) {
         const [row] = await environment.query<{ allowed: boolean }>(
           'postgres',
@@ -161,6 +160,10 @@ describe('db:rollback', () => {
         );
         expect([database, row?.allowed]).toEqual([database, true]);
       }
+      const { error } = parseJson<ErrorDocument>(interrupted);
+      expect(error.code).toBe('STOPPED_BEFORE_SWAP');
+      expect(error.message).toContain('restore the monolith backup into a new database');
+      expect(error.message).toContain('simulated failure');
       expect(await databaseContent(environment, environment.names.monolith)).toEqual(damaged);
       // No partial restore left behind, and nothing recorded that would block db:migrate.
       expect(
