@@ -179,6 +179,9 @@ describe('db:rollback under faults', () => {
       expect(await acceptsConnections(environment, environment.names.monolith)).toBe(false);
       expect(await environment.databaseExists(state.restore.newName)).toBe(true);
       expect(state.closedDoors).toContain(environment.names.monolith);
+      const status = await runCli(['status', '--json'], environment.env());
+      expect(status.code).toBe(0);
+      expect(parseJson<StatusReport>(status).monolith).toMatchObject({ exists: true, closed: true });
       for (const database of newDatabases(environment))
         expect(await acceptsConnections(environment, database)).toBe(true);
 

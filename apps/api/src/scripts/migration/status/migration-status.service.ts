@@ -21,6 +21,8 @@ export type MonolithStatus = {
   tableCount: number;
   totalRows: number;
   tables: { name: string; rows: number; sizeBytes: number; hasPrimaryKey: boolean }[];
+  /** Refusing connections: an interrupted rollback closed it during its swap (db:rollback reopens it). */
+  closed?: boolean;
 };
 
 export type DatabaseStatus = {
@@ -215,7 +217,10 @@ export class MigrationStatusService {
       totalRows: 0,
       tables: [],
     };
-    if (!(await this.admin.exists({ database }))) return empty;
+    const [info] = await this.admin.list({}, [database]);
+    if (!info) return empty;
+    // Said rather than failed on: nobody can read a closed monolith, status included.
+    if (!info.acceptsConnections) return { ...empty, exists: true, closed: true };
     return this.connections.withClient(
       { database },
       async (client) => {
