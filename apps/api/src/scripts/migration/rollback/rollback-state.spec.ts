@@ -44,11 +44,13 @@ describe('RollbackStateFile', () => {
     expect(readdirSync(join(backupDir, 'rollback'))).toEqual(['in-progress-a_auth.json']);
   });
 
-  it("takes over an earlier version's in-progress.json only when it names our monolith", () => {
+  it("takes over an earlier version's in-progress.json unless it names another monolith", () => {
     mkdirSync(join(backupDir, 'rollback'), { recursive: true });
     const legacy = join(backupDir, 'rollback', 'in-progress.json');
     writeFileSync(legacy, JSON.stringify(state('other_erp')));
     expect(fileOf('a_auth').read()).toBeNull();
+    writeFileSync(legacy, '{}');
+    expect(fileOf('a_auth').read()).not.toBeNull();
 
     writeFileSync(legacy, JSON.stringify(state('erp')));
     const file = fileOf('a_auth');

@@ -115,12 +115,15 @@ export class RollbackStateFile {
     if (existsSync(dirname(this.path))) fsyncPath(dirname(this.path));
   }
 
-  /** A record in the pre-installation name counts as ours only when it names our monolith. */
+  /**
+   * A record in the pre-installation name is ours unless it names another monolith or AUTH: one that
+   * says nothing is taken as ours, since blocking a migrate is safer than ignoring a rollback.
+   */
   private legacyRecordOfOurs(): string | null {
     if (!existsSync(this.#legacyPath)) return null;
     const legacy = JSON.parse(readFileSync(this.#legacyPath, 'utf8')) as Partial<RollbackState>;
     const ours =
-      legacy.monolith === this.installation.monolithDatabase &&
+      (legacy.monolith ?? this.installation.monolithDatabase) === this.installation.monolithDatabase &&
       (legacy.authDatabase ?? this.installation.authDatabase) === this.installation.authDatabase;
     return ours ? this.#legacyPath : null;
   }
