@@ -28,7 +28,7 @@ type RollbackCommandReport = { validation: RollbackValidation; rollback?: Rollba
 @Command({
   name: 'rollback',
   description:
-    'emergency rollback: drop the databases the tool created (dumped first), restore the monolith only if it changed (verified, then swapped)',
+    'emergency rollback: restore the monolith if it changed (into a new database, verified, swapped in), then dump and drop the databases the tool created',
 })
 export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCommandReport> {
   protected readonly commandName = 'rollback';
@@ -137,11 +137,12 @@ function renderValidation(validation: RollbackValidation): string {
   if (validation.nothingToDo) lines.push('', nothingToDoMessage(validation));
   else {
     lines.push('', 'Plan:');
+    // In the order the rollback runs: the monolith is back in place before anything is dropped.
     lines.push(
-      `  drop (after a verified dump): ${validation.drop.map((database) => database.name).join(', ') || 'nothing'}`,
+      `  1. restore the monolith: ${validation.restore.needed ? `yes, from ${validation.backup?.path}, into a new database, verified, then swapped in` : 'no (it matches its backup)'}`,
     );
     lines.push(
-      `  restore the monolith: ${validation.restore.needed ? `yes, from ${validation.backup?.path}` : 'no (it matches its backup)'}`,
+      `  2. drop (after a verified dump): ${validation.drop.map((database) => database.name).join(', ') || 'nothing'}`,
     );
   }
   lines.push('', validation.ok ? `${CHECK} safe to roll back` : `${CROSS} not safe: fix each ❌ first`);

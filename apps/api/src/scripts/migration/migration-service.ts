@@ -69,7 +69,7 @@ export class MigrationService {
       },
       async (lock) => {
         // A rollback stopped halfway must be finished before anything is migrated again.
-        const rollback = new RollbackStateFile(this.configService.config.backupDir);
+        const rollback = new RollbackStateFile(this.configService.config);
         if (rollback.read()) {
           throw new RollbackException(
             RollbackExceptionCode.InProgress,

@@ -21,6 +21,8 @@ export type MonolithStatus = {
   tableCount: number;
   totalRows: number;
   tables: { name: string; rows: number; sizeBytes: number; hasPrimaryKey: boolean }[];
+  /** Refusing connections: an interrupted rollback closed it during its swap (db:rollback reopens it). */
+  closed?: boolean;
 };
 
 export type { DatabaseStatus } from './database-status';
@@ -54,7 +56,7 @@ export class MigrationStatusService {
   async collect(): Promise<StatusReport> {
     const config = this.configService.config;
     const server = await this.server();
-    const rollbackFile = new RollbackStateFile(config.backupDir);
+    const rollbackFile = new RollbackStateFile(config);
     const rollbackState = rollbackFile.read();
     // An interrupted rollback can leave AUTH closed to connections: the journal and the sociétés are
     // then unreadable, and status says so rather than failing, so the operator sees where things stand.
@@ -120,7 +122,10 @@ export class MigrationStatusService {
       totalRows: 0,
       tables: [],
     };
-    if (!(await this.admin.exists({ database }))) return empty;
+    const [info] = await this.admin.list({}, [database]);
+    if (!info) return empty;
+    // Said rather than failed on: nobody can read a closed monolith, status included.
+    if (!info.acceptsConnections) return { ...empty, exists: true, closed: true };
     return this.connections.withClient(
       { database },
       async (client) => {
