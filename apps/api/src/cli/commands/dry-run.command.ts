@@ -8,8 +8,9 @@ import { collect, parsePositiveInteger } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderFindings } from './render-findings';
 import { renderChecks } from './render-checks';
+import { OnlinePreflightService } from '../../scripts/migration/online/online-preflight.service';
 
-type DryRunOptions = BaseCommandOptions & { excludeTable?: string[]; jobs?: number };
+type DryRunOptions = BaseCommandOptions & { excludeTable?: string[]; jobs?: number; online?: boolean };
 
 export const defaultJobs = (): number => Math.max(2, Math.min(8, cpus().length));
 
@@ -24,6 +25,7 @@ export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> 
   constructor(
     contexts: CommandContextFactory,
     private readonly dryRun: DryRunMigrationService,
+    private readonly online: OnlinePreflightService,
   ) {
     super(contexts);
   }
@@ -44,14 +46,23 @@ export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> 
     return parsePositiveInteger(value, '--jobs', 64);
   }
 
+  @Option({
+    flags: '--online',
+    description: 'also check what the online split needs (wal_level=logical, replica identities)',
+  })
+  parseOnline(): boolean {
+    return true;
+  }
+
   protected async execute(
     _parameters: string[],
     options: DryRunOptions,
   ): Promise<CommandResult<DryRunReport>> {
-    const { report } = await this.dryRun.preflight({
+    const { report: offline } = await this.dryRun.preflight({
       excludeTables: options.excludeTable,
       jobs: options.jobs ?? defaultJobs(),
     });
+    const report = options.online ? await this.online.extend(offline) : offline;
     return { exitCode: report.ok ? ExitCode.Success : ExitCode.Failure, report, text: renderDryRun(report) };
   }
 }

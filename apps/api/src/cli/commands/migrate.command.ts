@@ -9,6 +9,8 @@ import { CHECK, CROSS, table } from '../runner/command-output.service';
 import { collect, parseDuration, parsePositiveInteger } from '../runner/option-parsers';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderDryRun } from './dry-run.command';
+import { OnlineSplitService } from '../../scripts/migration/online/online-split.service';
+import { OnlineFlags, onlineOptionsFrom, OnlineMigrateReport, renderOnline } from './online-split.options';
 
 type MigrateOptions = BaseCommandOptions & {
   jobs?: number;
@@ -16,19 +18,20 @@ type MigrateOptions = BaseCommandOptions & {
   lockTimeout?: number;
   tenant?: string[];
   dryRun?: boolean;
-};
+} & OnlineFlags;
 
 @Command({
   name: 'migrate',
   description:
     'the split on first run (resumable, verified); afterwards the pending schema migrations of AUTH, SHARED and every tenant',
 })
-export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateReport> {
+export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateReport | OnlineMigrateReport> {
   protected readonly commandName = 'migrate';
 
   constructor(
     contexts: CommandContextFactory,
     private readonly migrations: MigrationService,
+    private readonly online: OnlineSplitService,
   ) {
     super(contexts);
   }
@@ -71,11 +74,47 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
     return true;
   }
 
+  @Option({ flags: '--online', description: 'split while the ERP keeps writing (needs wal_level=logical)' })
+  parseOnline(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--cutover <mode>',
+    description: 'with --online: auto (default, when the lag is low) or manual (npm run db:cutover)',
+  })
+  parseCutover(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '--max-lag-ms <n>',
+    description: 'with --online: cut over automatically below this lag (default 1000)',
+  })
+  parseMaxLag(value: string): number {
+    return parsePositiveInteger(value, '--max-lag-ms', 3600000);
+  }
+
+  @Option({
+    flags: '--max-pause-ms <n>',
+    description: 'with --online: abort a cutover whose write pause would pass this (default 5000)',
+  })
+  parseMaxPause(value: string): number {
+    return parsePositiveInteger(value, '--max-pause-ms', 3600000);
+  }
+
   protected async execute(
     _parameters: string[],
     options: MigrateOptions,
     run: CliRunContext,
-  ): Promise<CommandResult<MigrateReport>> {
+  ): Promise<CommandResult<MigrateReport | OnlineMigrateReport>> {
+    if (options.online && !options.dryRun) {
+      const report: OnlineMigrateReport = {
+        mode: 'online',
+        ...(await this.online.migrate(onlineOptionsFrom(options, await this.migrations.defaultJobs()), run)),
+      };
+      return { exitCode: ExitCode.Success, report, text: renderOnline(report) };
+    }
     const report = await this.migrations.migrate(
       {
         jobs: options.jobs,

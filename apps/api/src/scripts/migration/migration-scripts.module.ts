@@ -7,6 +7,8 @@ import { CleanTestDataService } from './clean-test-data';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
+import { OnlinePreflightService } from './online/online-preflight.service';
+import { OnlineSplitService } from './online/online-split.service';
 import { MigrationStatusService } from './status/migration-status.service';
 import { RollbackMigrationService } from './rollback-migration';
 import { PgToolsService } from './tools/pg-tools.service';
@@ -21,6 +23,8 @@ const SERVICES = [
   CleanTestDataService,
   DryRunMigrationService,
   MigrationService,
+  OnlineSplitService,
+  OnlinePreflightService,
   VerifyMigrationService,
   RollbackMigrationService,
 ];
