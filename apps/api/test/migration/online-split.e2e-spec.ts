@@ -120,7 +120,8 @@ describe('db:migrate -- --online on a cluster with wal_level=logical', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const result = await runCli(['migrate', '--online', '--json', '--jobs', '2'], environment.env());
     const { committed } = await load.stop();
-    if (result.code !== 0) throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
     const document = parseJson<OnlineDocument>(result);
     expect(document.mode).toBe('online');
     expect(document.verification.ok).toBe(true);

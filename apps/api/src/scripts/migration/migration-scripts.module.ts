@@ -7,6 +7,7 @@ import { CleanTestDataService } from './clean-test-data';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
+import { CutoverRequestService } from './online/cutover-request.service';
 import { OnlinePreflightService } from './online/online-preflight.service';
 import { OnlineSplitService } from './online/online-split.service';
 import { MigrationStatusService } from './status/migration-status.service';
@@ -25,6 +26,7 @@ const SERVICES = [
   MigrationService,
   OnlineSplitService,
   OnlinePreflightService,
+  CutoverRequestService,
   VerifyMigrationService,
   RollbackMigrationService,
 ];

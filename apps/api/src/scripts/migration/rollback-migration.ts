@@ -28,6 +28,7 @@ import { JOURNAL_SCHEMA } from '../../modules/database/journal/journal.schema';
 import { DatabaseSnapshot, SplitStatus } from '../../modules/database/journal/journal.types';
 import { MigrationJournalService } from '../../modules/database/journal/migration-journal.service';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
+import { dropOnlineLeftovers } from './online/online-leftovers';
 import { DatabaseToDrop, RollbackState, RollbackStateFile } from './rollback/rollback-state';
 import { compareSchemas, computeSchemaFingerprint, SchemaDifference } from './snapshot/schema-fingerprint';
 import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
@@ -327,6 +328,7 @@ export class RollbackMigrationService {
         const state = this.stateFile.read() ?? (await this.newState(current, run));
         this.stateFile.write(state);
         lock.assertHeld();
+        await dropOnlineLeftovers(this.connections, this.admin, this.configService.config, run);
         await this.dropDatabases(state, run, lock);
         lock.assertHeld();
         if (state.restore.needed && !state.restore.swapped) await this.restoreMonolith(state, run, lock);

@@ -140,10 +140,8 @@ export function updateOneStatement(
   const assignments = changed.map(
     (name, index) => `${quoteIdentifier(name)} = $${offset + index + 1}::${targetType(task, name)}`,
   );
-  const derived = task.addedColumns
-    .filter((column) => column.fill.kind === 'expression')
-    .map((column) => (column.fill.kind === 'expression' ? `${quoteIdentifier(column.name)} = NULL` : ''));
-  if (derived.length > 0)
+  // The plan derives columns only on keyed tables (user_sessions); a keyless one would need the refresh too.
+  if (task.addedColumns.some((column) => column.fill.kind === 'expression'))
     throw new Error(`${task.source}: derived columns on a table without a key are not supported`);
   return {
     text: `UPDATE ${quoteQualified('public', task.target)} SET ${assignments.join(', ')} WHERE ${match.where}`,

@@ -52,6 +52,8 @@ export async function attemptCutover(context: CutoverContext): Promise<CutoverOu
   });
   try {
     await session.query(DETERMINISTIC_SESSION_SETTINGS);
+    // A rerun after a cutover killed halfway may find the monolith already read-only for new sessions.
+    await session.query('SET default_transaction_read_only = off');
     await session.query('BEGIN');
     try {
       await session.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(remaining()))}`);

@@ -102,6 +102,23 @@ export async function dropSlot(client: Client, slot: string): Promise<void> {
   }
 }
 
+/**
+ * Frees a slot still held by the WAL sender of a run that was killed (the server notices the dead
+ * client only later), so that this run can stream from it. The migration lock says no live run owns it.
+ */
+export async function releaseSlot(client: Client, slot: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const found = await client.query<{ pid: number | null }>(
+      'SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1',
+      [slot],
+    );
+    const pid = found.rows[0]?.pid ?? null;
+    if (pid === null) return;
+    await client.query('SELECT pg_terminate_backend($1)', [pid]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function slotExists(client: Client, slot: string): Promise<boolean> {
   const found = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
   return (found.rowCount ?? 0) > 0;

@@ -25,7 +25,15 @@ import { ChangeApplier } from './change-applier';
 import { ChangeStream } from './change-stream';
 import { attemptCutover } from './cutover';
 import { Follower } from './follower';
-import { dropSlot, ONLINE_APPLICATION, onlineNames, OnlineNames, prepareMonolith } from './monolith-objects';
+import {
+  dropSlot,
+  releaseSlot,
+  slotExists,
+  ONLINE_APPLICATION,
+  onlineNames,
+  OnlineNames,
+  prepareMonolith,
+} from './monolith-objects';
 import { copyInSlotSnapshot, OnlineCopyResult } from './online-copy';
 import { OnlineDependencies, OnlineOptions } from './online-dependencies';
 import { recordOnlineSplit, removeOnlineObjects } from './online-finish';
@@ -144,7 +152,13 @@ export class OnlineSplitService {
       run.step('prepare databases', () => targets.prepare(run, client, lock)),
     );
     const state = await journal.withJournal((repository) => new OnlineJournal(repository.client).read());
-    const resumed = state !== null && state.phase !== 'copying';
+    // Following again needs the slot: without it (dropped by hand) the changes since the copy are lost, so copy again.
+    const resumed =
+      state !== null &&
+      state.phase !== 'copying' &&
+      (await this.dependencies.connections.withClient(this.monolith, (client) =>
+        slotExists(client, names.slot),
+      ));
     try {
       let copy: OnlineCopyResult | null = null;
       if (!resumed) {
@@ -245,24 +259,23 @@ export class OnlineSplitService {
     const probeSession = await connections.connect(this.monolith, {
       applicationName: `${ONLINE_APPLICATION}-probe`,
     });
+    await probeSession.query('SET default_transaction_read_only = off');
+    await releaseSlot(probeSession, names.slot);
     const online = new OnlineJournal(journalClient);
     const state = await online.read();
-    let attempts = state?.cutoverAttempts ?? 0;
-    const changed = new Set(state?.changedTables ?? []);
-    let pending = { changes: 0, lsn: '', at: Date.now() };
+    const progress = new AppliedProgress(online, applier.touchedTables);
     const stream = new ChangeStream(
       connections.clientConfig(this.monolith, { applicationName: `${ONLINE_APPLICATION}-follow` }),
     );
-    const follower = new Follower(stream, applier, probeSession, names, run, async (lsn, changes, lagMs) => {
-      pending = { changes: pending.changes + changes, lsn, at: pending.at };
-      if (Date.now() - pending.at < 1000) return;
-      await online.recordApplied(lsn, pending.changes, [...applier.touchedTables], lagMs);
-      pending = { changes: 0, lsn: '', at: Date.now() };
-    });
+    const follower = new Follower(stream, applier, probeSession, names, run, (lsn, changes, lagMs) =>
+      progress.applied(lsn, changes, lagMs),
+    );
     follower.start();
     run.info(
       `Following the monolith's changes (cutover ${options.cutover}, max lag ${options.maxLagMs} ms, max pause ${options.maxPauseMs} ms).`,
     );
+    const cutover = { attempts: state?.cutoverAttempts ?? 0 };
+    const context = { plan, prepared, options, follower, applier, previous: state?.changedTables ?? [] };
     try {
       for (let tick = 0; ; tick++) {
         if (follower.error) throw follower.error;
@@ -271,43 +284,23 @@ export class OnlineSplitService {
         await follower.probe();
         await sleep(200);
         const lag = follower.lagMs();
-        if (tick % 5 === 0) {
-          await online.update({ lagMs: Number.isFinite(lag) ? Math.round(lag) : null });
-          run.detail(
-            `  following: lag ${Number.isFinite(lag) ? `${Math.round(lag)} ms` : 'unknown'}, ${follower.changesApplied} change(s) applied`,
-          );
-        }
+        if (tick % 5 === 0) await this.reportLag(online, follower, lag, run);
         const wanted =
           options.cutover === 'auto'
             ? lag < options.maxLagMs
             : (await online.read())?.cutoverRequestedAt != null;
         if (!wanted) continue;
-        attempts++;
-        await online.update({ phase: 'cutover', cutoverAttempts: attempts });
-        const outcome = await attemptCutover({
-          connections,
-          monolith: this.monolith,
-          maintenance: { database: configService.config.maintenanceDatabase },
-          locations: prepared.locations,
-          tasks: plan.tasks,
-          societeId: prepared.societeId,
-          maxPauseMs: options.maxPauseMs,
-          changedTables: () => [...new Set([...changed, ...applier.touchedTables])],
-          drainedTo: (marker, deadline) => follower.drainedTo(marker, deadline),
-        });
+        cutover.attempts++;
+        await online.update({ phase: 'cutover', cutoverAttempts: cutover.attempts });
+        const outcome = await this.attempt(context);
         if (outcome.ok) {
-          await online.recordApplied(
-            follower.appliedLsn ?? '0/0',
-            pending.changes,
-            [...applier.touchedTables],
-            0,
-          );
-          await online.update({ phase: 'cutover', pauseMs: outcome.pauseMs });
+          await progress.flush(follower.appliedLsn);
+          await online.update({ pauseMs: outcome.pauseMs });
           run.info(
             `Cutover done: writes paused ${outcome.pauseMs} ms, ${outcome.verifiedTables.length} changed table(s) verified.`,
           );
           return {
-            attempts,
+            attempts: cutover.attempts,
             pauseMs: outcome.pauseMs,
             changesApplied: (state?.changesApplied ?? 0) + follower.changesApplied,
             verifiedTables: outcome.verifiedTables,
@@ -316,19 +309,54 @@ export class OnlineSplitService {
         if (outcome.reason.startsWith('verification failed'))
           throw new OnlineSplitException(
             OnlineSplitExceptionCode.CutoverFailed,
-            `cutover attempt ${attempts}: ${outcome.reason}`,
+            `cutover attempt ${cutover.attempts}: ${outcome.reason}`,
           );
         run.info(
-          `Cutover attempt ${attempts} aborted after ${outcome.pauseMs} ms (${outcome.reason}); writes resumed, following again.`,
+          `Cutover attempt ${cutover.attempts} aborted after ${outcome.pauseMs} ms (${outcome.reason}); writes resumed, following again.`,
         );
         await online.update({ phase: 'following', cutoverOutcome: 'aborted', cutoverRequestedAt: null });
-        await sleep(Math.min(5000, 500 * attempts));
+        if (options.cutover === 'auto') await sleep(Math.min(5000, 500 * cutover.attempts));
       }
     } finally {
       await follower.stop();
       await probeSession.end().catch(() => undefined);
       await journalClient.end().catch(() => undefined);
     }
+  }
+
+  private attempt(context: {
+    plan: ResolvedPlan;
+    prepared: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string };
+    options: OnlineOptions;
+    follower: Follower;
+    applier: ChangeApplier;
+    previous: string[];
+  }): ReturnType<typeof attemptCutover> {
+    const { configService, connections } = this.dependencies;
+    return attemptCutover({
+      connections,
+      monolith: this.monolith,
+      maintenance: { database: configService.config.maintenanceDatabase },
+      locations: context.prepared.locations,
+      tasks: context.plan.tasks,
+      societeId: context.prepared.societeId,
+      maxPauseMs: context.options.maxPauseMs,
+      changedTables: () => [...new Set([...context.previous, ...context.applier.touchedTables])],
+      drainedTo: (marker, deadline) => context.follower.drainedTo(marker, deadline),
+    });
+  }
+
+  private async reportLag(
+    online: OnlineJournal,
+    follower: Follower,
+    lag: number,
+    run: RunContext,
+  ): Promise<void> {
+    const known = Number.isFinite(lag);
+    await online.update({ lagMs: known ? Math.round(lag) : null });
+    run.detail(
+      `  following: lag ${known ? `${Math.round(lag)} ms` : 'unknown'}, ${follower.changesApplied} change(s) applied`,
+    );
   }
 
   private async abandon(
@@ -349,5 +377,35 @@ export class OnlineSplitService {
 
   private onlineJournal<T>(work: (online: OnlineJournal) => Promise<T>): Promise<T> {
     return this.dependencies.journal.withJournal((repository) => work(new OnlineJournal(repository.client)));
+  }
+}
+
+/** Writes the follow's progress to the journal at most once a second (it is for db:status, not for resuming). */
+class AppliedProgress {
+  private pending = 0;
+  private lsn: string | null = null;
+  private writtenAt = Date.now();
+
+  constructor(
+    private readonly online: OnlineJournal,
+    private readonly tables: Set<string>,
+  ) {}
+
+  async applied(lsn: string, changes: number, lagMs: number): Promise<void> {
+    this.pending += changes;
+    this.lsn = lsn;
+    if (Date.now() - this.writtenAt < 1000) return;
+    await this.write(lagMs);
+  }
+
+  async flush(lsn: string | null): Promise<void> {
+    this.lsn = lsn ?? this.lsn;
+    await this.write(0);
+  }
+
+  private async write(lagMs: number): Promise<void> {
+    if (this.lsn) await this.online.recordApplied(this.lsn, this.pending, [...this.tables], lagMs);
+    this.pending = 0;
+    this.writtenAt = Date.now();
   }
 }
