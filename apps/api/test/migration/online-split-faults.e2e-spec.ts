@@ -139,6 +139,34 @@ describe('online split faults (logical cluster)', () => {
     expect(identity.identity).toBe('d');
   }, 900000);
 
+  it('kill -9 while copying, then the same command again: copies again in a new slot and completes', async () => {
+    const env = await environment('onlinecopykill');
+    const first = spawnCli(['migrate', '--online', '--json', '--jobs', '2'], env.env());
+    const firstDone = finished(first);
+    // The journal says a table is being copied: the copy is under way in the slot's snapshot.
+    await waitFor(async () => {
+      const rows = await env
+        .query<{ copying: string }>(
+          env.names.auth,
+          `SELECT count(*) AS copying FROM migration_journal.split_tables t, migration_journal.online_split o
+           WHERE t.status = 'copying' AND o.phase = 'copying'`,
+        )
+        .catch(() => [{ copying: '0' }]);
+      return Number(rows[0].copying) > 0;
+    }, 240000);
+    first.kill('SIGKILL');
+    expect((await firstDone).signal).toBe('SIGKILL');
+    await env.query(env.names.monolith, "UPDATE clients SET ville = 'Brest' WHERE true");
+    const result = await runNpmScript('db:migrate', ['--online', '--json', '--jobs', '2'], env.env());
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(false);
+    await expectEqualTables(env);
+    expect(await slots(env)).toEqual([]);
+    const status = await runNpmScript('db:status', ['--json'], env.env());
+    expect(parseJson<StatusDocument>(status).online?.phase).toBe('done');
+  }, 900000);
+
   it('DDL on the monolith during the follow is refused and stops the follow with exit 1 naming the statement', async () => {
     const env = await environment('onlineddl');
     const child = spawnCli(MANUAL, env.env());

@@ -21,8 +21,8 @@ export type CutoverContext = {
   maxPauseMs: number;
   /** Source tables with changes applied since the copy. */
   changedTables: () => string[];
-  /** Resolves when the follower has applied everything before the marker, or rejects. */
-  drainedTo: (marker: string, deadlineMs: number) => Promise<void>;
+  /** 'drained' when the follower has applied everything before the marker; rejects if the follow failed. */
+  drainedTo: (marker: string, deadlineMs: number) => Promise<'drained' | 'timeout'>;
 };
 
 export type CutoverOutcome =
@@ -63,7 +63,8 @@ export async function attemptCutover(context: CutoverContext): Promise<CutoverOu
       );
       const marker = `${started}-${process.pid}`;
       await session.query('SELECT pg_logical_emit_message(false, $1, $2)', [CUTOVER_MESSAGE_PREFIX, marker]);
-      await context.drainedTo(marker, deadline);
+      if ((await context.drainedTo(marker, deadline)) === 'timeout')
+        throw new PauseExceeded('the changes in flight could not be applied within --max-pause-ms');
       await syncSequences(session, context);
       remaining();
       await session.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(remaining()))}`);

@@ -57,20 +57,23 @@ export class Follower {
     await this.probeSession.query('SELECT pg_logical_emit_message(false, $1, $2)', [PROBE_PREFIX, id]);
   }
 
-  /** Resolves when the follower has seen the marker (everything before it is applied). */
-  drainedTo(marker: string, deadlineMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Resolves 'drained' once the follower has seen the marker (everything before it is applied), or
+   * 'timeout' at the deadline; rejects only when the follow itself failed.
+   */
+  drainedTo(marker: string, deadlineMs: number): Promise<'drained' | 'timeout'> {
+    return new Promise<'drained' | 'timeout'>((resolve, reject) => {
       const timer = setInterval(() => {
         if (this.failure) finish(this.failure);
-        else if (Date.now() > deadlineMs) finish(new Error('the pause would pass --max-pause-ms (drain)'));
+        else if (Date.now() > deadlineMs) finish('timeout');
       }, 20);
-      const finish = (error?: Error) => {
+      const finish = (outcome: Error | 'drained' | 'timeout') => {
         clearInterval(timer);
         this.markers.delete(marker);
-        if (error) reject(error);
-        else resolve();
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
       };
-      this.markers.set(marker, () => finish());
+      this.markers.set(marker, () => finish('drained'));
     });
   }
 

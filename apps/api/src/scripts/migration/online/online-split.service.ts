@@ -37,6 +37,7 @@ import {
 import { copyInSlotSnapshot, OnlineCopyResult } from './online-copy';
 import { OnlineDependencies, OnlineOptions } from './online-dependencies';
 import { recordOnlineSplit, removeOnlineObjects } from './online-finish';
+import { AppliedProgress } from './applied-progress';
 import { OnlineJournal } from './online-journal';
 import { assertOnlinePossible, readOnlinePrerequisites } from './online-prerequisites';
 import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.exception';
@@ -377,35 +378,5 @@ export class OnlineSplitService {
 
   private onlineJournal<T>(work: (online: OnlineJournal) => Promise<T>): Promise<T> {
     return this.dependencies.journal.withJournal((repository) => work(new OnlineJournal(repository.client)));
-  }
-}
-
-/** Writes the follow's progress to the journal at most once a second (it is for db:status, not for resuming). */
-class AppliedProgress {
-  private pending = 0;
-  private lsn: string | null = null;
-  private writtenAt = Date.now();
-
-  constructor(
-    private readonly online: OnlineJournal,
-    private readonly tables: Set<string>,
-  ) {}
-
-  async applied(lsn: string, changes: number, lagMs: number): Promise<void> {
-    this.pending += changes;
-    this.lsn = lsn;
-    if (Date.now() - this.writtenAt < 1000) return;
-    await this.write(lagMs);
-  }
-
-  async flush(lsn: string | null): Promise<void> {
-    this.lsn = lsn ?? this.lsn;
-    await this.write(0);
-  }
-
-  private async write(lagMs: number): Promise<void> {
-    if (this.lsn) await this.online.recordApplied(this.lsn, this.pending, [...this.tables], lagMs);
-    this.pending = 0;
-    this.writtenAt = Date.now();
   }
 }
