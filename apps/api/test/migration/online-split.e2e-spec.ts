@@ -61,7 +61,8 @@ function writeLoad(environment: TestEnvironment): { stop: () => Promise<{ commit
         await client.query('BEGIN');
         await client.query(
           `INSERT INTO clients (nom, email, numero_client, notes, created_at, updated_at)
-           VALUES ($1, $2, $3, repeat('note ', 2000), '2024-01-01 10:00:00.654321', now())`,
+           VALUES ($1, $2, $3, (SELECT string_agg(md5(g::text || $1), '') FROM generate_series(1, 300) g),
+                   '2024-01-01 10:00:00.654321', now())`,
           [`Load ${index}`, `load${index}@example.test`, `LOAD-${index}`],
         );
         await client.query(
@@ -74,7 +75,7 @@ function writeLoad(environment: TestEnvironment): { stop: () => Promise<{ commit
         );
         if (index % 3 === 2)
           await client.query('DELETE FROM clients WHERE numero_client = $1', [`LOAD-${index - 1}`]);
-        // An update that leaves the TOASTed notes unchanged.
+        // An update that leaves the TOASTed notes (about 10 kB of hex, stored out of line) unchanged.
         await client.query(`UPDATE clients SET ville = 'Lyon' WHERE numero_client = $1`, [`LOAD-${index}`]);
         await client.query('COMMIT');
         committed++;
