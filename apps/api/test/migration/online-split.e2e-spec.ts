@@ -51,9 +51,12 @@ describe('db:migrate -- --online on a server without wal_level=logical', () => {
 });
 
 /** Transactions on AUTH, SHARED and tenant tables, on its own connection, until stopped or refused. */
-function writeLoad(environment: TestEnvironment): { stop: () => Promise<{ committed: number }> } {
+function writeLoad(environment: TestEnvironment): {
+  stop: () => Promise<{ committed: number; unexpected: string | undefined }>;
+} {
   let running = true;
   let committed = 0;
+  let unexpected: string | undefined;
   const done = (async () => {
     const client: Client = await environment.client(environment.names.monolith);
     for (let index = 0; running; index++) {
@@ -61,9 +64,9 @@ function writeLoad(environment: TestEnvironment): { stop: () => Promise<{ commit
         await client.query('BEGIN');
         await client.query(
           `INSERT INTO clients (nom, email, numero_client, notes, created_at, updated_at)
-           VALUES ($1, $2, $3, (SELECT string_agg(md5(g::text || $1), '') FROM generate_series(1, 300) g),
+           VALUES ($1, $2, $3, (SELECT string_agg(md5(g::text || $4::text), '') FROM generate_series(1, 300) g),
                    '2024-01-01 10:00:00.654321', now())`,
-          [`Load ${index}`, `load${index}@example.test`, `LOAD-${index}`],
+          [`Load ${index}`, `load${index}@example.test`, `LOAD-${index}`, String(index)],
         );
         await client.query(
           `UPDATE users SET nom = nom || '+', updated_at = clock_timestamp() WHERE id = (SELECT id FROM users ORDER BY id OFFSET $1 LIMIT 1)`,
@@ -79,9 +82,11 @@ function writeLoad(environment: TestEnvironment): { stop: () => Promise<{ commit
         await client.query(`UPDATE clients SET ville = 'Lyon' WHERE numero_client = $1`, [`LOAD-${index}`]);
         await client.query('COMMIT');
         committed++;
-      } catch {
+      } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        // The cutover ends this session and makes the monolith read-only: the load is over.
+        // The cutover ends this session and makes the monolith read-only: the load is over. Anything else is a test bug.
+        const message = error instanceof Error ? error.message : String(error);
+        if (!/read-only|terminat|Connection/i.test(message)) unexpected = message;
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -92,7 +97,7 @@ function writeLoad(environment: TestEnvironment): { stop: () => Promise<{ commit
     stop: async () => {
       running = false;
       await done;
-      return { committed };
+      return { committed, unexpected };
     },
   };
 }
@@ -120,7 +125,8 @@ describe('db:migrate -- --online on a cluster with wal_level=logical', () => {
     const load = writeLoad(environment);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const result = await runCli(['migrate', '--online', '--json', '--jobs', '2'], environment.env());
-    const { committed } = await load.stop();
+    const { committed, unexpected } = await load.stop();
+    expect(unexpected).toBeUndefined();
     if (result.code !== 0)
       throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
     const document = parseJson<OnlineDocument>(result);
