@@ -1,4 +1,4 @@
-import { Command } from 'nest-commander';
+import { Command, Option } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { DryRunMigrationService, DryRunReport } from '../../scripts/migration/dry-run-migration';
 import { CliRunContext } from '../runner/command-context';
@@ -8,8 +8,10 @@ import { SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderFindings } from './render-findings';
 import { renderChecks } from './render-checks';
+import { OnlinePreflightService } from '../../scripts/migration/online/online-preflight.service';
 
-type DryRunOptions = BaseCommandOptions & Pick<SharedOptionValues, 'excludeTable' | 'jobs'>;
+type DryRunOptions = BaseCommandOptions &
+  Pick<SharedOptionValues, 'excludeTable' | 'jobs'> & { online?: boolean };
 
 @SharedOptions(['excludeTable', 'jobs'], {
   jobs: 'tables db:migrate would copy in parallel (checked against the free connections, capped by them)',
@@ -25,8 +27,17 @@ export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> 
   constructor(
     contexts: CommandContextFactory,
     private readonly dryRun: DryRunMigrationService,
+    private readonly online: OnlinePreflightService,
   ) {
     super(contexts);
+  }
+
+  @Option({
+    flags: '--online',
+    description: 'also check what the online split needs (wal_level=logical, replica identities)',
+  })
+  parseOnline(): boolean {
+    return true;
   }
 
   protected async execute(
@@ -34,10 +45,11 @@ export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> 
     options: DryRunOptions,
     run: CliRunContext,
   ): Promise<CommandResult<DryRunReport>> {
-    const { report } = await this.dryRun.preflight({
+    const { report: offline } = await this.dryRun.preflight({
       excludeTables: options.excludeTable,
       jobs: options.jobs,
     });
+    const report = options.online ? await this.online.extend(offline) : offline;
     if (report.jobs?.note) run.info(`⚠ ${report.jobs.note}.`);
     return { exitCode: report.ok ? ExitCode.Success : ExitCode.Failure, report, text: renderDryRun(report) };
   }

@@ -6,17 +6,20 @@ import { SchemaFanOutReport } from '../../scripts/migration/fan-out/schema-fan-o
 import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
-import { collect } from '../runner/option-parsers';
+import { collect, parsePositiveInteger } from '../runner/option-parsers';
 import { lockTimeoutOf, SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderDryRun } from './dry-run.command';
+import { OnlineSplitService } from '../../scripts/migration/online/online-split.service';
+import { ConnectionBudgetService } from '../../scripts/migration/copy/connection-budget.service';
+import { OnlineFlags, onlineOptionsFrom, OnlineMigrateReport, renderOnline } from './online-split.options';
 
 type MigrateOptions = BaseCommandOptions &
   Pick<SharedOptionValues, 'jobs' | 'excludeTable' | 'lockTimeout'> & {
     tenant?: string[];
     dryRun?: boolean;
     discardTargetChanges?: boolean;
-  };
+  } & OnlineFlags;
 
 @SharedOptions(['jobs', 'excludeTable', 'lockTimeout'], {
   jobs: 'tables (first run) or databases (later runs) processed in parallel; default from the CPUs, always capped by the free connections',
@@ -26,12 +29,14 @@ type MigrateOptions = BaseCommandOptions &
   description:
     'the split on first run (resumable, verified); afterwards the pending schema migrations of AUTH, SHARED and every tenant',
 })
-export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateReport> {
+export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateReport | OnlineMigrateReport> {
   protected readonly commandName = 'migrate';
 
   constructor(
     contexts: CommandContextFactory,
     private readonly migrations: MigrationService,
+    private readonly online: OnlineSplitService,
+    private readonly budget: ConnectionBudgetService,
   ) {
     super(contexts);
   }
@@ -58,11 +63,47 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
     return true;
   }
 
+  @Option({ flags: '--online', description: 'split while the ERP keeps writing (needs wal_level=logical)' })
+  parseOnline(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--cutover <mode>',
+    description: 'with --online: auto (default, when the lag is low) or manual (npm run db:cutover)',
+  })
+  parseCutover(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '--max-lag-ms <n>',
+    description: 'with --online: cut over automatically below this lag (default 1000)',
+  })
+  parseMaxLag(value: string): number {
+    return parsePositiveInteger(value, '--max-lag-ms', 3600000);
+  }
+
+  @Option({
+    flags: '--max-pause-ms <n>',
+    description: 'with --online: abort a cutover whose write pause would pass this (default 5000)',
+  })
+  parseMaxPause(value: string): number {
+    return parsePositiveInteger(value, '--max-pause-ms', 3600000);
+  }
+
   protected async execute(
     _parameters: string[],
     options: MigrateOptions,
     run: CliRunContext,
-  ): Promise<CommandResult<MigrateReport>> {
+  ): Promise<CommandResult<MigrateReport | OnlineMigrateReport>> {
+    if (options.online && !options.dryRun) {
+      const report: OnlineMigrateReport = {
+        mode: 'online',
+        ...(await this.onlineSplit(options, run)),
+      };
+      return { exitCode: ExitCode.Success, report, text: renderOnline(report) };
+    }
     const report = await this.migrations.migrate(
       {
         jobs: options.jobs,
@@ -90,6 +131,12 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
           text: renderFanOut(report.migrations),
         };
     }
+  }
+  /** The online split with --jobs fitted to the connections free, like the offline one. */
+  private async onlineSplit(options: MigrateOptions, run: CliRunContext) {
+    const decision = await this.budget.jobs(options.jobs);
+    if (decision.note) run.info(`⚠ ${decision.note}.`);
+    return this.online.migrate(onlineOptionsFrom({ ...options, jobs: decision.jobs }, decision.jobs), run);
   }
 }
 

@@ -8,6 +8,9 @@ import { ConnectionBudgetService } from './copy/connection-budget.service';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
+import { CutoverRequestService } from './online/cutover-request.service';
+import { OnlinePreflightService } from './online/online-preflight.service';
+import { OnlineSplitService } from './online/online-split.service';
 import { MigrationStatusService } from './status/migration-status.service';
 import { RollbackMigrationService } from './rollback-migration';
 import { SplitOrchestrator } from './split/split-orchestrator';
@@ -25,6 +28,9 @@ const SERVICES = [
   DryRunMigrationService,
   SplitOrchestrator,
   MigrationService,
+  OnlineSplitService,
+  OnlinePreflightService,
+  CutoverRequestService,
   VerifyMigrationService,
   RollbackMigrationService,
 ];

@@ -20,6 +20,7 @@ import { RollbackOptions, RollbackReport, RollbackValidation } from './rollback/
 import { ROLLBACK_CHECKS } from './rollback/validation-checks';
 import { readValidationFacts } from './rollback/validation-facts';
 import { serverMajor, PgToolsService } from './tools/pg-tools.service';
+import { dropOnlineLeftovers } from './online/online-leftovers';
 
 export { nothingToDoMessage } from './rollback/rollback-messages';
 export type {
@@ -128,6 +129,7 @@ export class RollbackMigrationService {
         const state = dependencies.stateFile.read() ?? (await newRollbackState(dependencies, current, run));
         dependencies.stateFile.write(state);
         lock.assertHeld();
+        await dropOnlineLeftovers(this.connections, this.admin, this.configService.config, run);
         if (state.restore.needed && !state.restore.swapped)
           await restoreAndSwap(dependencies, state, run, lock);
         lock.assertHeld();

@@ -1,3 +1,4 @@
+import { OnlineStatus, readOnlineStatus } from '../online/online-status';
 import { Injectable } from '@nestjs/common';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
 import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
@@ -37,6 +38,8 @@ export type StatusReport = {
   lock: LockHolder | null;
   /** Path of the state file of a rollback that stopped halfway, if any. */
   rollbackInProgress: string | null;
+  /** The online split (`db:migrate -- --online`): phase, lag, the slot's retained WAL. */
+  online: OnlineStatus | null;
 };
 
 /** Where things stand: monolith, backups, split state, new databases, pending migrations, connections. */
@@ -84,6 +87,12 @@ export class MigrationStatusService {
       server: { host: config.host, port: config.port, version: server.version },
       monolith,
       backups: this.backups.list().map(({ manifest: _manifest, ...summary }) => summary),
+      online: authClosed
+        ? null
+        : await readOnlineStatus(this.connections, {
+            auth: config.authDatabase,
+            monolith: config.monolithDatabase,
+          }),
       split: {
         status: authClosed ? 'unknown' : (journal?.split?.status ?? 'not-started'),
         startedAt: journal?.split?.startedAt ?? null,
