@@ -19,11 +19,10 @@ const shared: Config = {
   transform,
   testEnvironment: 'node',
   moduleNameMapper: { '^@topsteel/legacy-fixture$': '<rootDir>/packages/legacy-fixture/src/index.ts' },
-  rootDir: __dirname,
 };
 
 /**
- * unit: pure functions, no database. integration: services against a real PostgreSQL (the one named
+ * unit: pure functions and the lint configuration, no database. integration: services against a real PostgreSQL (the one named
  * by PG* or TEST_DATABASE_URL, else an embedded one started by the global setup). e2e: the CLI through
  * the npm scripts, as users run it.
  */
@@ -37,7 +36,11 @@ const config: Config = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/apps/*/src/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/apps/*/src/**/*.spec.ts',
+        '<rootDir>/packages/*/src/**/*.spec.ts',
+        '<rootDir>/test/**/*.spec.ts',
+      ],
     },
     {
       ...shared,

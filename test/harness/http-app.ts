@@ -1,5 +1,4 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../apps/api/src/common/embedded/embedded-postgres.server';
 import { REPOSITORY_ROOT } from './cli';
@@ -79,13 +78,6 @@ export class RunningApp {
     if (response.status !== 200)
       throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.accessToken;
-  }
-
-  /** Resident set size of the app process, in bytes (Linux). */
-  rssBytes(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const match = /VmRSS:\s+(\d+) kB/.exec(status);
-    return match ? Number(match[1]) * 1024 : 0;
   }
 
   /** SIGTERM, then the exit code (or signal) once it is gone. */

@@ -8,7 +8,7 @@ import {
   loadMultiTenantDatabaseConfig,
   MultiTenantDatabaseConfig,
 } from '../../apps/api/src/database/config/multi-tenant-database.config';
-import { testRunId, testServer } from './test-server';
+import { TestServer, testRunId, testServer } from './test-server';
 
 export type DatabaseNames = {
   monolith: string;
@@ -34,8 +34,11 @@ export class TestEnvironment {
   readonly backupDir: string;
   readonly logDir: string;
   readonly #clients: Client[] = [];
+  /** The server this environment lives on: the test run's one, or another (the logical cluster). */
+  readonly #server: TestServer | undefined;
 
-  private constructor(label: string) {
+  private constructor(label: string, server?: TestServer) {
+    this.#server = server;
     const clean = label
       .toLowerCase()
       .replace(/[^a-z0-9]/g, '')
@@ -55,13 +58,17 @@ export class TestEnvironment {
     mkdirSync(this.logDir, { recursive: true });
   }
 
-  static create(label: string): TestEnvironment {
-    return new TestEnvironment(label);
+  static create(label: string, server?: TestServer): TestEnvironment {
+    return new TestEnvironment(label, server);
+  }
+
+  get server(): TestServer {
+    return this.#server ?? testServer();
   }
 
   /** The variables the CLI reads, pointing at this environment's databases and folders. */
   env(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-    const server = testServer();
+    const server = this.server;
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !/^(PG|DB_|TENANT_|BACKUP_DIR|LOG_DIR)/.test(name)),
     );
@@ -88,7 +95,7 @@ export class TestEnvironment {
   }
 
   async client(database: string): Promise<Client> {
-    const server = testServer();
+    const server = this.server;
     const client = new Client({
       host: server.host,
       port: server.port,
@@ -135,7 +142,7 @@ export class TestEnvironment {
     if (options.encoding) {
       // Another encoding cannot be cloned from the UTF-8 template: generated directly.
       await generateMonolith({
-        connection: maintenanceConnection(),
+        connection: maintenanceConnection(this.server),
         database: name,
         scale,
         referenceDate: FIXTURE_REFERENCE_DATE,
@@ -143,7 +150,7 @@ export class TestEnvironment {
       });
       return name;
     }
-    const template = await ensureTemplate(scale);
+    const template = await ensureTemplate(scale, this.server);
     await this.query('postgres', `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
     return name;
   }
@@ -166,8 +173,7 @@ export class TestEnvironment {
 }
 
 /** The test server's maintenance database. */
-function maintenanceConnection(): ClientConfig {
-  const server = testServer();
+function maintenanceConnection(server: TestServer = testServer()): ClientConfig {
   return {
     host: server.host,
     port: server.port,
@@ -178,16 +184,16 @@ function maintenanceConnection(): ClientConfig {
 }
 
 /** Generates the scale's template monolith once per test run; workers serialise on an advisory lock. */
-async function ensureTemplate(scale: number): Promise<string> {
+async function ensureTemplate(scale: number, server: TestServer): Promise<string> {
   const name = `tt${testRunId()}_template_s${String(scale).replace('.', '_')}`;
-  const client = new Client(maintenanceConnection());
+  const client = new Client(maintenanceConnection(server));
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (exists.rowCount === 0) {
       await generateMonolith({
-        connection: maintenanceConnection(),
+        connection: maintenanceConnection(server),
         database: name,
         scale,
         referenceDate: FIXTURE_REFERENCE_DATE,

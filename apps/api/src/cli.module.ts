@@ -9,6 +9,7 @@ import { RollbackCommand } from './cli/commands/rollback.command';
 import { SocieteCreateCommand } from './cli/commands/societe-create.command';
 import { SocieteListCommand } from './cli/commands/societe-list.command';
 import { StatusCommand } from './cli/commands/status.command';
+import { CutoverCommand } from './cli/commands/cutover.command';
 import { VerifyCommand } from './cli/commands/verify.command';
 import { CliRunnerModule } from './cli/runner/cli-runner.module';
 import { DemoService } from './demo/demo.service';
@@ -19,6 +20,7 @@ import { MigrationScriptsModule } from './scripts/migration/migration-scripts.mo
 
 const COMMANDS = [
   StatusCommand,
+  CutoverCommand,
   AuditCommand,
   DryRunCommand,
   BackupCommand,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchInstallation, benchServer, ROOT } from './bench-environment';
 import { fanOutScenario, FanOutFigures, provisionTenants } from './fan-out.scenario';
-import { figure, Figure } from './measure';
+import { figure, Figure, round } from './measure';
 import { RoutingFigures, routingScenario } from './routing.scenario';
 import { ensureMonolith, migrateOnce, splitScenario, SplitFigures } from './split.scenario';
 import { startupScenario, StartupFigures } from './startup.scenario';
@@ -188,6 +188,16 @@ function targets(results: Results): Results['targets'] {
       measured: String(results.routing.failures),
       ok: results.routing.failures === 0,
     });
+    const rss = results.routing.appRssAfterRoundMb;
+    if (rss.length >= 2) {
+      const growth = round(rss[rss.length - 1] - rss[0]);
+      list.push({
+        name: 'routing: app RSS growth, first round to last',
+        target: '< 40 MB',
+        measured: `${growth} MB`,
+        ok: growth < 40,
+      });
+    }
   }
   return list;
 }
@@ -243,7 +253,7 @@ function render(results: Results): string {
   if (results.routing) {
     const routing = results.routing;
     lines.push(
-      `Routing: ${routing.requests} × GET /tenant/clients over ${routing.societes} sociétés, ${routing.concurrency} concurrent, TENANT_MAX_DATASOURCES=${routing.maxDataSources}: p50 ${routing.p50Ms.median} ms, p99 ${routing.p99Ms.median} ms, ${routing.requestsPerSecond.median} req/s, ${routing.failures} failures`,
+      `Routing: ${routing.requests} × GET /tenant/clients over ${routing.societes} sociétés, ${routing.concurrency} concurrent, TENANT_MAX_DATASOURCES=${routing.maxDataSources}: p50 ${routing.p50Ms.median} ms, p99 ${routing.p99Ms.median} ms, ${routing.requestsPerSecond.median} req/s, ${routing.failures} failures, app RSS after each round ${routing.appRssAfterRoundMb.join(' / ')} MB`,
       '',
     );
   }

@@ -35,6 +35,16 @@ function peakRss(pid: number): number | null {
   }
 }
 
+/** Resident memory of a live process now (VmRSS), in MB; null once it has exited. */
+export function currentRssMb(pid: number): number | null {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? round(Number(match[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
 export type RunResult = {
   seconds: number;
   code: number | null;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { APP, BenchInstallation } from './bench-environment';
-import { figure, Figure, round } from './measure';
+import { currentRssMb, figure, Figure, round } from './measure';
 
 export type RoutingFigures = {
   societes: number;
@@ -12,6 +12,8 @@ export type RoutingFigures = {
   p99Ms: Figure;
   requestsPerSecond: Figure;
   failures: number;
+  /** The app's resident memory after each round: growth from the first to the last is a leak. */
+  appRssAfterRoundMb: number[];
 };
 
 const ADMIN = { email: 'admin@topsteel.fr', password: 'TopSteel!2025' };
@@ -74,6 +76,7 @@ export async function routingScenario(
     const p99: number[] = [];
     const throughput: number[] = [];
     let failures = 0;
+    const appRssAfterRoundMb: number[] = [];
     for (let round = 0; round < options.runs; round++) {
       const latencies: number[] = [];
       let next = 0;
@@ -100,6 +103,8 @@ export async function routingScenario(
       p50.push(percentile(latencies, 50));
       p99.push(percentile(latencies, 99));
       throughput.push(options.requests / seconds);
+      const rss = app.pid ? currentRssMb(app.pid) : null;
+      if (rss !== null) appRssAfterRoundMb.push(rss);
     }
     return {
       societes: codes.length,
@@ -110,6 +115,7 @@ export async function routingScenario(
       p99Ms: figure(p99.map(round)),
       requestsPerSecond: figure(throughput.map((value) => Math.round(value))),
       failures,
+      appRssAfterRoundMb,
     };
   } finally {
     app.kill('SIGTERM');

@@ -17,13 +17,20 @@ describe('db:status', () => {
     expect(result.code).toBe(0);
     const report = parseJson<StatusDocument>(result);
     expect(report.monolith.tables.map((table) => table.name).sort()).toEqual([...legacyTableNames()].sort());
-    const [clients] = await environment.query<{ count: string }>(
+    // count(*) of every table in one statement, independently of the tool.
+    const counts = await environment.query<{ name: string; rows: number }>(
       environment.names.monolith,
-      'SELECT count(*) FROM clients',
+      `SELECT name, (xpath('/row/c/text()',
+                query_to_xml(format('SELECT count(*) AS c FROM %I', name), false, true, '')))[1]::text::int AS rows
+       FROM unnest($1::text[]) AS name`,
+      [legacyTableNames()],
     );
-    expect(report.monolith.tables.find((table) => table.name === 'clients')?.rows).toBe(
-      Number(clients.count),
-    );
+    const byName = (rows: { name: string; rows: number }[]) =>
+      rows
+        .map(({ name, rows: count }) => [name, count])
+        .sort(([left], [right]) => String(left).localeCompare(String(right)));
+    expect(byName(report.monolith.tables)).toEqual(byName(counts));
+    expect(counts.find((table) => table.name === 'clients')?.rows).toBeGreaterThan(0);
     expect(report.split.status).toBe('not-started');
     expect(report.databases.map((database) => [database.name, database.exists])).toEqual([
       [environment.names.auth, false],
@@ -38,15 +45,15 @@ describe('db:status', () => {
     expect(result.stdout).toContain(`Monolith ${environment.names.monolith}: 66 tables`);
   });
 
-  it('answers --help in well under two seconds with no usable configuration or server', async () => {
-    const started = Date.now();
+  // The cold start itself ("well under two seconds") is a figure of npm run bench (start-up).
+  it('answers --help with no usable configuration or server', async () => {
     const result = await runCli(
       ['status', '--help'],
       environment.env({ DB_PORT: 'not-a-port', DB_HOST: '203.0.113.1' }),
     );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage:');
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(result.stderr).toBe('');
   });
 
   it('exits 2 on invalid configuration, naming the variable', async () => {

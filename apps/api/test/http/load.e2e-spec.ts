@@ -4,9 +4,7 @@ import { TestEnvironment } from '../../../../test/harness/test-environment';
 import { SplitFixture } from './split-fixture';
 
 const SOCIETES = 50;
-/** LOAD_ROUNDS (default 4) rounds of 500 requests: more rounds show whether memory settles. */
-const ROUNDS = Number(process.env.LOAD_ROUNDS ?? 4);
-const REQUESTS = 500 * ROUNDS;
+const REQUESTS = 2000;
 const CONCURRENCY = 16;
 const MAX_DATASOURCES = 10;
 const TENANT_POOL_SIZE = 2;
@@ -15,18 +13,12 @@ const DB_POOL_SIZE = 10;
 const TENANT_CONNECTION_CAP = MAX_DATASOURCES * TENANT_POOL_SIZE;
 const TOTAL_CONNECTION_CAP = TENANT_CONNECTION_CAP + 2 * DB_POOL_SIZE;
 const HEAP_LIMIT_MB = 128;
-/** Allowed RSS growth between the end of the first round (warm) and the end of the last one. */
-const RSS_GROWTH_LIMIT = 40 * 1024 * 1024;
-
-const percentile = (sorted: number[], fraction: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
-const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /**
  * Bounded load on loopback: 2,000 requests spread round-robin over 50 sociétés with room for only
  * 10 tenant DataSources, the worst case for the cache (nearly every request evicts one). Every
- * request must succeed, the app's sessions (sampled in pg_stat_activity) must stay under the pool
- * caps, and its RSS must stay flat.
+ * request must succeed and the app's sessions (sampled in pg_stat_activity) must stay under the pool
+ * caps. The app's memory over time is a figure for `npm run bench` (routing), not an assertion here.
  */
 describe('HTTP app under load', () => {
   const environment = TestEnvironment.create('load');
@@ -61,8 +53,8 @@ describe('HTTP app under load', () => {
         TENANT_MAX_DATASOURCES: String(MAX_DATASOURCES),
         TENANT_POOL_SIZE: String(TENANT_POOL_SIZE),
         DB_POOL_SIZE: String(DB_POOL_SIZE),
-        // A modest heap cap makes V8 collect instead of growing lazily, so RSS reflects live memory
-        // and a leak shows up as growth (or as failed requests when the heap runs out).
+        // A modest heap cap: a leak per request or per evicted DataSource runs the heap out within
+        // 2,000 requests, and shows here as failed requests.
         NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}`,
       }),
     );
@@ -73,7 +65,7 @@ describe('HTTP app under load', () => {
     await environment.cleanup();
   });
 
-  it('serves 2,000 requests over 50 sociétés within the connection caps, with flat memory', async () => {
+  it('serves 2,000 requests over 50 sociétés within the connection caps', async () => {
     const token = await app.login(ADMIN_ACCOUNT.email, ADMIN_ACCOUNT.password);
     const monitor = await environment.client('postgres');
     const peaks = { tenant: 0, auth: 0, shared: 0, total: 0 };
@@ -95,77 +87,33 @@ describe('HTTP app under load', () => {
       }
     })();
 
-    const latencies: number[] = [];
     const failures: string[] = [];
-    const rssAfterRound: number[] = [];
     let issued = 0;
-    const started = performance.now();
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const end = ((round + 1) * REQUESTS) / ROUNDS;
-      const worker = async () => {
-        while (issued < end) {
-          const index = issued++;
-          const path = index % 2 === 0 ? '/tenant/clients?limit=20' : '/tenant/commandes?limit=20';
-          const before = performance.now();
-          const response = await app.request<{ items: unknown[] }>(path, {
-            token,
-            societe: codes[index % SOCIETES],
-          });
-          latencies.push(performance.now() - before);
-          if (response.status !== 200 || response.body.items.length !== 20)
-            failures.push(`${index} ${codes[index % SOCIETES]} ${path}: ${response.status}`);
-        }
-      };
-      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-      rssAfterRound.push(app.rssBytes());
-    }
-    const elapsed = performance.now() - started;
-
-    // One request at a time: the cost of a cache hit (same société) against a miss (new DataSource).
-    const sequential = async (societe: (index: number) => string): Promise<number> => {
-      const times: number[] = [];
-      for (let index = 0; index < 50; index += 1) {
-        const before = performance.now();
-        await app.request('/tenant/clients?limit=20', { token, societe: societe(index) });
-        times.push(performance.now() - before);
+    let served = 0;
+    const worker = async () => {
+      while (issued < REQUESTS) {
+        const index = issued++;
+        const path = index % 2 === 0 ? '/tenant/clients?limit=20' : '/tenant/commandes?limit=20';
+        const response = await app.request<{ items: unknown[] }>(path, {
+          token,
+          societe: codes[index % SOCIETES],
+        });
+        served += 1;
+        if (response.status !== 200 || response.body.items.length !== 20)
+          failures.push(`${index} ${codes[index % SOCIETES]} ${path}: ${response.status}`);
       }
-      return (
-        Math.round(
-          percentile(
-            times.sort((a, b) => a - b),
-            0.5,
-          ) * 10,
-        ) / 10
-      );
     };
-    const warmP50Ms = await sequential(() => codes[0]);
-    const coldP50Ms = await sequential((index) => codes[(index * 7) % SOCIETES]);
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const health = await app.request<{ tenantDataSources: { open: number } }>('/health/details', { token });
     sampling = false;
     await sampler;
     await environment.release(monitor);
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const figures = {
-      requests: latencies.length,
-      failures: failures.length,
-      seconds: Math.round(elapsed) / 1000,
-      requestsPerSecond: Math.round(latencies.length / (elapsed / 1000)),
-      p50Ms: Math.round(percentile(sorted, 0.5) * 10) / 10,
-      p99Ms: Math.round(percentile(sorted, 0.99) * 10) / 10,
-      sequentialP50Ms: { cacheHit: warmP50Ms, cacheMiss: coldP50Ms },
-      peakConnections: peaks,
-      caps: { tenant: TENANT_CONNECTION_CAP, total: TOTAL_CONNECTION_CAP },
-      rssAfterRound: rssAfterRound.map(megabytes),
-      openTenantDataSourcesAfter: health.body.tenantDataSources.open,
-    };
-    process.stdout.write(`\nload test: ${JSON.stringify(figures, null, 2)}\n`);
 
     expect(failures).toEqual([]);
-    expect(latencies).toHaveLength(REQUESTS);
+    expect(served).toBe(REQUESTS);
     expect(peaks.tenant).toBeGreaterThan(0);
     expect(peaks.tenant).toBeLessThanOrEqual(TENANT_CONNECTION_CAP);
     expect(peaks.total).toBeLessThanOrEqual(TOTAL_CONNECTION_CAP);
     expect(health.body.tenantDataSources.open).toBeLessThanOrEqual(MAX_DATASOURCES);
-    expect(rssAfterRound[ROUNDS - 1] - rssAfterRound[0]).toBeLessThan(RSS_GROWTH_LIMIT);
   }, 120000);
 });

@@ -96,3 +96,46 @@ describe('db:audit', () => {
     expect(driftReport.recommendations[0]).toMatch(/Resolve the 1 blocker/);
   });
 });
+
+describe('db:audit on a table with many matching rows', () => {
+  const environment = TestEnvironment.create('audit_many');
+  beforeAll(() => environment.createMonolith({ scale: 1 }));
+  afterAll(() => environment.cleanup());
+
+  it('reads only the sample: no sort of every matching row, even with a tiny work_mem', async () => {
+    const monolith = environment.names.monolith;
+    const [before] = await environment.query<{ count: string }>(
+      monolith,
+      'SELECT count(*) AS count FROM mfa_session WHERE "expiresAt" < localtimestamp',
+    );
+    await environment.query(
+      monolith,
+      `INSERT INTO mfa_session ("userId", "sessionToken", "mfaType", "expiresAt")
+       SELECT (SELECT min(id::text)::uuid FROM users), 'token-' || n, 'totp', localtimestamp - interval '1 day'
+       FROM generate_series(1, 200000) AS n`,
+    );
+    // Sorting 200,000 keys in 64 kB spills about 10 MB to temporary files, more than temp_file_limit
+    // lets through (the other checks' small sorts fit): only a bounded (top-N) sort gets through.
+    for (const setting of ["work_mem = '64kB'", "temp_file_limit = '1MB'"])
+      await environment.query('postgres', `ALTER DATABASE "${monolith}" SET ${setting}`);
+    try {
+      const result = await runNpmScript('db:audit', ['--json'], environment.env());
+      expect(result.stderr).not.toContain('temp_file_limit');
+      expect(result.code).toBe(0);
+      const report = parseJson<AuditReport>(result);
+      const unanswered = report.findings.filter((candidate) =>
+        /^CHECK_(SKIPPED|FAILED)$/.test(candidate.code),
+      );
+      expect(unanswered).toEqual([]);
+      const expired = report.findings.find((candidate) => candidate.code === 'MFA_SESSION_EXPIRED');
+      expect(expired?.count).toBe(Number(before.count) + 200000);
+      const [smallest] = await environment.query<{ ids: string[] }>(
+        monolith,
+        `SELECT array(SELECT id::text FROM mfa_session WHERE "expiresAt" < localtimestamp ORDER BY 1 LIMIT 5) AS ids`,
+      );
+      expect(expired?.sample).toEqual(smallest.ids);
+    } finally {
+      await environment.query('postgres', `ALTER DATABASE "${monolith}" RESET ALL`);
+    }
+  });
+});

@@ -149,3 +149,31 @@ describe('db:backup', () => {
     expect(existsSync(file)).toBe(true);
   });
 });
+
+describe('db:backup under timeouts a DBA set on the monolith', () => {
+  const environment = TestEnvironment.create('backup_timeouts');
+  beforeAll(() => environment.createMonolith({ scale: 3 }));
+  afterAll(() => environment.cleanup());
+
+  it("is not cut short: pg_dump's sessions get the tool's settings too", async () => {
+    const monolith = `"${environment.names.monolith}"`;
+    // pg_dump's first query runs before pg_dump resets statement_timeout itself. JIT for every
+    // statement makes that query outlast 1 ms on any machine, so the test does not depend on speed.
+    for (const setting of [
+      "statement_timeout = '1ms'",
+      'jit_above_cost = 0',
+      'jit_optimize_above_cost = 0',
+      'jit_inline_above_cost = 0',
+    ])
+      await environment.query('postgres', `ALTER DATABASE ${monolith} SET ${setting}`);
+    try {
+      const result = await runNpmScript('db:backup', ['--json'], environment.env());
+      expect(result.stderr).not.toMatch(/canceling statement/);
+      expect(result.code).toBe(0);
+      const [entry] = parseJson<BackupDocument>(result).manifest.databases;
+      expect(Object.keys(entry.tables)).toHaveLength(66);
+    } finally {
+      await environment.query('postgres', `ALTER DATABASE ${monolith} RESET ALL`);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CleanReport, CleanRestoreReport } from '../../src/scripts/migration/clean-test-data';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
@@ -110,5 +110,33 @@ describe('db:clean --target auth on a split made by db:migrate', () => {
     const result = await runCli(['clean', '--target', 'auth', '--rule', 'demo-users'], environment.env());
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('valid rules: expired-sessions, expired-mfa-sessions');
+  });
+
+  it('refuses an AUTH rule whose predicate writes through a function: exit 2, nothing written or deleted', async () => {
+    const before = await databaseContent(environment, auth);
+    await environment.query(
+      auth,
+      `CREATE TABLE clean_probe_log (n integer);
+       CREATE FUNCTION clean_probe_write() RETURNS boolean LANGUAGE sql AS $$ INSERT INTO clean_probe_log VALUES (1) RETURNING true $$`,
+    );
+    try {
+      const rulesFile = join(environment.root, 'writing-rule.json');
+      const rule = { name: 'writes', description: 'hostile', target: 'auth', table: 'user_sessions' };
+      writeFileSync(rulesFile, JSON.stringify({ rules: [{ ...rule, predicate: 'clean_probe_write()' }] }));
+      // --target auth runs no read-only preview first: only the read-only planning stops the write.
+      const result = await runNpmScript(
+        'db:clean:execute',
+        ['--target', 'auth', '--rules-file', rulesFile, '--rule', 'writes', '--json'],
+        environment.env(),
+      );
+      expect(result.code).toBe(2);
+      const error = parseJson<{ error: { code: string; message: string } }>(result).error;
+      expect(error.code).toBe('RULE_WRITES');
+      expect(error.message).toContain('rule writes');
+      expect(await environment.query(auth, 'SELECT * FROM clean_probe_log')).toEqual([]);
+    } finally {
+      await environment.query(auth, 'DROP FUNCTION clean_probe_write(); DROP TABLE clean_probe_log');
+    }
+    expect(await databaseContent(environment, auth)).toEqual(before);
   });
 });

@@ -112,6 +112,42 @@ describe('db:clean:execute refuses, fails and is interrupted without losing anyt
     expect(await databaseContent(environment, monolith)).toEqual(original);
   });
 
+  it('refuses a predicate that reaches beyond its parentheses or writes: exit 2 naming the rule, nothing deleted', async () => {
+    await environment.query(
+      monolith,
+      `CREATE TABLE clean_probe_log (n integer);
+       CREATE FUNCTION clean_probe_write() RETURNS boolean LANGUAGE sql AS $$ INSERT INTO clean_probe_log VALUES (1) RETURNING true $$`,
+    );
+    try {
+      const refusals: [string, string, RegExp][] = [
+        ['line-comment', 'id IS NULL --', /INVALID_RULES_FILE/],
+        ['block-comment', 'id IS NULL /* */', /INVALID_RULES_FILE/],
+        ['break-out', 'id IS NULL) OR (true', /INVALID_RULES_FILE/],
+        ['writes', 'clean_probe_write()', /RULE_WRITES/],
+      ];
+      for (const [name, predicate, code] of refusals) {
+        const rulesFile = join(environment.root, `${name}.json`);
+        writeFileSync(
+          rulesFile,
+          JSON.stringify({ rules: [{ name, description: 'hostile', table: 'test_orders', predicate }] }),
+        );
+        const result = await runNpmScript(
+          'db:clean:execute',
+          ['--rules-file', rulesFile, '--rule', name, '--json'],
+          environment.env(),
+        );
+        const error = parseJson<ErrorDocument>(result).error;
+        expect([name, result.code, error.code]).toEqual([name, 2, expect.stringMatching(code)]);
+        expect(error.message).toContain(`rule ${name === 'writes' ? name : `"${name}"`}`);
+      }
+      expect(await environment.query(monolith, 'SELECT * FROM clean_probe_log')).toEqual([]);
+    } finally {
+      await environment.query(monolith, 'DROP FUNCTION clean_probe_write(); DROP TABLE clean_probe_log');
+    }
+    expect(leftovers()).toEqual([]);
+    expect(await databaseContent(environment, monolith)).toEqual(original);
+  });
+
   it('a failure in the middle of the delete rolls back and removes the archive already written', async () => {
     await withTrigger(`RAISE EXCEPTION 'test_orders are protected'`, 'BEFORE', async () => {
       const result = await runCli(['clean', '--execute', '--json'], environment.env());

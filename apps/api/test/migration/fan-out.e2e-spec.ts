@@ -86,7 +86,7 @@ describe('db:migrate after the split (fan-out over tenants)', () => {
     return rows.length === 1;
   };
 
-  it('exits 0 with nothing to do quickly over 21 tenants', async () => {
+  it('exits 0 with nothing to do over 21 tenants', async () => {
     const result = await runNpmScript(
       'db:migrate',
       ['--json'],

@@ -1,8 +1,33 @@
+import { Module } from '@nestjs/common';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseMultiTenantModule } from '../../src/modules/database/database-multi-tenant.module';
+import { MigrationJournalModule } from '../../src/modules/database/journal/migration-journal.module';
+import { MigrationJournalService } from '../../src/modules/database/journal/migration-journal.service';
+import { PostgresConnectionFactory } from '../../src/modules/database/postgres-connection.factory';
 import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
+import { changedTargetTables } from '../../src/scripts/migration/split/target-changes';
+import { createTestContext } from '../../../../test/harness/nest-context';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { testServer } from '../../../../test/harness/test-server';
+
+@Module({ imports: [DatabaseMultiTenantModule, MigrationJournalModule] })
+class JournalTestModule {}
+
+/** What db:rollback:validate will ask: which journaled target tables changed since the tool loaded them. */
+async function changedTables(environment: TestEnvironment): Promise<string[]> {
+  const context = await createTestContext(JournalTestModule, environment);
+  try {
+    const journal = await context.get(MigrationJournalService).read();
+    const changes = await changedTargetTables(context.get(PostgresConnectionFactory), journal?.tables ?? []);
+    return changes.map((change) => `${change.database}.${change.table}`);
+  } finally {
+    await context.close();
+  }
+}
 
 const TABLE_DONE = /✔ (auth|shared|tenant)\./;
 
@@ -153,6 +178,83 @@ describe('db:migrate under faults', () => {
       expect(row.statut).toBe('annulee');
     } finally {
       await environment.cleanup();
+    }
+  });
+
+  it('never overwrites a row written into a copied target table after kill -9: exit 1 naming it, or dumped first with --discard-target-changes', async () => {
+    const environment = TestEnvironment.create('written');
+    try {
+      await environment.createMonolith({ scale: 3 });
+      const run = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await run.waitFor(/✔ tenant\.commandes/);
+      run.child.kill('SIGKILL');
+      await run.done;
+      const tenant = environment.names.defaultTenant;
+      // The application pointed at the new databases too early and took an order.
+      await environment.query(
+        tenant,
+        "INSERT INTO commandes (numero, client_id, societe_id) SELECT 'CMD-WRITTEN-EARLY', client_id, societe_id FROM commandes LIMIT 1",
+      );
+      const written = "SELECT count(*)::int AS count FROM commandes WHERE numero = 'CMD-WRITTEN-EARLY'";
+      expect(await changedTables(environment)).toEqual([`${tenant}.commandes`]);
+
+      const refused = await runCli(['migrate', '--json'], environment.env());
+      expect(refused.code).toBe(1);
+      const failure = parseJson<{ error: { code: string; message: string } }>(refused).error;
+      expect(failure.code).toBe('TARGET_CHANGED');
+      expect(failure.message).toContain(`${tenant}.commandes`);
+      expect(await environment.query<{ count: number }>(tenant, written)).toEqual([{ count: 1 }]);
+
+      const discarded = await runCli(['migrate', '--json', '--discard-target-changes'], environment.env());
+      expect(discarded.code).toBe(0);
+      const { split } = parseJson<{
+        split: { discardedTargetChanges: { tables: string[]; folder: string } };
+      }>(discarded);
+      expect(split.discardedTargetChanges.tables).toEqual([`${tenant}.commandes`]);
+      const file = join(split.discardedTargetChanges.folder, `${tenant}.commandes.csv`);
+      expect(readFileSync(file, 'utf8')).toContain('CMD-WRITTEN-EARLY');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(split.discardedTargetChanges.folder).mode & 0o777).toBe(0o700);
+      expect(discarded.stderr).toContain(split.discardedTargetChanges.folder);
+      expect(await splitStatus(environment)).toBe('complete');
+      expect(await environment.query<{ count: number }>(tenant, written)).toEqual([{ count: 0 }]);
+      await expectFaithfulCopy(environment);
+      expect(await changedTables(environment)).toEqual([]);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it("caps an explicit --jobs by the role's CONNECTION LIMIT (4 sessions per copy worker), says so, and completes", async () => {
+    const environment = TestEnvironment.create('connlimit');
+    const role = `${environment.prefix}_limited`;
+    try {
+      await environment.createMonolith({ scale: 1 });
+      // Same password as the test server's role: the embedded server checks passwords.
+      await environment.query(
+        'postgres',
+        `CREATE ROLE "${role}" LOGIN CREATEDB CONNECTION LIMIT 12 PASSWORD '${testServer().password.replace(/'/g, "''")}'`,
+      );
+      await environment.query(
+        environment.names.monolith,
+        `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}"; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO "${role}"`,
+      );
+      const result = await runCli(
+        ['migrate', '--json', '--jobs', '8'],
+        environment.env({ DB_USERNAME: role }),
+      );
+      expect(result.code).toBe(0);
+      const report = parseJson<{
+        jobs: { jobs: number; requested: number; capped: boolean; limitedBy: string };
+      }>(result);
+      expect(report.jobs).toMatchObject({ requested: 8, capped: true, limitedBy: 'role' });
+      expect(report.jobs.jobs).toBeLessThanOrEqual(2);
+      expect(result.stderr).toContain(`--jobs 8 lowered to ${report.jobs.jobs}`);
+      expect(await splitStatus(environment)).toBe('complete');
+      await expectFaithfulCopy(environment);
+    } finally {
+      await environment.cleanup();
+      await environment.query('postgres', `DROP ROLE IF EXISTS "${role}"`);
     }
   });
 });

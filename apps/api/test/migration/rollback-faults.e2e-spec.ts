@@ -1,12 +1,19 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { StatusReport } from '../../src/scripts/migration/status/migration-status.service';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { RollbackReport } from '../../src/scripts/migration/rollback-migration';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
-import { ErrorDocument, newDatabases, RollbackDocument, splitEnvironment } from './split-environment';
+import { fakeToolFolder } from '../../../../test/harness/fake-tools';
+import {
+  ErrorDocument,
+  killInsideSwap,
+  newDatabases,
+  RollbackDocument,
+  splitEnvironment,
+  statePath,
+} from './split-environment';
 
 async function acceptsConnections(environment: TestEnvironment, database: string): Promise<boolean | null> {
   const rows = await environment.query<{ allowed: boolean }>(
@@ -99,7 +106,7 @@ describe('db:rollback under faults', () => {
       expect(rerun.code).toBe(0);
       for (const database of newDatabases(environment))
         expect(await environment.databaseExists(database)).toBe(false);
-      expect(existsSync(join(environment.backupDir, 'rollback', 'in-progress.json'))).toBe(false);
+      expect(existsSync(statePath(environment.backupDir, environment.names.auth))).toBe(false);
       expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
     } finally {
       await environment.cleanup();
@@ -156,6 +163,79 @@ describe('db:rollback under faults', () => {
       for (const name of orphans) expect(await environment.databaseExists(name)).toBe(true);
     } finally {
       await environment.cleanup();
+    }
+  });
+
+  it('a kill -9 inside the swap (monolith closed, renames not committed) is finished by the rerun: the monolith is reachable', async () => {
+    const environment = await splitEnvironment('rbswapkill');
+    try {
+      const before = await databaseContent(environment, environment.names.monolith);
+      await environment.query(
+        environment.names.monolith,
+        "DELETE FROM commandes WHERE numero LIKE 'CMD-0000001%'",
+      );
+      const state = await killInsideSwap(environment);
+      // The renames rolled back with the killed session: the damaged monolith is closed, the restore waits.
+      expect(await acceptsConnections(environment, environment.names.monolith)).toBe(false);
+      expect(await environment.databaseExists(state.restore.newName)).toBe(true);
+      expect(state.closedDoors).toContain(environment.names.monolith);
+      const status = await runCli(['status', '--json'], environment.env());
+      expect(status.code).toBe(0);
+      expect(parseJson<StatusReport>(status).monolith).toMatchObject({ exists: true, closed: true });
+      for (const database of newDatabases(environment))
+        expect(await acceptsConnections(environment, database)).toBe(true);
+
+      const rerun = await runCli(['rollback', '--yes'], environment.env());
+      expect(rerun.code).toBe(0);
+      expect(rerun.stderr).toContain(`Reopened ${environment.names.monolith}`);
+      expect(await acceptsConnections(environment, environment.names.monolith)).toBe(true);
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
+      expect(await acceptsConnections(environment, state.restore.replacedName as string)).toBe(true);
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(false);
+      expect(existsSync(statePath(environment.backupDir, environment.names.auth))).toBe(false);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it("another installation's unfinished rollback in the same BACKUP_DIR blocks neither this one's migrate nor its rollback", async () => {
+    const ours = await splitEnvironment('rbinsta');
+    const theirs = TestEnvironment.create('rbinstb');
+    try {
+      await theirs.createMonolith();
+      const shared = { BACKUP_DIR: ours.backupDir };
+      expect((await runCli(['migrate'], theirs.env(shared))).code).toBe(0);
+      // Their rollback stops after its pre-drop dump (the application wrote meanwhile): unfinished.
+      const [societe] = await theirs.query<{ id: string }>(
+        theirs.names.auth,
+        "SELECT id FROM societes WHERE code = 'TOPSTEEL'",
+      );
+      const racing = fakeToolFolder(theirs.root, {
+        afterDump: {
+          database: theirs.names.defaultTenant,
+          sql: `INSERT INTO clients (nom, numero_client, societe_id) VALUES ('Écrit chez eux', 'CLI-EUX-1', '${societe.id}')`,
+        },
+      });
+      const stopped = await runCli(['rollback', '--yes'], theirs.env({ ...shared, PG_BIN_DIR: racing }));
+      expect(stopped.code).toBe(1);
+      expect(existsSync(statePath(ours.backupDir, theirs.names.auth))).toBe(true);
+      const blocked = await runCli(['migrate', '--json'], theirs.env(shared));
+      expect(blocked.code).toBe(1);
+      expect(parseJson<ErrorDocument>(blocked).error.code).toBe('IN_PROGRESS');
+
+      expect((await runCli(['migrate'], ours.env())).code).toBe(0);
+      const status = parseJson<StatusReport>(await runCli(['status', '--json'], ours.env()));
+      expect(status.rollbackInProgress).toBeNull();
+      const validation = parseJson<RollbackDocument>(
+        await runCli(['rollback', '--validate', '--json'], ours.env()),
+      ).validation;
+      expect(validation).toMatchObject({ ok: true, inProgress: false });
+      expect((await runCli(['rollback', '--yes'], ours.env())).code).toBe(0);
+      expect(existsSync(statePath(ours.backupDir, theirs.names.auth))).toBe(true);
+    } finally {
+      await theirs.cleanup();
+      await ours.cleanup();
     }
   });
 });

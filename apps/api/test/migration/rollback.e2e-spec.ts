@@ -1,11 +1,17 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RollbackState } from '../../src/scripts/migration/rollback/rollback-state';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { fakeToolFolder, restoreInto } from '../../../../test/harness/fake-tools';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
 import { RollbackReport } from '../../src/scripts/migration/rollback-migration';
-import { ErrorDocument, newDatabases, RollbackDocument, splitEnvironment } from './split-environment';
+import {
+  ErrorDocument,
+  killInsideSwap,
+  newDatabases,
+  RollbackDocument,
+  splitEnvironment,
+  statePath,
+} from './split-environment';
 
 describe('db:rollback', () => {
   it('drops exactly the databases the journal lists (a look-alike survives) and leaves an unchanged monolith alone', async () => {
@@ -58,6 +64,9 @@ describe('db:rollback', () => {
       expect(validation.restore.differences.map((difference) => difference.table)).toContain(
         'public.commandes',
       );
+      // Room for the restore: measured when the data directory is visible from here, else said so.
+      const room = validation.checks.find((check) => check.id === 'server-room');
+      expect(room?.detail).toMatch(/ free on .* needed|cannot be checked: /);
 
       const result = await runCli(['rollback', '--yes', '--json'], environment.env());
       expect(result.code).toBe(0);
@@ -128,7 +137,7 @@ describe('db:rollback', () => {
     }
   });
 
-  it('finishes an interrupted rollback on the next run', async () => {
+  it('restores before it drops: a failing pg_restore leaves AUTH, SHARED, the tenant and the monolith in place and open, names the step', async () => {
     const environment = await splitEnvironment('rbresume');
     try {
       const before = await databaseContent(environment, environment.names.monolith);
@@ -136,21 +145,41 @@ describe('db:rollback', () => {
         environment.names.monolith,
         "DELETE FROM facturation WHERE numero LIKE 'FAC-0000000%'",
       );
+      const damaged = await databaseContent(environment, environment.names.monolith);
       const failing = fakeToolFolder(environment.root, { pg_restore: 'fail-on-restore' });
-      const interrupted = await runCli(['rollback', '--yes'], environment.env({ PG_BIN_DIR: failing }));
+      const interrupted = await runCli(
+        ['rollback', '--yes', '--json'],
+        environment.env({ PG_BIN_DIR: failing }),
+      );
       expect(interrupted.code).toBe(1);
-      expect(existsSync(join(environment.backupDir, 'rollback', 'in-progress.json'))).toBe(true);
-      for (const database of newDatabases(environment))
-        expect(await environment.databaseExists(database)).toBe(false);
+      for (const database of [...newDatabases(environment), environment.names.monolith]) {
+        const [row] = await environment.query<{ allowed: boolean }>(
+          'postgres',
+          'SELECT datallowconn AS allowed FROM pg_database WHERE datname = $1',
+          [database],
+        );
+        expect([database, row?.allowed]).toEqual([database, true]);
+      }
+      const { error } = parseJson<ErrorDocument>(interrupted);
+      expect(error.code).toBe('STOPPED_BEFORE_SWAP');
+      expect(error.message).toContain('restore the monolith backup into a new database');
+      expect(error.message).toContain('simulated failure');
+      expect(await databaseContent(environment, environment.names.monolith)).toEqual(damaged);
+      // No partial restore left behind, and nothing recorded that would block db:migrate.
+      expect(
+        await environment.query('postgres', 'SELECT datname FROM pg_database WHERE datname LIKE $1', [
+          `${environment.names.monolith}_%`,
+        ]),
+      ).toEqual([]);
+      expect(existsSync(statePath(environment.backupDir, environment.names.auth))).toBe(false);
+      expect((await runCli(['migrate'], environment.env())).code).toBe(0);
 
-      const validation = parseJson<RollbackDocument>(
-        await runCli(['rollback', '--validate', '--json'], environment.env()),
-      ).validation;
-      expect(validation.inProgress).toBe(true);
       const rerun = await runCli(['rollback', '--yes'], environment.env());
       expect(rerun.code).toBe(0);
       expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
-      expect(existsSync(join(environment.backupDir, 'rollback', 'in-progress.json'))).toBe(false);
+      for (const database of newDatabases(environment))
+        expect(await environment.databaseExists(database)).toBe(false);
+      expect(existsSync(statePath(environment.backupDir, environment.names.auth))).toBe(false);
       const leftovers = readdirSync(join(environment.backupDir, 'rollback')).filter((name) =>
         name.startsWith('.'),
       );
@@ -236,7 +265,7 @@ describe('db:rollback', () => {
     }
   });
 
-  it('resumes an interruption between the two renames of the swap, and refuses when the restore vanished', async () => {
+  it('after a kill -9 inside the swap, refuses when the restore vanished and resumes once it is in place', async () => {
     const environment = await splitEnvironment('rbswap');
     try {
       const before = await databaseContent(environment, environment.names.monolith);
@@ -244,20 +273,17 @@ describe('db:rollback', () => {
         environment.names.monolith,
         "DELETE FROM devis WHERE numero LIKE 'DEV-0000000%'",
       );
-      const failing = fakeToolFolder(environment.root, { pg_restore: 'fail-on-restore' });
-      expect((await runCli(['rollback', '--yes'], environment.env({ PG_BIN_DIR: failing }))).code).toBe(1);
-      const statePath = join(environment.backupDir, 'rollback', 'in-progress.json');
-      const state = JSON.parse(readFileSync(statePath, 'utf8')) as RollbackState;
-      expect(state.restore).toMatchObject({ needed: true, restored: false });
+      const state = await killInsideSwap(environment);
+      expect(state.restore).toMatchObject({ needed: true, restored: true, swapped: false });
 
-      // The state says "restored" but the restore is nowhere and the monolith is the damaged one.
-      writeFileSync(statePath, JSON.stringify({ ...state, restore: { ...state.restore, restored: true } }));
+      // The restore is nowhere and the monolith is the damaged one.
+      await environment.query('postgres', `DROP DATABASE "${state.restore.newName}"`);
       const vanished = await runCli(['rollback', '--yes', '--json'], environment.env());
       expect(vanished.code).toBe(1);
       expect(parseJson<ErrorDocument>(vanished).error.code).toBe('INCONSISTENT');
       expect(await databaseContent(environment, environment.names.monolith)).not.toEqual(before);
 
-      // What a crash right after both renames leaves: restore in place under the monolith's name.
+      // What a crash right after the swap's commit leaves: restore in place under the monolith's name.
       const backupPath = state.backup?.path as string;
       const manifest = JSON.parse(readFileSync(join(backupPath, 'manifest.json'), 'utf8')) as {
         databases: { database: string; role: string; file: string }[];
@@ -276,7 +302,7 @@ describe('db:rollback', () => {
       expect(rerun.code).toBe(0);
       expect(await databaseContent(environment, environment.names.monolith)).toEqual(before);
       expect(await environment.databaseExists(state.restore.replacedName as string)).toBe(true);
-      expect(existsSync(statePath)).toBe(false);
+      expect(existsSync(statePath(environment.backupDir, environment.names.auth))).toBe(false);
     } finally {
       await environment.cleanup();
     }

@@ -1,18 +1,20 @@
-import { Command, Option } from 'nest-commander';
+import { Command } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { AuditReport, AuditService } from '../../scripts/migration/audit-current-data';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { formatBytes, table } from '../runner/command-output.service';
-import { collect } from '../runner/option-parsers';
+import { SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderFindings } from './render-findings';
 
-type AuditOptions = BaseCommandOptions & { excludeTable?: string[] };
+type AuditOptions = BaseCommandOptions & Pick<SharedOptionValues, 'excludeTable'>;
 
+@SharedOptions(['excludeTable'])
 @Command({
   name: 'audit',
   description:
-    'analyse the monolith: rows, soft-deleted rows, sizes and destinations, plan coverage, data-quality findings and recommendations (JSON report under LOG_DIR)',
+    'analyse the monolith: rows, soft-deleted rows, sizes and destinations, plan coverage, ' +
+    'data-quality findings and recommendations (JSON report under LOG_DIR)',
 })
 export class AuditCommand extends TopsteelCommand<AuditOptions, AuditReport> {
   protected readonly commandName = 'audit';
@@ -22,14 +24,6 @@ export class AuditCommand extends TopsteelCommand<AuditOptions, AuditReport> {
     private readonly audit: AuditService,
   ) {
     super(contexts);
-  }
-
-  @Option({
-    flags: '--exclude-table <name>',
-    description: 'leave this table in the monolith knowingly (repeatable); the report records it',
-  })
-  parseExcludeTable(value: string, previous?: string[]): string[] {
-    return collect(value, previous);
   }
 
   protected async execute(_parameters: string[], options: AuditOptions): Promise<CommandResult<AuditReport>> {
@@ -56,7 +50,8 @@ function render(report: AuditReport): string {
       ]),
     ),
     '',
-    `Plan coverage: ${report.coverage.planned} tables copied, ${report.coverage.excluded.length} excluded, ${report.coverage.unknownTables.length} unknown tables, ${report.coverage.unknownColumns.length} unknown columns`,
+    `Plan coverage: ${report.coverage.planned} tables copied, ${report.coverage.excluded.length} excluded, ` +
+      `${report.coverage.unknownTables.length} unknown tables, ${report.coverage.unknownColumns.length} unknown columns`,
     '',
     `Findings: ${summary.blockers} blocker(s), ${summary.warnings} warning(s), ${summary.infos} info`,
     renderFindings(report.findings),

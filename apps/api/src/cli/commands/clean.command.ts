@@ -11,6 +11,7 @@ import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
 import { collect, parseDuration } from '../runner/option-parsers';
+import { lockTimeoutOf, SharedOptions } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 
 type CleanCommandOptions = BaseCommandOptions & {
@@ -25,10 +26,14 @@ type CleanCommandOptions = BaseCommandOptions & {
   acceptDuplicateRisk?: boolean;
 };
 
+@SharedOptions(['lockTimeout'], {
+  lockTimeout: 'how long to wait for the migration lock and for the tables (default 60s)',
+})
 @Command({
   name: 'clean',
   description:
-    'test data and stale rows by explicit rules, with what ON DELETE CASCADE takes along: dry run by default; --execute archives then deletes in one verified transaction; --restore puts an archive back',
+    'test data and stale rows by explicit rules, with what ON DELETE CASCADE takes along: dry run by default; ' +
+    '--execute archives then deletes in one verified transaction; --restore puts an archive back',
 })
 export class CleanCommand extends TopsteelCommand<CleanCommandOptions, CleanReport | CleanRestoreReport> {
   protected readonly commandName = 'clean';
@@ -91,14 +96,6 @@ export class CleanCommand extends TopsteelCommand<CleanCommandOptions, CleanRepo
   }
 
   @Option({
-    flags: '--lock-timeout <duration>',
-    description: 'how long to wait for the migration lock and for the tables (default 60s)',
-  })
-  parseLockTimeout(value: string): number {
-    return parseDuration(value, '--lock-timeout');
-  }
-
-  @Option({
     flags: '--restore <archive>',
     description:
       'put back the archive BACKUP_DIR/clean/<archive> (one verified transaction; refuses on conflicts)',
@@ -110,7 +107,8 @@ export class CleanCommand extends TopsteelCommand<CleanCommandOptions, CleanRepo
   @Option({
     flags: '--accept-duplicate-risk',
     description:
-      '--restore: put back rows of tables without primary key even when PostgreSQL cannot tell whether the clean or an earlier restore committed (check first that they are absent)',
+      '--restore: put back rows of tables without primary key even when PostgreSQL cannot tell whether ' +
+      'the clean or an earlier restore committed (check first that they are absent)',
   })
   parseAcceptDuplicateRisk(): boolean {
     return true;
@@ -121,7 +119,7 @@ export class CleanCommand extends TopsteelCommand<CleanCommandOptions, CleanRepo
     options: CleanCommandOptions,
     run: CliRunContext,
   ): Promise<CommandResult<CleanReport | CleanRestoreReport>> {
-    const lockTimeoutMs = options.lockTimeout ?? 60000;
+    const lockTimeoutMs = lockTimeoutOf(options);
     if (options.acceptDuplicateRisk && options.restore === undefined)
       throw new CleanException(
         CleanExceptionCode.InvalidOption,
@@ -208,9 +206,7 @@ export function renderClean(report: CleanReport): string {
       `Rule ${rule.name}${rule.origin === 'built-in' ? '' : ` (from ${rule.origin})`}: ${rule.description}`,
     );
     for (const selection of rule.selections)
-      lines.push(
-        `  ${selection.table} WHERE ${selection.predicate}${selection.parameters.length > 0 ? `   [${selection.parameters.map((value, index) => `$${index + 1} = ${JSON.stringify(value)}`).join(', ')}]` : ''}`,
-      );
+      lines.push(`  ${selection.table} WHERE ${selection.predicate}${parameterList(selection.parameters)}`);
     lines.push(
       ...(rule.summary.deletedRows === 0 ? ['  nothing selected'] : renderSummary(rule.summary, '  ')),
       '',
@@ -221,7 +217,9 @@ export function renderClean(report: CleanReport): string {
     lines.push(`${CHECK} Nothing to do: no row matches the rules.`);
   } else {
     lines.push(
-      `Total, each row once: ${totals.deletedRows} row(s) in ${totals.deleted.length} table(s) ${report.mode === 'dry-run' ? 'would be deleted' : 'deleted'}, ${totals.modifiedRows} row(s) ${report.mode === 'dry-run' ? 'would be changed' : 'changed'} by ON DELETE SET NULL`,
+      `Total, each row once: ${totals.deletedRows} row(s) in ${totals.deleted.length} table(s) ` +
+        `${report.mode === 'dry-run' ? 'would be deleted' : 'deleted'}, ` +
+        `${totals.modifiedRows} row(s) ${report.mode === 'dry-run' ? 'would be changed' : 'changed'} by ON DELETE SET NULL`,
     );
     lines.push(...renderSummary(totals, '  '));
   }
@@ -229,7 +227,9 @@ export function renderClean(report: CleanReport): string {
   if (report.archive)
     lines.push(
       '',
-      `${CHECK} Archived to ${report.archive.path} (${report.archive.tables} file(s)), then deleted ${report.archive.deletedRows} row(s) and changed ${report.archive.modifiedRows} in one transaction; counts verified before COMMIT.`,
+      `${CHECK} Archived to ${report.archive.path} (${report.archive.tables} file(s)), ` +
+        `then deleted ${report.archive.deletedRows} row(s) and changed ${report.archive.modifiedRows} in one transaction; ` +
+        'counts verified before COMMIT.',
     );
   if (report.refusals.length > 0)
     lines.push(
@@ -245,7 +245,9 @@ export function renderClean(report: CleanReport): string {
 
 function renderRestore(report: CleanRestoreReport): string {
   return [
-    `${CHECK} Archive ${report.archive.name} restored into ${report.database} (${report.target}) in one transaction: ${report.insertedRows} row(s) inserted, ${report.updatedRows} row(s) given back the references ON DELETE SET NULL had emptied; counts and checksums equal to the archive.`,
+    `${CHECK} Archive ${report.archive.name} restored into ${report.database} (${report.target}) in one transaction: ` +
+      `${report.insertedRows} row(s) inserted, ${report.updatedRows} row(s) given back the references ON DELETE SET NULL had emptied; ` +
+      'counts and checksums equal to the archive.',
     '',
     table(
       ['table', 'action', 'rows', 'checksum'],
@@ -254,4 +256,10 @@ function renderRestore(report: CleanRestoreReport): string {
     '',
     ...report.established.map((fact) => `Checked: ${fact}`),
   ].join('\n');
+}
+
+/** "   [$1 = "x", $2 = 3]" after a predicate that takes parameters. */
+function parameterList(parameters: unknown[]): string {
+  if (parameters.length === 0) return '';
+  return `   [${parameters.map((value, index) => `$${index + 1} = ${JSON.stringify(value)}`).join(', ')}]`;
 }

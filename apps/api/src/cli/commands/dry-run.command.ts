@@ -1,18 +1,21 @@
 import { Command, Option } from 'nest-commander';
-import { cpus } from 'node:os';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { DryRunMigrationService, DryRunReport } from '../../scripts/migration/dry-run-migration';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
-import { collect, parsePositiveInteger } from '../runner/option-parsers';
+import { SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderFindings } from './render-findings';
 import { renderChecks } from './render-checks';
+import { OnlinePreflightService } from '../../scripts/migration/online/online-preflight.service';
 
-type DryRunOptions = BaseCommandOptions & { excludeTable?: string[]; jobs?: number };
+type DryRunOptions = BaseCommandOptions &
+  Pick<SharedOptionValues, 'excludeTable' | 'jobs'> & { online?: boolean };
 
-export const defaultJobs = (): number => Math.max(2, Math.min(8, cpus().length));
-
+@SharedOptions(['excludeTable', 'jobs'], {
+  jobs: 'tables db:migrate would copy in parallel (checked against the free connections, capped by them)',
+})
 @Command({
   name: 'dry-run',
   description:
@@ -24,34 +27,30 @@ export class DryRunCommand extends TopsteelCommand<DryRunOptions, DryRunReport> 
   constructor(
     contexts: CommandContextFactory,
     private readonly dryRun: DryRunMigrationService,
+    private readonly online: OnlinePreflightService,
   ) {
     super(contexts);
   }
 
   @Option({
-    flags: '--exclude-table <name>',
-    description: 'leave this table in the monolith knowingly (repeatable)',
+    flags: '--online',
+    description: 'also check what the online split needs (wal_level=logical, replica identities)',
   })
-  parseExcludeTable(value: string, previous?: string[]): string[] {
-    return collect(value, previous);
-  }
-
-  @Option({
-    flags: '--jobs <n>',
-    description: 'tables copied in parallel by db:migrate (checked against max_connections)',
-  })
-  parseJobs(value: string): number {
-    return parsePositiveInteger(value, '--jobs', 64);
+  parseOnline(): boolean {
+    return true;
   }
 
   protected async execute(
     _parameters: string[],
     options: DryRunOptions,
+    run: CliRunContext,
   ): Promise<CommandResult<DryRunReport>> {
-    const { report } = await this.dryRun.preflight({
+    const { report: offline } = await this.dryRun.preflight({
       excludeTables: options.excludeTable,
-      jobs: options.jobs ?? defaultJobs(),
+      jobs: options.jobs,
     });
+    const report = options.online ? await this.online.extend(offline) : offline;
+    if (report.jobs?.note) run.info(`⚠ ${report.jobs.note}.`);
     return { exitCode: report.ok ? ExitCode.Success : ExitCode.Failure, report, text: renderDryRun(report) };
   }
 }

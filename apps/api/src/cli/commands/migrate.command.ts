@@ -6,56 +6,39 @@ import { SchemaFanOutReport } from '../../scripts/migration/fan-out/schema-fan-o
 import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS, table } from '../runner/command-output.service';
-import { collect, parseDuration, parsePositiveInteger } from '../runner/option-parsers';
+import { collect, parsePositiveInteger } from '../runner/option-parsers';
+import { lockTimeoutOf, SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { renderDryRun } from './dry-run.command';
+import { OnlineSplitService } from '../../scripts/migration/online/online-split.service';
+import { ConnectionBudgetService } from '../../scripts/migration/copy/connection-budget.service';
+import { OnlineFlags, onlineOptionsFrom, OnlineMigrateReport, renderOnline } from './online-split.options';
 
-type MigrateOptions = BaseCommandOptions & {
-  jobs?: number;
-  excludeTable?: string[];
-  lockTimeout?: number;
-  tenant?: string[];
-  dryRun?: boolean;
-};
+type MigrateOptions = BaseCommandOptions &
+  Pick<SharedOptionValues, 'jobs' | 'excludeTable' | 'lockTimeout'> & {
+    tenant?: string[];
+    dryRun?: boolean;
+    discardTargetChanges?: boolean;
+  } & OnlineFlags;
 
+@SharedOptions(['jobs', 'excludeTable', 'lockTimeout'], {
+  jobs: 'tables (first run) or databases (later runs) processed in parallel; default from the CPUs, always capped by the free connections',
+})
 @Command({
   name: 'migrate',
   description:
     'the split on first run (resumable, verified); afterwards the pending schema migrations of AUTH, SHARED and every tenant',
 })
-export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateReport> {
+export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateReport | OnlineMigrateReport> {
   protected readonly commandName = 'migrate';
 
   constructor(
     contexts: CommandContextFactory,
     private readonly migrations: MigrationService,
+    private readonly online: OnlineSplitService,
+    private readonly budget: ConnectionBudgetService,
   ) {
     super(contexts);
-  }
-
-  @Option({
-    flags: '--jobs <n>',
-    description:
-      'tables (first run) or databases (later runs) processed in parallel; default from CPUs and max_connections',
-  })
-  parseJobs(value: string): number {
-    return parsePositiveInteger(value, '--jobs', 64);
-  }
-
-  @Option({
-    flags: '--exclude-table <name>',
-    description: 'leave this table in the monolith knowingly (repeatable); reports record it',
-  })
-  parseExcludeTable(value: string, previous?: string[]): string[] {
-    return collect(value, previous);
-  }
-
-  @Option({
-    flags: '--lock-timeout <duration>',
-    description: 'how long to wait for another run holding the migration lock (e.g. 30s, 5m; default 60s)',
-  })
-  parseLockTimeout(value: string): number {
-    return parseDuration(value, '--lock-timeout');
   }
 
   @Option({ flags: '--tenant <code>', description: 'after the split: only this société (repeatable)' })
@@ -71,18 +54,64 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
     return true;
   }
 
+  @Option({
+    flags: '--discard-target-changes',
+    description:
+      'resuming a split: recopy target tables written into since the tool loaded them, after dumping them into BACKUP_DIR',
+  })
+  parseDiscardTargetChanges(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--online', description: 'split while the ERP keeps writing (needs wal_level=logical)' })
+  parseOnline(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--cutover <mode>',
+    description: 'with --online: auto (default, when the lag is low) or manual (npm run db:cutover)',
+  })
+  parseCutover(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '--max-lag-ms <n>',
+    description: 'with --online: cut over automatically below this lag (default 1000)',
+  })
+  parseMaxLag(value: string): number {
+    return parsePositiveInteger(value, '--max-lag-ms', 3600000);
+  }
+
+  @Option({
+    flags: '--max-pause-ms <n>',
+    description: 'with --online: abort a cutover whose write pause would pass this (default 5000)',
+  })
+  parseMaxPause(value: string): number {
+    return parsePositiveInteger(value, '--max-pause-ms', 3600000);
+  }
+
   protected async execute(
     _parameters: string[],
     options: MigrateOptions,
     run: CliRunContext,
-  ): Promise<CommandResult<MigrateReport>> {
+  ): Promise<CommandResult<MigrateReport | OnlineMigrateReport>> {
+    if (options.online && !options.dryRun) {
+      const report: OnlineMigrateReport = {
+        mode: 'online',
+        ...(await this.onlineSplit(options, run)),
+      };
+      return { exitCode: ExitCode.Success, report, text: renderOnline(report) };
+    }
     const report = await this.migrations.migrate(
       {
         jobs: options.jobs,
         excludeTables: options.excludeTable,
-        lockTimeoutMs: options.lockTimeout ?? 60000,
+        lockTimeoutMs: lockTimeoutOf(options),
         tenants: options.tenant,
         dryRun: options.dryRun,
+        discardTargetChanges: options.discardTargetChanges,
       },
       run,
     );
@@ -103,6 +132,12 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
         };
     }
   }
+  /** The online split with --jobs fitted to the connections free, like the offline one. */
+  private async onlineSplit(options: MigrateOptions, run: CliRunContext) {
+    const decision = await this.budget.jobs(options.jobs);
+    if (decision.note) run.info(`⚠ ${decision.note}.`);
+    return this.online.migrate(onlineOptionsFrom({ ...options, jobs: decision.jobs }, decision.jobs), run);
+  }
 }
 
 function renderSplit(split: SplitReport): string {
@@ -112,6 +147,11 @@ function renderSplit(split: SplitReport): string {
     `${CHECK} Split complete${split.resumed ? ' (resumed)' : ''}: ${split.tables.length} tables, ${rows} rows copied and verified.`,
     `Backup: ${split.backup.path}${split.backup.reused ? ' (reused: it matches the monolith)' : ''}`,
     `Databases: ${split.databases.map((database) => `${database.name} (${database.kind}${database.created ? ', created' : ''})`).join(', ')}`,
+    ...(split.discardedTargetChanges
+      ? [
+          `Changed target tables dumped into ${split.discardedTargetChanges.folder} before recopying: ${split.discardedTargetChanges.tables.join(', ')}`,
+        ]
+      : []),
     `Default société id ${split.societeId}; ${split.usersLinked} user link(s) added; ${split.constraintsRestored} foreign key(s) restored.`,
     '',
     table(
@@ -134,7 +174,10 @@ function renderSplit(split: SplitReport): string {
         `  ${reference.ok ? CHECK : CROSS} ${reference.reference}: ${reference.targetDangling} dangling (monolith: ${reference.sourceDangling})`,
     ),
     '',
-    `Timings: pre-flight ${formatDuration(timings.preflightMs)}, databases ${formatDuration(timings.prepareMs)}, backup ${formatDuration(timings.backupMs)}, copy ${formatDuration(timings.copyMs)}, foreign keys ${formatDuration(timings.constraintsMs)}, verification ${formatDuration(timings.verifyMs)}, total ${formatDuration(timings.totalMs)}`,
+    `Timings: pre-flight ${formatDuration(timings.preflightMs)}, databases ${formatDuration(timings.prepareMs)}, ` +
+      `backup ${formatDuration(timings.backupMs)}, copy ${formatDuration(timings.copyMs)}, ` +
+      `foreign keys ${formatDuration(timings.constraintsMs)}, verification ${formatDuration(timings.verifyMs)}, ` +
+      `total ${formatDuration(timings.totalMs)}`,
     ...(split.excluded.length > 0
       ? [
           '',

@@ -10,7 +10,7 @@ import {
 import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS } from '../runner/command-output.service';
-import { parseDuration } from '../runner/option-parsers';
+import { lockTimeoutOf, SharedOptions } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
 import { renderChecks } from './render-checks';
@@ -24,10 +24,11 @@ type RollbackOptions = BaseCommandOptions & {
 };
 type RollbackCommandReport = { validation: RollbackValidation; rollback?: RollbackReport };
 
+@SharedOptions(['lockTimeout'])
 @Command({
   name: 'rollback',
   description:
-    'emergency rollback: drop the databases the tool created (dumped first), restore the monolith only if it changed (verified, then swapped)',
+    'emergency rollback: restore the monolith if it changed (into a new database, verified, swapped in), then dump and drop the databases the tool created',
 })
 export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCommandReport> {
   protected readonly commandName = 'rollback';
@@ -71,14 +72,6 @@ export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCo
     return value;
   }
 
-  @Option({
-    flags: '--lock-timeout <duration>',
-    description: 'how long to wait for another run holding the migration lock (default 60s)',
-  })
-  parseLockTimeout(value: string): number {
-    return parseDuration(value, '--lock-timeout');
-  }
-
   protected async execute(
     _parameters: string[],
     options: RollbackOptions,
@@ -97,7 +90,7 @@ export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCo
     const rollback = await this.rollbacks.rollback(
       {
         ...settings,
-        lockTimeoutMs: options.lockTimeout ?? 60000,
+        lockTimeoutMs: lockTimeoutOf(options),
         confirm: async (validation) => {
           shown = validation;
           run.info(renderValidation(validation));
@@ -144,11 +137,12 @@ function renderValidation(validation: RollbackValidation): string {
   if (validation.nothingToDo) lines.push('', nothingToDoMessage(validation));
   else {
     lines.push('', 'Plan:');
+    // In the order the rollback runs: the monolith is back in place before anything is dropped.
     lines.push(
-      `  drop (after a verified dump): ${validation.drop.map((database) => database.name).join(', ') || 'nothing'}`,
+      `  1. restore the monolith: ${validation.restore.needed ? `yes, from ${validation.backup?.path}, into a new database, verified, then swapped in` : 'no (it matches its backup)'}`,
     );
     lines.push(
-      `  restore the monolith: ${validation.restore.needed ? `yes, from ${validation.backup?.path}` : 'no (it matches its backup)'}`,
+      `  2. drop (after a verified dump): ${validation.drop.map((database) => database.name).join(', ') || 'nothing'}`,
     );
   }
   lines.push('', validation.ok ? `${CHECK} safe to roll back` : `${CROSS} not safe: fix each ❌ first`);

@@ -7,7 +7,8 @@ import {
 } from '../../modules/societes/societe-provisioning.service';
 import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
-import { parseDuration, parsePositiveInteger } from '../runner/option-parsers';
+import { parsePositiveInteger } from '../runner/option-parsers';
+import { lockTimeoutOf, SharedOptions } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 
 type SocieteCreateOptions = BaseCommandOptions & {
@@ -17,8 +18,7 @@ type SocieteCreateOptions = BaseCommandOptions & {
   server?: string;
 };
 
-const DEFAULT_LOCK_TIMEOUT_MS = 60000;
-
+@SharedOptions(['lockTimeout'])
 @Command({
   name: 'societe:create',
   arguments: '<code> <name...>',
@@ -37,14 +37,6 @@ export class SocieteCreateCommand extends TopsteelCommand<SocieteCreateOptions, 
     private readonly lock: MigrationLockService,
   ) {
     super(contexts);
-  }
-
-  @Option({
-    flags: '--lock-timeout <duration>',
-    description: 'how long to wait for the migration lock (60s)',
-  })
-  parseLockTimeout(value: string): number {
-    return parseDuration(value, '--lock-timeout');
   }
 
   @Option({
@@ -83,7 +75,7 @@ export class SocieteCreateCommand extends TopsteelCommand<SocieteCreateOptions, 
     const result = await this.lock.withMigrationLock(
       this.commandName,
       {
-        timeoutMs: options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS,
+        timeoutMs: lockTimeoutOf(options),
         onWait: (holder) => run.info(`waiting for the migration lock held by ${describeHolder(holder)}…`),
       },
       (lock) =>

@@ -34,7 +34,11 @@ function render(report: StatusReport): string {
   const lines: string[] = [];
   const monolith = report.monolith;
   lines.push(`PostgreSQL ${report.server.version} on ${report.server.host}:${report.server.port}`, '');
-  if (monolith.exists) {
+  if (monolith.closed) {
+    lines.push(
+      `Monolith ${monolith.database}: closed to connections by an interrupted rollback (run npm run db:rollback to finish it)`,
+    );
+  } else if (monolith.exists) {
     lines.push(
       `Monolith ${monolith.database}: ${monolith.tableCount} tables, ${monolith.totalRows} rows, ${formatBytes(monolith.sizeBytes ?? 0)}`,
     );

@@ -6,17 +6,18 @@ import {
   VerifyMigrationService,
   VerifyReport,
 } from '../../scripts/migration/verify-command/verify-migration.service';
+import { CliRunContext } from '../runner/command-context';
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { CHECK, CROSS } from '../runner/command-output.service';
-import { parsePositiveInteger } from '../runner/option-parsers';
+import { SharedOptions, SharedOptionValues } from '../runner/shared-options';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
-import { defaultJobs } from './dry-run.command';
 import { renderChecks } from './render-checks';
 
-type VerifyOptions = BaseCommandOptions & { jobs?: number; login?: string };
+type VerifyOptions = BaseCommandOptions & Pick<SharedOptionValues, 'jobs'> & { login?: string };
 type VerifyCommandReport = VerifyReport & { login?: AccessCheckReport };
 
+@SharedOptions(['jobs'], { jobs: 'sessions computing the checksums; capped by the free connections' })
 @Command({
   name: 'verify',
   description:
@@ -33,11 +34,6 @@ export class VerifyCommand extends TopsteelCommand<VerifyOptions, VerifyCommandR
     super(contexts);
   }
 
-  @Option({ flags: '--jobs <n>', description: 'sessions used for the checksums' })
-  parseJobs(value: string): number {
-    return parsePositiveInteger(value, '--jobs', 64);
-  }
-
   @Option({
     flags: '--login <email>',
     description:
@@ -50,6 +46,7 @@ export class VerifyCommand extends TopsteelCommand<VerifyOptions, VerifyCommandR
   protected async execute(
     _parameters: string[],
     options: VerifyOptions,
+    run: CliRunContext,
   ): Promise<CommandResult<VerifyCommandReport>> {
     const password = process.env.VERIFY_PASSWORD;
     if (options.login && !password) {
@@ -58,7 +55,7 @@ export class VerifyCommand extends TopsteelCommand<VerifyOptions, VerifyCommandR
         '--login needs the password in VERIFY_PASSWORD (never on the command line)',
       );
     }
-    const verification = await this.verifier.verify({ jobs: options.jobs ?? defaultJobs() });
+    const verification = await this.verifier.verify({ jobs: options.jobs }, run);
     const login = options.login
       ? await this.access.checkLogin(options.login, new Secret(password ?? ''))
       : undefined;

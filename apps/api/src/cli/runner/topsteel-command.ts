@@ -1,5 +1,5 @@
 import { Command as CommanderCommand } from 'commander';
-import { CommandRunner, Option } from 'nest-commander';
+import { CommandRunner } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { isTopsteelException } from '../../common/exceptions/topsteel.exception';
 import { redactSecrets } from '../../common/secrets/secret';
@@ -7,8 +7,9 @@ import { isDatabaseError, translateDatabaseError } from '../../modules/database/
 import { CommandContextFactory } from './command-context.factory';
 import { CliRunContext } from './command-context';
 import { assertReportWritable, JSON_SCHEMA_VERSION, writeReportFile } from './report-file';
+import { SharedOptions, SharedOptionValues } from './shared-options';
 
-export type BaseCommandOptions = { json?: boolean; verbose?: boolean; report?: string };
+export type BaseCommandOptions = Pick<SharedOptionValues, 'json' | 'verbose' | 'report'>;
 
 /** What a command hands back: the exit code, the JSON report, and the human rendering of it. */
 export type CommandResult<Report> = { exitCode: ExitCode; report: Report; text: string };
@@ -18,6 +19,7 @@ export type CommandResult<Report> = { exitCode: ExitCode; report: Report; text: 
  * renders the report on stdout (one JSON document with --json), and turns every failure into a
  * message, a next step and an exit code from the contract. Commands implement only `execute`.
  */
+@SharedOptions(['json', 'verbose', 'report'])
 export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report> extends CommandRunner {
   protected abstract readonly commandName: string;
 
@@ -30,27 +32,6 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
     options: Options,
     run: CliRunContext,
   ): Promise<CommandResult<Report>>;
-
-  @Option({
-    flags: '--json',
-    description: 'print exactly one JSON document on stdout (progress goes to stderr)',
-  })
-  parseJson(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '-v, --verbose', description: 'print every step with its duration on stderr' })
-  parseVerbose(): boolean {
-    return true;
-  }
-
-  @Option({
-    flags: '--report <file>',
-    description: 'also write the JSON document to FILE (mode 0600), e.g. for CI artifacts',
-  })
-  parseReport(value: string): string {
-    return value;
-  }
 
   /** Bad flags and stray arguments are usage errors (exit 2), like the rest of the contract. */
   override setCommand(command: CommanderCommand): this {

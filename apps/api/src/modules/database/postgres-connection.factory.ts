@@ -51,6 +51,13 @@ export type ConnectionRetry = {
 
 const FIRST_RETRY_DELAY_MS = 250;
 const LONGEST_RETRY_DELAY_MS = 4000;
+/**
+ * A statement or idle-in-transaction timeout set on a database or role for the app would kill a
+ * long COPY, an index build or the session holding the exported snapshot mid-run: the tool's
+ * sessions opt out. pg_dump resets them too, but only after its first query, so its sessions get
+ * them at connection time as well (PGOPTIONS).
+ */
+const TIMEOUTS_OFF = '-c statement_timeout=0 -c idle_in_transaction_session_timeout=0';
 
 /** Builds pg connections and child-process environments from the validated configuration. */
 @Injectable()
@@ -99,10 +106,7 @@ export class PostgresConnectionFactory {
       keepAlive: true,
       application_name: (options.applicationName ?? 'topsteel').slice(0, 63),
       options: [
-        // A statement or idle-in-transaction timeout set on a database or role for the app would kill
-        // a long COPY, an index build or the session holding the exported snapshot mid-run: the tool's
-        // sessions opt out, as pg_dump's do.
-        '-c statement_timeout=0 -c idle_in_transaction_session_timeout=0',
+        TIMEOUTS_OFF,
         // row_security=off makes a read that a policy would filter fail instead of silently missing rows.
         options.readOnly ? '-c default_transaction_read_only=on -c row_security=off' : '',
       ]
@@ -184,7 +188,8 @@ export class PostgresConnectionFactory {
 
   /**
    * Environment for pg_dump/pg_restore: the password travels here, never in argv
-   * (DESIGN.md invariant 6). PATH and locale are kept; other PG* variables are replaced.
+   * (DESIGN.md invariant 6). PATH and locale are kept; other PG* variables are replaced, PGOPTIONS
+   * by the tool's own session settings.
    */
   childProcessEnvironment(location: DatabaseLocation): NodeJS.ProcessEnv {
     const config = this.configService.config;
@@ -200,6 +205,7 @@ export class PostgresConnectionFactory {
       PGDATABASE: location.database,
       PGCONNECT_TIMEOUT: String(Math.max(1, Math.ceil(config.connectionTimeoutMs / 1000))),
       PGAPPNAME: 'topsteel-dump',
+      PGOPTIONS: TIMEOUTS_OFF,
       PGSSLMODE: config.ssl === false ? 'disable' : config.ssl.rejectUnauthorized ? 'verify-full' : 'require',
     };
     const password = server.password.reveal();

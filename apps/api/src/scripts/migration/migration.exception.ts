@@ -12,6 +12,7 @@ export enum MigrationExceptionCode {
   ForeignKeyViolated = 'FOREIGN_KEY_VIOLATED',
   VerificationFailed = 'VERIFICATION_FAILED',
   TenantMigrationsFailed = 'TENANT_MIGRATIONS_FAILED',
+  TargetChanged = 'TARGET_CHANGED',
 }
 
 const INFO: Record<MigrationExceptionCode, ExceptionCodeInfo> = {
@@ -38,6 +39,13 @@ const INFO: Record<MigrationExceptionCode, ExceptionCodeInfo> = {
   [MigrationExceptionCode.TenantMigrationsFailed]: {
     exitCode: ExitCode.Failure,
     hint: 'The failed databases were rolled back (one transaction each); the others are migrated. Fix the cause and rerun npm run db:migrate.',
+  },
+  [MigrationExceptionCode.TargetChanged]: {
+    exitCode: ExitCode.Failure,
+    hint:
+      'Someone wrote into these tables after the tool loaded them (the application pointed at the new databases too early, a manual fix); ' +
+      'nothing was truncated. Look at what changed; to recopy them from the monolith anyway, run npm run db:migrate -- --discard-target-changes, ' +
+      'which first dumps them into BACKUP_DIR/target-changes/.',
   },
 };
 

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS migration_journal.split_tables (
   rows bigint,
   checksum text,
   checksum_columns text[],
+  loaded_checksum text,
   copied_at timestamptz,
   verified_at timestamptz,
   run_id uuid,
@@ -73,6 +74,24 @@ CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
   taken_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (database, table_name)
 );
+CREATE TABLE IF NOT EXISTS migration_journal.online_split (
+  id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  phase text NOT NULL CHECK (phase IN ('copying', 'following', 'cutover', 'done')),
+  slot_name text NOT NULL,
+  publication_name text NOT NULL,
+  consistent_lsn pg_lsn,
+  applied_lsn pg_lsn,
+  replica_identities text[] NOT NULL DEFAULT '{}',
+  changed_tables text[] NOT NULL DEFAULT '{}',
+  changes_applied bigint NOT NULL DEFAULT 0,
+  cutover_attempts integer NOT NULL DEFAULT 0,
+  cutover_requested_at timestamptz,
+  cutover_outcome text,
+  pause_ms integer,
+  lag_ms bigint,
+  run_id uuid,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
 `;
 
 /**
@@ -82,6 +101,9 @@ CREATE TABLE IF NOT EXISTS migration_journal.database_snapshots (
 export const JOURNAL_ADDED_COLUMNS = [
   { table: 'split_tables', column: 'checksum_columns', definition: 'text[]' },
   { table: 'split', column: 'excluded_tables', definition: "text[] NOT NULL DEFAULT '{}'" },
+  { table: 'split_tables', column: 'loaded_checksum', definition: 'text' },
+  // The online split's table came later: a journal without it gets it from JOURNAL_DDL.
+  { table: 'online_split', column: 'cutover_outcome', definition: 'text' },
   // The TENANT_SERVERS name of a tenant database, so rollback finds it after its server moved.
   { table: 'databases', column: 'server', definition: 'text' },
 ] as const;

@@ -39,6 +39,11 @@ export type TableCopyState = {
   checksum: string | null;
   /** The target columns the checksum covers, in order (what `db:verify` recomputes when the monolith is gone). */
   checksumColumns?: string[] | null;
+  /**
+   * The target's checksum over `checksumColumns` when the tool committed its load: a rerun (or a
+   * rollback) that finds anything else knows someone wrote into the table since.
+   */
+  loadedChecksum?: string | null;
   copiedAt: string | null;
   verifiedAt: string | null;
 };

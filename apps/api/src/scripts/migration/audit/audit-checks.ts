@@ -1,4 +1,5 @@
 import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
+import { countWithSampleSql, sampleSql } from '../../../common/sql/sample';
 import { EMAIL_DOMAIN_SQL } from '../clean/clean-rules';
 import { Severity } from '../plan/finding';
 import { CutReference } from '../plan/plan.types';
@@ -18,8 +19,6 @@ export type AuditCheck = {
 };
 
 const t = (table: string): string => quoteQualified('public', table);
-const SAMPLE = (expression: string): string =>
-  `(array_agg(${expression} ORDER BY ${expression}))[1:5] AS sample`;
 
 /** The session-expiry rule of the plan (user_sessions.expires_at), so audit and copy agree. */
 export type AuditContext = { sessionExpiresAt: string; testEmailDomains: string[]; testTables: string[] };
@@ -32,7 +31,7 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       table: 'users',
       column: 'email',
       requires: [{ table: 'users', columns: ['id', 'email'] }],
-      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('users')} WHERE email IS NULL OR btrim(email) = ''`,
+      sql: countWithSampleSql(`FROM ${t('users')} WHERE email IS NULL OR btrim(email) = ''`, 'id::text'),
       message: (count) => `${count} user(s) without an e-mail address`,
     },
     {
@@ -41,7 +40,10 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       table: 'users',
       column: 'password',
       requires: [{ table: 'users', columns: ['id', 'password'] }],
-      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('users')} WHERE password IS NULL OR btrim(password) = ''`,
+      sql: countWithSampleSql(
+        `FROM ${t('users')} WHERE password IS NULL OR btrim(password) = ''`,
+        'id::text',
+      ),
       message: (count) => `${count} user(s) without a password (they cannot log in)`,
     },
     {
@@ -50,9 +52,10 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       table: 'users',
       column: 'email',
       requires: [{ table: 'users', columns: ['id', 'email'] }],
-      sql: `SELECT coalesce(sum(users), 0)::bigint AS count, (array_agg(ids ORDER BY ids))[1:5] AS sample
-            FROM (SELECT count(*) AS users, string_agg(id::text, '+' ORDER BY id) AS ids FROM ${t('users')}
-                  WHERE btrim(email) <> '' GROUP BY lower(btrim(email)) HAVING count(*) > 1) AS collisions`,
+      // The collisions are read once (a CTE used twice is materialised), the sample with a LIMIT.
+      sql: `WITH collisions AS (SELECT count(*) AS users, string_agg(id::text, '+' ORDER BY id) AS ids FROM ${t('users')}
+                                WHERE btrim(email) <> '' GROUP BY lower(btrim(email)) HAVING count(*) > 1)
+            SELECT coalesce(sum(users), 0)::bigint AS count, ${sampleSql('FROM collisions', 'ids')} AS sample FROM collisions`,
       message: (count) => `${count} user(s) share an e-mail address that differs only in case`,
     },
     {
@@ -62,7 +65,10 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       requires: [
         { table: 'user_sessions', columns: ['id', 'logoutTime', 'lastActivity', 'status', 'isActive'] },
       ],
-      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('user_sessions')} WHERE (${context.sessionExpiresAt}) < localtimestamp`,
+      sql: countWithSampleSql(
+        `FROM ${t('user_sessions')} WHERE (${context.sessionExpiresAt}) < localtimestamp`,
+        'id::text',
+      ),
       message: (count) =>
         `${count} session(s) already expired (migrated as they are; db:clean removes old ones)`,
     },
@@ -71,7 +77,10 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       severity: 'info',
       table: 'mfa_session',
       requires: [{ table: 'mfa_session', columns: ['id', 'expiresAt'] }],
-      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t('mfa_session')} WHERE ${q('expiresAt')} < localtimestamp`,
+      sql: countWithSampleSql(
+        `FROM ${t('mfa_session')} WHERE ${q('expiresAt')} < localtimestamp`,
+        'id::text',
+      ),
       message: (count) => `${count} MFA challenge(s) already expired`,
     },
     ...context.testTables.map((table): AuditCheck => ({
@@ -89,7 +98,7 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       column: 'email',
       requires: [{ table, columns: ['id', 'email'] }],
       // The predicate of db:clean's demo-users/demo-clients rules, so that both count the same accounts.
-      sql: `SELECT count(*) AS count, ${SAMPLE('id::text')} FROM ${t(table)} WHERE ${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
+      sql: countWithSampleSql(`FROM ${t(table)} WHERE ${EMAIL_DOMAIN_SQL} = ANY($1::text[])`, 'id::text'),
       parameters: [context.testEmailDomains],
       message: (count) =>
         `${count} ${table} row(s) on a demo e-mail domain (${context.testEmailDomains.join(', ')}); db:clean --rule demo-${table} shows what goes with them`,
@@ -110,9 +119,12 @@ export function orphanChecks(references: UnconstrainedReference[]): AuditCheck[]
           { table: reference.table, columns: ['id', reference.column] },
           { table: reference.references, columns: ['id'] },
         ],
-        sql: `SELECT count(*) AS count, ${SAMPLE('c.id::text')} FROM ${t(reference.table)} c
+        sql: countWithSampleSql(
+          `FROM ${t(reference.table)} c
               WHERE c.${q(reference.column)} IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM ${t(reference.references)} p WHERE p.id = c.${q(reference.column)})`,
+          'c.id::text',
+        ),
         message: (count) =>
           `${count} ${reference.table}.${reference.column} value(s) point at no ${reference.references} row`,
       };
@@ -133,8 +145,11 @@ export function orphanChecks(references: UnconstrainedReference[]): AuditCheck[]
         { table: reference.table, columns: ['id', reference.column, reference.typeColumn] },
         ...known.map(([, table]) => ({ table, columns: ['id'] })),
       ],
-      sql: `SELECT count(*) AS count, ${SAMPLE('c.id::text')} FROM ${t(reference.table)} c
+      sql: countWithSampleSql(
+        `FROM ${t(reference.table)} c
             WHERE c.${q(reference.column)} IS NOT NULL AND (${branches})`,
+        'c.id::text',
+      ),
       message: (count) =>
         `${count} ${reference.table} row(s) whose ${reference.column} points at no row of its ${reference.typeColumn}`,
     };
@@ -152,10 +167,14 @@ export function danglingChecks(references: CutReference[]): AuditCheck[] {
       { table: reference.from.sourceTable, columns: ['id', reference.from.column] },
       { table: reference.to.sourceTable, columns: [reference.to.column] },
     ],
-    sql: `SELECT count(*) AS count, ${SAMPLE('c.id::text')} FROM ${t(reference.from.sourceTable)} c
+    sql: countWithSampleSql(
+      `FROM ${t(reference.from.sourceTable)} c
           WHERE c.${q(reference.from.column)} IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM ${t(reference.to.sourceTable)} p WHERE p.${q(reference.to.column)} = c.${q(reference.from.column)})`,
+      'c.id::text',
+    ),
     message: (count) =>
-      `${count} ${reference.from.sourceTable}.${reference.from.column} value(s) already point at no ${reference.to.sourceTable} row (${reference.from.database} -> ${reference.to.database} after the split)`,
+      `${count} ${reference.from.sourceTable}.${reference.from.column} value(s) already point at no ${reference.to.sourceTable} row ` +
+      `(${reference.from.database} -> ${reference.to.database} after the split)`,
   }));
 }

@@ -5,6 +5,7 @@ import { CleanRule, describeRule, ResolvedSelection, resolveSelections } from '.
 import { buildCascadePlan, CascadePlan } from './cascade-planner';
 import { cascadeSql } from './cascade-sql';
 import { ForeignKeyGraph } from './foreign-key-graph';
+import { READ_ONLY_VIOLATION, readOnlyPlanning } from './read-only-planning';
 import { EMPTY_SUMMARY, PlanSummary, refusals, summarize } from './plan-summary';
 
 export type CleanRuleReport = {
@@ -30,7 +31,8 @@ type Settings = Pick<MultiTenantDatabaseConfig, 'cleanTestEmailDomains'>;
  * Plans and counts, in the caller's transaction: each rule on its own (what it would take along),
  * then all of them together (what execute deletes, each row once). `materialize`, given by
  * execute, stores the combined plan's rows and returns the SQL that reads them back, so the
- * totals describe exactly the rows that will be archived and deleted.
+ * totals describe exactly the rows that will be archived and deleted. Every statement that
+ * evaluates a predicate runs read-only (`readOnlyPlanning`; `materialize` does it itself).
  */
 export async function analyzeRules(
   client: Client,
@@ -47,7 +49,9 @@ export async function analyzeRules(
       notes.push(`rule ${rule.name}: table ${table} does not exist here; skipped`);
     const summary =
       rules.length > 1 && plan.deleted.length > 0
-        ? await ruleQuery(rule.name, () => summarize(client, plan, cascadeSql(plan), plan.parameters))
+        ? await ruleQuery(rule.name, () =>
+            readOnlyPlanning(client, () => summarize(client, plan, cascadeSql(plan), plan.parameters)),
+          )
         : EMPTY_SUMMARY;
     reports.push({
       name: rule.name,
@@ -63,8 +67,8 @@ export async function analyzeRules(
   if (plan.deleted.length > 0) {
     const failing = rules.length === 1 ? rules[0].name : 'all rules together';
     totals = await ruleQuery(failing, async () => {
-      const source = materialize ? await materialize(plan) : cascadeSql(plan);
-      return summarize(client, plan, source, materialize ? [] : plan.parameters);
+      if (materialize) return summarize(client, plan, await materialize(plan), []);
+      return readOnlyPlanning(client, () => summarize(client, plan, cascadeSql(plan), plan.parameters));
     });
   }
   // One rule alone is the combined plan: no second query for it.
@@ -83,6 +87,13 @@ async function ruleQuery<T>(rule: string, work: () => Promise<T>): Promise<T> {
   } catch (error) {
     // Connection, resource and lock problems are not the rule's fault: reported as they are.
     const sqlState = (error as { code?: unknown }).code;
+    if (sqlState === READ_ONLY_VIOLATION)
+      throw new CleanException(
+        CleanExceptionCode.RuleWrites,
+        `rule ${rule} tries to write (${error instanceof Error ? error.message : String(error)}); predicates are evaluated read-only`,
+        { rule },
+        { cause: error },
+      );
     if (
       error instanceof CleanException ||
       typeof sqlState !== 'string' ||

@@ -9,10 +9,11 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { TableFingerprint } from '../backup/backup-manifest';
-import { compareFingerprints } from '../backup-current-database';
+import { compareFingerprints } from '../backup/fingerprint-comparison';
 import { tableChecksum } from '../catalogue/catalogue';
 import { cancelOnAbort, lockTimeoutSql } from './cancel-on-abort';
 import { analyzeRules, CleanAnalysis } from './clean-analysis';
+import { readOnlyPlanning } from './read-only-planning';
 import { CleanArchiveManifest, CleanArchiveWriter, plannedRows } from './clean-archive';
 import { checkDeletion, readCounters } from './clean-verification';
 import { CleanException, CleanExceptionCode } from './clean.exception';
@@ -93,21 +94,7 @@ async function inTransaction(
 ): Promise<ExecutionResult> {
   const { run } = context;
   await client.query(lockTimeoutSql(context.lockTimeoutMs));
-  await run.step('lock tables', async () => {
-    try {
-      if (locked.length > 0)
-        await client.query(
-          `LOCK TABLE ${locked.map((key) => quoteQualified(...splitKey(key))).join(', ')} IN EXCLUSIVE MODE`,
-        );
-    } catch (error) {
-      if ((error as { code?: string }).code === '55P03')
-        throw new CleanException(
-          CleanExceptionCode.TablesBusy,
-          `could not lock ${locked.join(', ')} within ${Math.round(context.lockTimeoutMs / 1000)} s`,
-        );
-      throw error;
-    }
-  });
+  await run.step('lock tables', () => lockTables(client, locked, context.lockTimeoutMs));
   const graph = await readForeignKeyGraph(client);
   const analysis = await run.step('plan', () =>
     analyzeRules(client, graph, context.rules, context.settings, (plan) => materialize(client, plan)),
@@ -151,6 +138,33 @@ async function inTransaction(
     writer.discard();
     throw error;
   }
+  await commit(client, writer, manifest);
+  return { analysis, archive: { name: writer.name, path: writer.path, manifest } };
+}
+
+/** Every table the plan touches, IN EXCLUSIVE MODE: readers go on, no one changes a row clean archives. */
+async function lockTables(client: Client, locked: string[], lockTimeoutMs: number): Promise<void> {
+  try {
+    if (locked.length > 0)
+      await client.query(
+        `LOCK TABLE ${locked.map((key) => quoteQualified(...splitKey(key))).join(', ')} IN EXCLUSIVE MODE`,
+      );
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03')
+      throw new CleanException(
+        CleanExceptionCode.TablesBusy,
+        `could not lock ${locked.join(', ')} within ${Math.round(lockTimeoutMs / 1000)} s`,
+      );
+    throw error;
+  }
+}
+
+/** COMMIT; a failed one removes the archive only when PostgreSQL says the transaction was rolled back. */
+async function commit(
+  client: Client,
+  writer: CleanArchiveWriter,
+  manifest: CleanArchiveManifest,
+): Promise<void> {
   try {
     await client.query('COMMIT');
   } catch (error) {
@@ -175,7 +189,6 @@ async function inTransaction(
       { cause: error },
     );
   }
-  return { analysis, archive: { name: writer.name, path: writer.path, manifest } };
 }
 
 function splitKey(key: string): [string, string] {
@@ -183,14 +196,20 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, dot), key.slice(dot + 1)];
 }
 
-/** The plan's rows, stored once: everything after reads these (tableoid, ctid), never the predicates again. */
+/**
+ * The plan's rows, stored once: everything after reads these (tableoid, ctid), never the predicates
+ * again. The predicates run read-only; the temporary table is created before, indexed after.
+ */
 async function materialize(client: Client, plan: CascadePlan): Promise<string> {
   await client.query(
-    `CREATE TEMP TABLE clean_plan (kind text NOT NULL, idx integer NOT NULL, row_tableoid oid NOT NULL, row_ctid tid NOT NULL, is_root boolean NOT NULL, sample_key text) ON COMMIT DROP`,
+    `CREATE TEMP TABLE clean_plan (kind text NOT NULL, idx integer NOT NULL, row_tableoid oid NOT NULL, row_ctid tid NOT NULL, is_root ` +
+      `boolean NOT NULL, sample_key text) ON COMMIT DROP`,
   );
-  await client.query(
-    `INSERT INTO pg_temp.clean_plan (kind, idx, row_tableoid, row_ctid, is_root, sample_key) ${cascadeSql(plan)}`,
-    plan.parameters,
+  await readOnlyPlanning(client, () =>
+    client.query(
+      `INSERT INTO pg_temp.clean_plan (kind, idx, row_tableoid, row_ctid, is_root, sample_key) ${cascadeSql(plan)}`,
+      plan.parameters,
+    ),
   );
   await client.query('CREATE INDEX ON pg_temp.clean_plan (kind, idx, is_root)');
   await client.query('ANALYZE pg_temp.clean_plan');
@@ -299,7 +318,8 @@ async function deleteRuleRows(
     const count = analysis.totals.deleted.find((candidate) => candidate.table === entry.table.key);
     if (!count || count.ruleRows === 0) continue;
     await client.query(
-      `DELETE FROM ${quoteQualified(entry.table.schema, entry.table.name)} WHERE (tableoid, ctid) IN (SELECT p.row_tableoid, p.row_ctid FROM pg_temp.clean_plan AS p WHERE p.kind = 'd' AND p.idx = $1 AND p.is_root)`,
+      `DELETE FROM ${quoteQualified(entry.table.schema, entry.table.name)} WHERE (tableoid, ctid) IN (SELECT p.row_tableoid, p.row_ctid FROM ` +
+        `pg_temp.clean_plan AS p WHERE p.kind = 'd' AND p.idx = $1 AND p.is_root)`,
       [entry.index],
     );
   }

@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { RunContext } from '../../../common/run/run-context';
 import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
+import { sampleSql } from '../../../common/sql/sample';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { ArchivedTable, CleanArchiveManifest, checksumOf, restoredColumns } from './clean-archive';
 import { CleanException, CleanExceptionCode } from './clean.exception';
@@ -145,7 +146,8 @@ async function load(client: Client, path: string, table: ArchivedTable, index: n
   const columns = table.columns.map((column) => column.name);
   try {
     await client.query(
-      `CREATE TEMP TABLE ${q(`clean_restore_${index}`)} ON COMMIT DROP AS SELECT ${list('t', columns)} FROM ${quoteQualified(table.schema, table.name)} AS t WITH NO DATA`,
+      `CREATE TEMP TABLE ${q(`clean_restore_${index}`)} ON COMMIT DROP AS SELECT ${list('t', columns)} FROM ` +
+        `${quoteQualified(table.schema, table.name)} AS t WITH NO DATA`,
     );
   } catch (error) {
     throw new CleanException(
@@ -184,21 +186,22 @@ async function findConflicts(client: Client, manifest: CleanArchiveManifest): Pr
     }
     const sameKey = `(${list('t', key)}) = (${list('s', key)})`;
     const keyText = key.length === 1 ? `s.${q(key[0])}::text` : `ROW(${list('s', key)})::text`;
-    const sample = `(array_agg(${keyText} ORDER BY ${keyText}))[1:3]`;
-    const sql =
+    const conflicting =
       table.action === 'deleted'
-        ? `SELECT count(*) AS count, ${sample} AS samples FROM ${staging(index)} AS s
-           WHERE EXISTS (SELECT 1 FROM ${target} AS t WHERE ${sameKey})`
-        : `SELECT count(*) AS count, ${sample} AS samples FROM ${staging(index)} AS s
+        ? `FROM ${staging(index)} AS s WHERE EXISTS (SELECT 1 FROM ${target} AS t WHERE ${sameKey})`
+        : `FROM ${staging(index)} AS s
            WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${sameKey}
                              AND ${(table.setColumns ?? []).map((column) => `t.${q(column)} IS NULL`).join(' AND ') || 'true'})`;
-    const result = await client.query<{ count: string; samples: string[] | null }>(sql);
+    const result = await client.query<{ count: string; samples: string[] | null }>(
+      `SELECT count(*) AS count, ${sampleSql(conflicting, keyText, 3)} AS samples ${conflicting}`,
+    );
     const count = Number(result.rows[0].count);
     if (count > 0)
       conflicts.push(
         table.action === 'deleted'
           ? `${count} row(s) of ${table.table} exist again with the archived keys (${(result.rows[0].samples ?? []).join(', ')})`
-          : `${count} changed row(s) of ${table.table} are gone or their ${(table.setColumns ?? []).join(', ')} was set since (${(result.rows[0].samples ?? []).join(', ')})`,
+          : `${count} changed row(s) of ${table.table} are gone or their ${(table.setColumns ?? []).join(', ')} was set since ` +
+              `(${(result.rows[0].samples ?? []).join(', ')})`,
       );
   }
   return conflicts;

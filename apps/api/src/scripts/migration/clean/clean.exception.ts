@@ -13,6 +13,7 @@ export enum CleanExceptionCode {
   TargetNotReady = 'TARGET_NOT_READY',
   MonolithFrozen = 'MONOLITH_FROZEN',
   RuleFailed = 'RULE_FAILED',
+  RuleWrites = 'RULE_WRITES',
   CascadeCycle = 'CASCADE_CYCLE',
   UnsupportedReference = 'UNSUPPORTED_REFERENCE',
   Blocked = 'BLOCKED',
@@ -61,11 +62,17 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   },
   [CleanExceptionCode.MonolithFrozen]: {
     exitCode: ExitCode.Failure,
-    hint: 'Once a split is recorded the monolith stays as the split read it (db:verify and db:rollback compare against it): clean AUTH with --target auth, or db:rollback first to clean the monolith again.',
+    hint:
+      'Once a split is recorded the monolith stays as the split read it (db:verify and db:rollback compare against it): clean AUTH with ' +
+      '--target auth, or db:rollback first to clean the monolith again.',
   },
   [CleanExceptionCode.RuleFailed]: {
     exitCode: ExitCode.Failure,
     hint: `Fix the rule's predicate (or leave the rule out with --rule). ${NOTHING_CHANGED}`,
+  },
+  [CleanExceptionCode.RuleWrites]: {
+    exitCode: ExitCode.Usage,
+    hint: `A rule selects rows and never writes: remove the writing function from its predicate. ${NOTHING_CHANGED}`,
   },
   [CleanExceptionCode.CascadeCycle]: {
     exitCode: ExitCode.Failure,
@@ -77,7 +84,9 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   },
   [CleanExceptionCode.Blocked]: {
     exitCode: ExitCode.Failure,
-    hint: 'Rows elsewhere reference rows the rules select through a foreign key without ON DELETE CASCADE/SET NULL: deal with them first, or leave the rule out.',
+    hint:
+      'Rows elsewhere reference rows the rules select through a foreign key without ON DELETE CASCADE/SET NULL: deal with them first, or ' +
+      'leave the rule out.',
   },
   [CleanExceptionCode.BackupRequired]: {
     exitCode: ExitCode.Failure,
@@ -117,11 +126,15 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   },
   [CleanExceptionCode.OutcomeUnknown]: {
     exitCode: ExitCode.Failure,
-    hint: 'The connection failed during COMMIT: the deletion may or may not have happened. The archive is kept; run npm run db:clean to see what is still there.',
+    hint:
+      'The connection failed during COMMIT: the deletion may or may not have happened. The archive is kept; run npm run db:clean to see ' +
+      'what is still there.',
   },
   [CleanExceptionCode.ArchiveCorrupted]: {
     exitCode: ExitCode.Failure,
-    hint: 'This archive cannot be trusted (a file is missing or differs from its manifest); nothing was restored. Restore from the db:backup taken before the clean instead.',
+    hint:
+      'This archive cannot be trusted (a file is missing or differs from its manifest); nothing was restored. Restore from the db:backup ' +
+      'taken before the clean instead.',
   },
   [CleanExceptionCode.ArchiveForOtherDatabase]: {
     exitCode: ExitCode.Usage,
@@ -129,7 +142,9 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   },
   [CleanExceptionCode.RestoreConflict]: {
     exitCode: ExitCode.Failure,
-    hint: 'Nothing was restored: rows with the same keys exist again, or rows the clean changed were changed since. Resolve them by hand (the archive files are CSV) and run again.',
+    hint:
+      'Nothing was restored: rows with the same keys exist again, or rows the clean changed were changed since. Resolve them by hand ' +
+      '(the archive files are CSV) and run again.',
   },
   [CleanExceptionCode.RestoreMismatch]: {
     exitCode: ExitCode.Failure,
@@ -137,7 +152,9 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   },
   [CleanExceptionCode.CleanNotCommitted]: {
     exitCode: ExitCode.Failure,
-    hint: 'Nothing was restored: the clean that wrote this archive did not commit (it was killed or failed before COMMIT), so its rows are still in the database. The archive describes no deletion; keep it or remove it.',
+    hint:
+      'Nothing was restored: the clean that wrote this archive did not commit (it was killed or failed before COMMIT), so its rows are ' +
+      'still in the database. The archive describes no deletion; keep it or remove it.',
   },
   [CleanExceptionCode.AlreadyRestored]: {
     exitCode: ExitCode.Failure,
@@ -145,11 +162,16 @@ const INFO: Record<CleanExceptionCode, ExceptionCodeInfo> = {
   },
   [CleanExceptionCode.RestoreUnverifiable]: {
     exitCode: ExitCode.Failure,
-    hint: 'Nothing was restored: PostgreSQL can no longer say whether the clean committed and whether an earlier restore did, and rows of tables without a primary key cannot be told from copies. Check by hand that the archived rows are absent (the archive files are CSV), then run again with --accept-duplicate-risk.',
+    hint:
+      'Nothing was restored: PostgreSQL can no longer say whether the clean committed and whether an earlier restore did, and rows of ' +
+      'tables without a primary key cannot be told from copies. Check by hand that the archived rows are absent (the archive files are CSV), ' +
+      'then run again with --accept-duplicate-risk.',
   },
   [CleanExceptionCode.RestoreOutcomeUnknown]: {
     exitCode: ExitCode.Failure,
-    hint: 'The connection failed during COMMIT: the restore may or may not have happened. Run the same --restore again: it refuses with ALREADY_RESTORED if the rows are back, and restores them otherwise.',
+    hint:
+      'The connection failed during COMMIT: the restore may or may not have happened. Run the same --restore again: it refuses with ' +
+      'ALREADY_RESTORED if the rows are back, and restores them otherwise.',
   },
 };
 

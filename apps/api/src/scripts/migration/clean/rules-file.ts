@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { assertParameters, CLEAN_TARGETS, CleanRule, CleanTarget, RuleValue } from './clean-rules';
 import { CleanException, CleanExceptionCode } from './clean.exception';
+import { predicateProblem } from './predicate-syntax';
 
 const RULE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
@@ -15,7 +16,9 @@ const RULE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
  *
  * `table` is `name` or `schema.name`; the predicate is SQL over that table's columns (it may name
  * the table, e.g. in a correlated sub-query) and receives `parameters` as $1..$n, never pasted.
- * Such rules are planned, archived, verified and restorable exactly like the built-in ones.
+ * Such rules are planned, archived, verified and restorable exactly like the built-in ones. A
+ * predicate is one expression: no comment, no `;`, balanced parentheses (predicate-syntax.ts), and
+ * it is evaluated in read-only sub-transactions, so a function that writes fails the rule.
  */
 export function loadRulesFile(path: string): CleanRule[] {
   const origin = resolve(path);
@@ -58,7 +61,8 @@ export function loadRulesFile(path: string): CleanRule[] {
         `rule "${name}": parameters must be an array of strings, numbers, booleans or arrays of them`,
       );
     const predicate = rule.predicate as string;
-    if (predicate.includes(';')) throw invalid(`rule "${name}": a predicate is one expression, without ";"`);
+    const problem = predicateProblem(predicate);
+    if (problem) throw invalid(`rule "${name}": ${problem}`);
     assertParameters(name, predicate, parameters.length, origin);
     return {
       name,

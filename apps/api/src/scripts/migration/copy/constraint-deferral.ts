@@ -70,7 +70,8 @@ export async function restoreForeignKeys(
   // NOT VALID takes brief locks; the validations then run side by side without blocking each other.
   for (const constraint of missing) {
     await first.query(
-      `ALTER TABLE ${quoteQualified('public', constraint.tableName)} ADD CONSTRAINT ${quoteIdentifier(constraint.constraintName)} ${constraint.definition} NOT VALID`,
+      `ALTER TABLE ${quoteQualified('public', constraint.tableName)} ADD CONSTRAINT ${quoteIdentifier(constraint.constraintName)} ` +
+        `${constraint.definition} NOT VALID`,
     );
   }
   const toValidate = [
@@ -128,11 +129,15 @@ async function violationOf(
     const matches = key.columns
       .map((column, index) => `p.${quoteIdentifier(key.parentColumns[index])} = c.${quoteIdentifier(column)}`)
       .join(' AND ');
-    const orphans = await session.query<{ rows: string; samples: string[] }>(
-      `SELECT count(*) AS rows, (array_agg(DISTINCT concat_ws(', ', ${child.join(', ')})))[1:3] AS samples
-       FROM ${quoteQualified('public', constraint.table)} c
+    const orphanRows = `FROM ${quoteQualified('public', constraint.table)} c
        WHERE ${child.map((column) => `${column} IS NOT NULL`).join(' AND ')}
-         AND NOT EXISTS (SELECT 1 FROM ${quoteQualified('public', key.parent)} p WHERE ${matches})`,
+         AND NOT EXISTS (SELECT 1 FROM ${quoteQualified('public', key.parent)} p WHERE ${matches})`;
+    // Distinct keys among the first 100 orphans only: the sample never reads (or sorts) them all.
+    const orphans = await session.query<{ rows: string; samples: string[] }>(
+      `SELECT count(*) AS rows,
+              ARRAY(SELECT DISTINCT keys FROM (SELECT concat_ws(', ', ${child.join(', ')}) AS keys ${orphanRows} LIMIT 100) AS first
+                    ORDER BY keys LIMIT 3) AS samples
+       ${orphanRows}`,
     );
     const [found] = orphans.rows;
     detail = `: ${found.rows} row(s) of ${constraint.table} whose ${key.columns.join(', ')} match no ${key.parent} row (e.g. ${found.samples.join('; ')})`;

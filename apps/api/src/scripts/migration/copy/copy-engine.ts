@@ -5,6 +5,7 @@ import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { translateDatabaseError } from '../../../modules/database/database.exception';
 import {
   DatabaseLocation,
+  DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { JournalRepository } from '../../../modules/database/journal/journal.repository';
@@ -12,7 +13,7 @@ import { MigrationException, MigrationExceptionCode } from '../migration.excepti
 import { CopyTask } from '../plan/plan-resolver';
 import { ExportedSnapshot } from '../snapshot/exported-snapshot';
 import { deferForeignKeys, restoreForeignKeys } from './constraint-deferral';
-import { copyTable } from './table-copier';
+import { copyTable, targetColumnNames } from './table-copier';
 
 export type CopyEngineOptions = {
   snapshot: ExportedSnapshot;
@@ -99,7 +100,10 @@ export class CopyEngine {
                 applicationName: 'topsteel-migrate-write',
               }),
             );
+            // The load's checksum (kept in the journal) must not depend on this session's settings.
+            // Target sessions only: the source's projection must see the monolith's own settings.
             worker.targets.set(task.database, target);
+            await target.query(DETERMINISTIC_SESSION_SETTINGS);
           }
           await journal.setTableState(
             {
@@ -112,7 +116,7 @@ export class CopyEngine {
             },
             run.runId,
           );
-          const rows = await copyTable(worker.source, target, task, {
+          const { rows, checksum } = await copyTable(worker.source, target, task, {
             societeId: this.options.societeId,
             maintenanceWorkMem: '256MB',
             onRows: (count) => progress.update(count),
@@ -125,6 +129,8 @@ export class CopyEngine {
               status: 'copied',
               rows,
               checksum: null,
+              checksumColumns: targetColumnNames(task),
+              loadedChecksum: checksum,
             },
             run.runId,
           );

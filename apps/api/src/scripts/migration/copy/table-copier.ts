@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
+import { checksumSql } from '../catalogue/catalogue';
 import { CopyTask } from '../plan/plan-resolver';
 import { BinaryCopyRowCounter } from './binary-copy-row-counter';
 
@@ -14,6 +15,9 @@ export type CopyContext = {
   maintenanceWorkMem: string;
   onRows?: (rows: number) => void;
 };
+
+/** What one committed load wrote: its rows, and the target's checksum over the written columns before COMMIT. */
+export type LoadedTable = { rows: number; checksum: string };
 
 /**
  * The projection the source streams: the legacy columns (cast only when the target type is a
@@ -80,15 +84,17 @@ async function secondaryStructures(target: Client, table: string): Promise<Rebui
  * Copies one table in one target transaction: drop its indexes and keys, truncate, stream the
  * source projection through binary COPY (FREEZE: the rows are written frozen, so the verification
  * scan right after does not have to set hint bits), rebuild the indexes while the other workers
- * are still copying, commit. Interrupted or failed, the transaction rolls back and the table is
- * exactly as it was.
+ * are still copying, checksum what was written (in the transaction, so the checksum is exactly what
+ * the commit makes visible; the journal keeps it to notice later writes), commit. Interrupted or
+ * failed, the transaction rolls back and the table is exactly as it was. The target session must
+ * use DETERMINISTIC_SESSION_SETTINGS, as every checksum does.
  */
 export async function copyTable(
   source: Client,
   target: Client,
   task: CopyTask,
   context: CopyContext,
-): Promise<number> {
+): Promise<LoadedTable> {
   const qualified = quoteQualified('public', task.target);
   await target.query('BEGIN');
   try {
@@ -107,8 +113,11 @@ export async function copyTable(
     const counter = new BinaryCopyRowCounter(context.onRows);
     await pipeline(reader, counter, writer);
     for (const structure of structures) await target.query(structure.create);
+    const loaded = await target.query<{ rows: string; checksum: string }>(
+      checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
+    );
     await target.query('COMMIT');
-    return writer.rowCount;
+    return { rows: writer.rowCount, checksum: loaded.rows[0].checksum };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;

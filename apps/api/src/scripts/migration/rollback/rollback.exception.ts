@@ -12,6 +12,7 @@ export enum RollbackExceptionCode {
   WrittenAfterDump = 'WRITTEN_AFTER_DUMP',
   Inconsistent = 'INCONSISTENT',
   InProgress = 'IN_PROGRESS',
+  StoppedBeforeSwap = 'STOPPED_BEFORE_SWAP',
 }
 
 const INFO: Record<RollbackExceptionCode, ExceptionCodeInfo> = {
@@ -33,7 +34,11 @@ const INFO: Record<RollbackExceptionCode, ExceptionCodeInfo> = {
   },
   [RollbackExceptionCode.Inconsistent]: {
     exitCode: ExitCode.Failure,
-    hint: 'The databases are not where the rollback record says; nothing more was changed. Compare db:status with backups/rollback/in-progress.json before acting by hand.',
+    hint: 'The databases are not where the rollback record says; nothing more was changed. Compare db:status with the rollback record (BACKUP_DIR/rollback/in-progress-<AUTH database>.json) before acting by hand.',
+  },
+  [RollbackExceptionCode.StoppedBeforeSwap]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Nothing was dropped or renamed: AUTH, SHARED, the tenants and the monolith are where they were, and open. Fix the cause the message names (room on the server, pg_restore, a session holding the monolith), then run npm run db:rollback again.',
   },
   [RollbackExceptionCode.InProgress]: {
     exitCode: ExitCode.Failure,

@@ -22,12 +22,16 @@ export class ExportedSnapshot {
   static async open(
     connections: PostgresConnectionFactory,
     location: DatabaseLocation,
-    options: { applicationName: string; readOnly?: boolean },
+    options: { applicationName: string; readOnly?: boolean; importSnapshot?: string },
   ): Promise<ExportedSnapshot> {
     const readOnly = options.readOnly ?? true;
     const owner = await connections.connect(location, { applicationName: options.applicationName, readOnly });
     try {
       await owner.query(`BEGIN ISOLATION LEVEL REPEATABLE READ${readOnly ? ', READ ONLY' : ''}`);
+      // The online split's slot exports a snapshot that lives only until its connection's next
+      // command: adopted here first, then exported again, so the workers join a session we hold.
+      if (options.importSnapshot)
+        await owner.query(`SET TRANSACTION SNAPSHOT '${options.importSnapshot.replace(/'/g, "''")}'`);
       const result = await owner.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
       return new ExportedSnapshot(result.rows[0].id, owner, connections, location, readOnly);
     } catch (error) {

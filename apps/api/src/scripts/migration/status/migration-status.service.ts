@@ -1,9 +1,7 @@
+import { OnlineStatus, readOnlineStatus } from '../online/online-status';
 import { Injectable } from '@nestjs/common';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
-import { tenantDatabaseName } from '../../../database/config/multi-tenant-database.config';
-import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
-import { isOurs } from '../../../modules/database/ownership-marker';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { LockHolder, MigrationLockService } from '../../../modules/database/migration-lock.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
@@ -14,7 +12,8 @@ import { BackupCatalogService } from '../backup/backup-catalog.service';
 import { exactRowCounts, listRelations } from '../catalogue/catalogue';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import { RollbackStateFile } from '../rollback/rollback-state';
-import { DEFAULT_SERVER } from '../../../database/config/tenant-servers.config';
+import { databaseStatus, DatabaseStatus, unreadableStatus } from './database-status';
+import { elsewhere, expectedDatabases } from './expected-databases';
 import { ServerStatus, ServerStatusService } from './server-status.service';
 
 export type MonolithStatus = {
@@ -24,24 +23,11 @@ export type MonolithStatus = {
   tableCount: number;
   totalRows: number;
   tables: { name: string; rows: number; sizeBytes: number; hasPrimaryKey: boolean }[];
+  /** Refusing connections: an interrupted rollback closed it during its swap (db:rollback reopens it). */
+  closed?: boolean;
 };
 
-export type DatabaseStatus = {
-  name: string;
-  kind: SchemaKind;
-  societe: string | null;
-  exists: boolean;
-  ownedByTool: boolean;
-  sizeBytes: number | null;
-  connections: number;
-  appliedMigrations: number | null;
-  pendingMigrations: string[] | null;
-  /** Exists but refuses connections (ALLOW_CONNECTIONS false), e.g. left so by an interrupted rollback. */
-  closed?: boolean;
-  /** Why it is closed, when the rollback record says it closed it. */
-  closedBy?: string;
-  error?: string;
-};
+export type { DatabaseStatus } from './database-status';
 
 export type StatusReport = {
   server: { host: string; port: number; version: string };
@@ -55,6 +41,8 @@ export type StatusReport = {
   servers: ServerStatus[];
   /** Path of the state file of a rollback that stopped halfway, if any. */
   rollbackInProgress: string | null;
+  /** The online split (`db:migrate -- --online`): phase, lag, the slot's retained WAL. */
+  online: OnlineStatus | null;
 };
 
 /** Where things stand: monolith, backups, split state, new databases, pending migrations, connections. */
@@ -74,17 +62,9 @@ export class MigrationStatusService {
 
   async collect(): Promise<StatusReport> {
     const config = this.configService.config;
-    const server = await this.connections.withClient(
-      { database: config.maintenanceDatabase },
-      async (client) => {
-        const version = await client.query<{ server_version: string }>('SHOW server_version');
-        const activity = await client.query<{ database: string; count: number }>(
-          'SELECT datname AS database, count(*)::int AS count FROM pg_stat_activity WHERE datname IS NOT NULL GROUP BY datname ORDER BY datname',
-        );
-        return { version: version.rows[0].server_version, connections: activity.rows };
-      },
-    );
-    const rollbackState = new RollbackStateFile(config.backupDir).read();
+    const server = await this.server();
+    const rollbackFile = new RollbackStateFile(config);
+    const rollbackState = rollbackFile.read();
     // An interrupted rollback can leave AUTH closed to connections: the journal and the sociétés are
     // then unreadable, and status says so rather than failing, so the operator sees where things stand.
     const [auth] = await this.admin.list({}, [config.authDatabase]);
@@ -95,110 +75,28 @@ export class MigrationStatusService {
       authClosed ? [] : this.societes.list(),
       this.lock.holder(),
     ]);
-
-    const expected = new Map<
-      string,
-      {
-        kind: SchemaKind;
-        societe: string | null;
-        server?: string | null;
-        host: string | null;
-        port: number | null;
-      }
-    >();
-    expected.set(config.authDatabase, { kind: 'auth', societe: null, host: null, port: null });
-    expected.set(config.sharedDatabase, { kind: 'shared', societe: null, host: null, port: null });
-    if (societes.length === 0) {
-      expected.set(tenantDatabaseName(config, config.defaultSocieteCode), {
-        kind: 'tenant',
-        societe: config.defaultSocieteCode.toUpperCase(),
-        host: null,
-        port: null,
-      });
-    }
-    for (const societe of societes)
-      expected.set(societe.database, {
-        kind: 'tenant',
-        societe: societe.code,
-        server: societe.server,
-        host: societe.host,
-        port: societe.port,
-      });
-    for (const created of journal?.databases ?? []) {
-      if (!expected.has(created.name))
-        expected.set(created.name, {
-          kind: created.kind,
-          societe: created.societeCode,
-          server: created.server,
-          host: created.host,
-          port: created.port,
-        });
-    }
-    for (const database of rollbackState?.drop ?? []) {
-      if (!expected.has(database.name))
-        expected.set(database.name, {
-          kind: database.kind,
-          societe: null,
-          server: database.server,
-          host: database.host,
-          port: database.port,
-        });
-    }
-    const elsewhere = (where: { server?: string | null; host: string | null }) =>
-      Boolean(where.host) || (Boolean(where.server) && where.server !== DEFAULT_SERVER);
-    const onDefaultServer = [...expected].filter(([, where]) => !elsewhere(where)).map(([name]) => name);
+    const entries = [...expectedDatabases(config, societes, journal, rollbackState)];
+    const onDefaultServer = entries.filter(([, where]) => !elsewhere(where)).map(([name]) => name);
     const infos = new Map((await this.admin.list({}, onDefaultServer)).map((info) => [info.name, info]));
-
-    const entries = [...expected];
-    const databases = await mapWithConcurrency(
-      entries,
-      Math.min(8, config.tenantMaxDataSources),
-      async ([name, where]) => {
-        const info = infos.get(name);
-        const closedInfo = info && !info.acceptsConnections ? info : undefined;
-        const status: DatabaseStatus = {
-          name,
-          kind: where.kind,
-          societe: where.societe,
-          exists: elsewhere(where)
-            ? await this.admin.exists({
-                database: name,
-                server: where.server,
-                host: where.host,
-                port: where.port,
-              })
-            : info !== undefined,
-          ownedByTool: isOurs(info?.comment, config.authDatabase),
-          sizeBytes: info?.sizeBytes ?? null,
-          connections: info?.connections ?? 0,
-          appliedMigrations: null,
-          pendingMigrations: null,
-        };
-        if (closedInfo) {
-          status.closed = true;
-          if (rollbackState?.closedDoors.includes(name))
-            status.closedBy = 'an interrupted rollback: run npm run db:rollback to finish it';
-        } else if (status.exists) {
-          try {
-            await this.connections.withClient(
-              { database: name, server: where.server, host: where.host, port: where.port },
-              async (client) => {
-                status.appliedMigrations = (await this.schemaMigrations.appliedWith(client)).length;
-                status.pendingMigrations = await this.schemaMigrations.pendingWith(client, where.kind);
-              },
-            );
-          } catch (error) {
-            status.error = error instanceof Error ? error.message : String(error);
-          }
-        }
-        return status;
-      },
+    const services = {
+      connections: this.connections,
+      admin: this.admin,
+      schemaMigrations: this.schemaMigrations,
+      authDatabase: config.authDatabase,
+    };
+    const databases = await mapWithConcurrency(entries, Math.min(8, config.tenantMaxDataSources), (entry) =>
+      databaseStatus(services, entry, infos.get(entry[0]), rollbackState),
     );
-
     return {
       server: { host: config.host, port: config.port, version: server.version },
       monolith,
       backups: this.backups.list().map(({ manifest: _manifest, ...summary }) => summary),
+      online: authClosed
+        ? null
+        : await readOnlineStatus(this.connections, {
+            auth: config.authDatabase,
+            monolith: config.monolithDatabase,
+          }),
       split: {
         status: authClosed ? 'unknown' : (journal?.split?.status ?? 'not-started'),
         startedAt: journal?.split?.startedAt ?? null,
@@ -206,26 +104,26 @@ export class MigrationStatusService {
         backupPath: journal?.split?.backupPath ?? null,
       },
       databases: databases.map((result, index) =>
-        result.status === 'fulfilled'
-          ? result.value
-          : {
-              name: entries[index][0],
-              kind: entries[index][1].kind,
-              societe: entries[index][1].societe,
-              exists: false,
-              ownedByTool: false,
-              sizeBytes: null,
-              connections: 0,
-              appliedMigrations: null,
-              pendingMigrations: null,
-              error: result.reason instanceof Error ? result.reason.message : String(result.reason),
-            },
+        result.status === 'fulfilled' ? result.value : unreadableStatus(entries[index], result.reason),
       ),
       connections: server.connections,
       lock,
       servers: await this.servers.collect(societes),
-      rollbackInProgress: rollbackState ? new RollbackStateFile(config.backupDir).path : null,
+      rollbackInProgress: rollbackState ? rollbackFile.path : null,
     };
+  }
+
+  private async server(): Promise<{ version: string; connections: { database: string; count: number }[] }> {
+    return this.connections.withClient(
+      { database: this.configService.config.maintenanceDatabase },
+      async (client) => {
+        const version = await client.query<{ server_version: string }>('SHOW server_version');
+        const activity = await client.query<{ database: string; count: number }>(
+          'SELECT datname AS database, count(*)::int AS count FROM pg_stat_activity WHERE datname IS NOT NULL GROUP BY datname ORDER BY datname',
+        );
+        return { version: version.rows[0].server_version, connections: activity.rows };
+      },
+    );
   }
 
   private async monolith(): Promise<MonolithStatus> {
@@ -238,7 +136,10 @@ export class MigrationStatusService {
       totalRows: 0,
       tables: [],
     };
-    if (!(await this.admin.exists({ database }))) return empty;
+    const [info] = await this.admin.list({}, [database]);
+    if (!info) return empty;
+    // Said rather than failed on: nobody can read a closed monolith, status included.
+    if (!info.acceptsConnections) return { ...empty, exists: true, closed: true };
     return this.connections.withClient(
       { database },
       async (client) => {

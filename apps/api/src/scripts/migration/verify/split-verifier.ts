@@ -55,6 +55,8 @@ export type VerifyOptions = {
   expected?: Map<string, { rows: number; checksum: string }>;
   /** Dangling counts the monolith had, per reference, used when the monolith is gone. */
   referenceBaselines?: Map<string, number>;
+  /** The source read in a snapshot the caller holds (the online split's slot snapshot) instead of a fresh one. */
+  sourceSnapshot?: ExportedSnapshot;
   /** With the source: the plan whose tables and columns the fresh snapshot must still match. */
   plan?: ResolvedPlan;
   /** The default société's id, which the copy wrote into every tenant row. */
@@ -77,9 +79,11 @@ export async function verifySplit(
   options: VerifyOptions,
 ): Promise<VerificationReport> {
   const started = Date.now();
-  const snapshot = options.source
-    ? await ExportedSnapshot.open(connections, options.source, { applicationName: 'topsteel-verify' })
-    : undefined;
+  const snapshot = options.sourceSnapshot
+    ? options.sourceSnapshot
+    : options.source
+      ? await ExportedSnapshot.open(connections, options.source, { applicationName: 'topsteel-verify' })
+      : undefined;
   const sourceSessions: Client[] = [];
   const targetSessions = new Map<SchemaKind, Client>();
   try {
@@ -227,7 +231,7 @@ export async function verifySplit(
     };
   } finally {
     await releaseClients([...sourceSessions, ...targetSessions.values()]);
-    await snapshot?.close();
+    if (snapshot !== options.sourceSnapshot) await snapshot?.close();
   }
 }
 

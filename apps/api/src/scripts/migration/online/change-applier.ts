@@ -1,0 +1,259 @@
+import { Client } from 'pg';
+import { quoteQualified } from '../../../common/identifiers/identifier';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import {
+  DatabaseLocation,
+  DETERMINISTIC_SESSION_SETTINGS,
+  PostgresConnectionFactory,
+} from '../../../modules/database/postgres-connection.factory';
+import { CopyTask } from '../plan/plan-resolver';
+import {
+  deleteOneStatement,
+  deleteStatement,
+  derivedRefreshStatement,
+  insertStatement,
+  Statement,
+  TextRow,
+  updateOneStatement,
+  updateStatement,
+} from './apply-sql';
+import { lsnAfter } from './lsn';
+
+/** Where each target database stands: written in the same transaction as the changes it covers. */
+const POSITION_DDL = `CREATE SCHEMA IF NOT EXISTS topsteel_online;
+CREATE TABLE IF NOT EXISTS topsteel_online.applied_position (slot text PRIMARY KEY, commit_lsn pg_lsn NOT NULL)`;
+
+export type RelationInfo = { name: string; replicaIdentity: string; keyColumns: string[] };
+
+export type DecodedChange =
+  | { kind: 'insert'; relation: RelationInfo; values: TextRow }
+  | { kind: 'update'; relation: RelationInfo; key: TextRow | null; old: TextRow | null; values: TextRow }
+  | { kind: 'delete'; relation: RelationInfo; key: TextRow | null; old: TextRow | null }
+  | { kind: 'truncate'; relations: RelationInfo[]; cascade: boolean };
+
+type Run =
+  | { kind: 'insert'; task: CopyTask; rows: TextRow[] }
+  | {
+      kind: 'update';
+      task: CopyTask;
+      key: string[];
+      changed: string[];
+      rows: { key: TextRow; values: TextRow }[];
+      seen: Set<string>;
+    }
+  | { kind: 'delete'; task: CopyTask; key: string[]; rows: TextRow[] };
+
+const RUN_LIMIT = 1000;
+
+const pick = (row: TextRow, names: string[]): TextRow =>
+  Object.fromEntries(names.map((name) => [name, row[name]]));
+
+/**
+ * Applies decoded source transactions to the target databases with the copy's routing and
+ * projections. Consecutive changes of one kind on one table become one set-based statement; each
+ * source transaction is one transaction per target database it touches, which also records the
+ * transaction's commit position there, so a restart skips exactly what a target already has.
+ */
+export class ChangeApplier {
+  private readonly open = new Set<SchemaKind>();
+  private skip = new Set<SchemaKind>();
+  private commitLsn: string | null = null;
+  private run: Run | null = null;
+  private transactionChanges = 0;
+  readonly touchedTables = new Set<string>();
+
+  private constructor(
+    private readonly targets: Map<SchemaKind, Client>,
+    private readonly positions: Map<SchemaKind, string>,
+    private readonly tasks: Map<string, CopyTask>,
+    private readonly slot: string,
+    private readonly societeId: string,
+  ) {}
+
+  static async connect(
+    connections: PostgresConnectionFactory,
+    locations: Record<SchemaKind, DatabaseLocation>,
+    context: { tasks: CopyTask[]; slot: string; societeId: string },
+  ): Promise<ChangeApplier> {
+    const targets = new Map<SchemaKind, Client>();
+    const positions = new Map<SchemaKind, string>();
+    try {
+      for (const kind of ['auth', 'shared', 'tenant'] as const) {
+        const client = await connections.connect(locations[kind], {
+          applicationName: 'topsteel-online-apply',
+        });
+        targets.set(kind, client);
+        await client.query(DETERMINISTIC_SESSION_SETTINGS);
+        await client.query(POSITION_DDL);
+        const found = await client.query<{ lsn: string }>(
+          'SELECT commit_lsn::text AS lsn FROM topsteel_online.applied_position WHERE slot = $1',
+          [context.slot],
+        );
+        if (found.rows[0]) positions.set(kind, found.rows[0].lsn);
+      }
+    } catch (error) {
+      await Promise.all([...targets.values()].map((client) => client.end().catch(() => undefined)));
+      throw error;
+    }
+    return new ChangeApplier(
+      targets,
+      positions,
+      new Map(context.tasks.map((task) => [task.source, task])),
+      context.slot,
+      context.societeId,
+    );
+  }
+
+  /** A source transaction starts; a target that already holds it (an earlier run applied it) skips it. */
+  begin(commitLsn: string): void {
+    this.commitLsn = commitLsn;
+    this.transactionChanges = 0;
+    this.skip = new Set(
+      [...this.targets.keys()].filter((kind) => !lsnAfter(commitLsn, this.positions.get(kind) ?? null)),
+    );
+  }
+
+  async change(change: DecodedChange): Promise<void> {
+    if (change.kind === 'truncate') return this.truncate(change);
+    const task = this.taskOf(change.relation);
+    this.touchedTables.add(task.source);
+    this.transactionChanges++;
+    if (this.skip.has(task.database)) return;
+    if (change.kind === 'insert') {
+      if (this.run?.kind !== 'insert' || this.run.task !== task)
+        await this.startRun({ kind: 'insert', task, rows: [] });
+      (this.run as Extract<Run, { kind: 'insert' }>).rows.push(change.values);
+    } else if (change.relation.replicaIdentity === 'full') {
+      // No key: rows are matched on their whole old image, one at a time (duplicates are legal there).
+      await this.flush();
+      const statement =
+        change.kind === 'update'
+          ? updateOneStatement(task, change.old ?? {}, change.values)
+          : deleteOneStatement(task, change.old ?? {});
+      await this.execute(task.database, statement.text, statement.values);
+    } else if (change.kind === 'update') await this.update(task, change);
+    else await this.remove(task, change);
+    if (this.run && this.run.rows.length >= RUN_LIMIT) await this.flush();
+  }
+
+  private async update(task: CopyTask, change: Extract<DecodedChange, { kind: 'update' }>): Promise<void> {
+    const key = change.relation.keyColumns;
+    const keyRow = pick(change.key ?? change.values, key);
+    const changed = task.columns
+      .map((column) => column.name)
+      .filter((name) => change.values[name] !== undefined);
+    const identity = JSON.stringify(key.map((name) => keyRow[name]));
+    const run = this.run;
+    // The same row twice in one statement would be updated once: a second change to it starts a new run.
+    if (
+      run?.kind !== 'update' ||
+      run.task !== task ||
+      run.changed.join('\u0000') !== changed.join('\u0000') ||
+      run.seen.has(identity)
+    )
+      await this.startRun({ kind: 'update', task, key, changed, rows: [], seen: new Set() });
+    const current = this.run as Extract<Run, { kind: 'update' }>;
+    current.rows.push({ key: keyRow, values: change.values });
+    current.seen.add(JSON.stringify(key.map((name) => change.values[name] ?? keyRow[name])));
+    current.seen.add(identity);
+  }
+
+  private async remove(task: CopyTask, change: Extract<DecodedChange, { kind: 'delete' }>): Promise<void> {
+    const key = change.relation.keyColumns;
+    if (this.run?.kind !== 'delete' || this.run.task !== task)
+      await this.startRun({ kind: 'delete', task, key, rows: [] });
+    (this.run as Extract<Run, { kind: 'delete' }>).rows.push(pick(change.key ?? change.old ?? {}, key));
+  }
+
+  /** TRUNCATE is applied, never ignored: the same tables, in the same source transaction. */
+  private async truncate(change: Extract<DecodedChange, { kind: 'truncate' }>): Promise<void> {
+    await this.flush();
+    const byDatabase = new Map<SchemaKind, string[]>();
+    for (const relation of change.relations) {
+      const task = this.taskOf(relation);
+      this.touchedTables.add(task.source);
+      this.transactionChanges++;
+      if (this.skip.has(task.database)) continue;
+      byDatabase.set(task.database, [
+        ...(byDatabase.get(task.database) ?? []),
+        quoteQualified('public', task.target),
+      ]);
+    }
+    for (const [database, tables] of byDatabase)
+      await this.execute(database, `TRUNCATE ${tables.join(', ')}${change.cascade ? ' CASCADE' : ''}`, []);
+  }
+
+  /** Makes the source transaction durable in every target it touched, then returns the changes it held. */
+  async commit(): Promise<number> {
+    await this.flush();
+    for (const kind of this.open) {
+      const client = this.targets.get(kind) as Client;
+      await client.query(
+        `INSERT INTO topsteel_online.applied_position (slot, commit_lsn) VALUES ($1, $2)
+         ON CONFLICT (slot) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn`,
+        [this.slot, this.commitLsn],
+      );
+      await client.query('COMMIT');
+      this.positions.set(kind, this.commitLsn as string);
+    }
+    this.open.clear();
+    return this.transactionChanges;
+  }
+
+  async close(): Promise<void> {
+    for (const kind of this.open)
+      await this.targets
+        .get(kind)
+        ?.query('ROLLBACK')
+        .catch(() => undefined);
+    this.open.clear();
+    await Promise.all([...this.targets.values()].map((client) => client.end().catch(() => undefined)));
+  }
+
+  private taskOf(relation: RelationInfo): CopyTask {
+    const task = this.tasks.get(relation.name);
+    if (!task) throw new Error(`a change on ${relation.name}, which the plan does not copy`);
+    return task;
+  }
+
+  private async startRun(run: Run): Promise<void> {
+    await this.flush();
+    this.run = run;
+  }
+
+  private async flush(): Promise<void> {
+    const run = this.run;
+    this.run = null;
+    if (!run || run.rows.length === 0) return;
+    const statements: (Statement | null)[] =
+      run.kind === 'insert'
+        ? [insertStatement(run.task, this.societeId, run.rows)]
+        : run.kind === 'delete'
+          ? [deleteStatement(run.task, run.key, run.rows)]
+          : [
+              run.changed.length > 0 ? updateStatement(run.task, run.key, run.changed, run.rows) : null,
+              derivedRefreshStatement(
+                run.task,
+                run.key,
+                run.rows.map((row) => ({
+                  ...row.key,
+                  ...pick(
+                    row.values,
+                    run.key.filter((name) => row.values[name] !== undefined),
+                  ),
+                })),
+              ),
+            ];
+    for (const statement of statements)
+      if (statement) await this.execute(run.task.database, statement.text, statement.values);
+  }
+
+  private async execute(database: SchemaKind, text: string, values: unknown[]): Promise<void> {
+    const client = this.targets.get(database) as Client;
+    if (!this.open.has(database)) {
+      await client.query('BEGIN');
+      this.open.add(database);
+    }
+    await client.query(text, values);
+  }
+}

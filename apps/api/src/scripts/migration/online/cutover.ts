@@ -1,0 +1,184 @@
+import { Client } from 'pg';
+import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import {
+  DatabaseLocation,
+  DETERMINISTIC_SESSION_SETTINGS,
+  PostgresConnectionFactory,
+} from '../../../modules/database/postgres-connection.factory';
+import { checksumOfExpressionsSql, checksumSql } from '../catalogue/catalogue';
+import { projectionExpressions, targetColumnNames } from '../copy/table-copier';
+import { CopyTask } from '../plan/plan-resolver';
+import { CUTOVER_MESSAGE_PREFIX, ONLINE_APPLICATION } from './monolith-objects';
+
+export type CutoverContext = {
+  connections: PostgresConnectionFactory;
+  monolith: DatabaseLocation;
+  maintenance: DatabaseLocation;
+  locations: Record<SchemaKind, DatabaseLocation>;
+  tasks: CopyTask[];
+  societeId: string;
+  maxPauseMs: number;
+  /** Source tables with changes applied since the copy. */
+  changedTables: () => string[];
+  /** 'drained' when the follower has applied everything before the marker; rejects if the follow failed. */
+  drainedTo: (marker: string, deadlineMs: number) => Promise<'drained' | 'timeout'>;
+};
+
+export type CutoverOutcome =
+  { ok: true; pauseMs: number; verifiedTables: string[] } | { ok: false; pauseMs: number; reason: string };
+
+class PauseExceeded extends Error {}
+
+/**
+ * One cutover attempt. Writes to every published table are blocked by EXCLUSIVE locks held by our
+ * session (reads go on), a marker is written to the WAL after the last change that could commit,
+ * the follower drains to it, target sequences are moved past the monolith's, the tables that changed
+ * since the copy are counted and checksummed on both sides, then the monolith is made read-only for
+ * applications (new sessions by default, existing ones ended) before the locks are released. If
+ * the pause would pass maxPauseMs before the monolith is read-only, the locks are released and the
+ * writes resume: nothing was changed on either side.
+ */
+export async function attemptCutover(context: CutoverContext): Promise<CutoverOutcome> {
+  const started = Date.now();
+  const deadline = started + context.maxPauseMs;
+  const remaining = () => {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new PauseExceeded('the pause would pass --max-pause-ms');
+    return left;
+  };
+  const session = await context.connections.connect(context.monolith, {
+    applicationName: `${ONLINE_APPLICATION}-cutover`,
+  });
+  try {
+    await session.query(DETERMINISTIC_SESSION_SETTINGS);
+    // A rerun after a cutover killed halfway may find the monolith already read-only for new sessions.
+    await session.query('SET default_transaction_read_only = off');
+    await session.query('BEGIN');
+    try {
+      await session.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(remaining()))}`);
+      const tables = [...new Set(context.tasks.map((task) => task.source))];
+      await session.query(
+        `LOCK TABLE ${tables.map((table) => quoteQualified('public', table)).join(', ')} IN EXCLUSIVE MODE`,
+      );
+      const marker = `${started}-${process.pid}`;
+      await session.query('SELECT pg_logical_emit_message(false, $1, $2)', [CUTOVER_MESSAGE_PREFIX, marker]);
+      if ((await context.drainedTo(marker, deadline)) === 'timeout')
+        throw new PauseExceeded('the changes in flight could not be applied within --max-pause-ms');
+      await syncSequences(session, context);
+      remaining();
+      await session.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(remaining()))}`);
+      const changed = context.changedTables();
+      const mismatches = await verifyChanged(session, context, changed);
+      if (mismatches.length > 0) {
+        await session.query('ROLLBACK');
+        return {
+          ok: false,
+          pauseMs: Date.now() - started,
+          reason: `verification failed: ${mismatches.join('; ')}`,
+        };
+      }
+      remaining();
+      await makeReadOnly(session, context);
+      await session.query('COMMIT');
+      return { ok: true, pauseMs: Date.now() - started, verifiedTables: changed };
+    } catch (error) {
+      await session.query('ROLLBACK').catch(() => undefined);
+      const reason = error instanceof PauseExceeded ? error.message : pauseReason(error);
+      if (reason) return { ok: false, pauseMs: Date.now() - started, reason };
+      throw error;
+    }
+  } finally {
+    await session.end().catch(() => undefined);
+  }
+}
+
+/** lock_timeout and statement_timeout during the pause mean "too long", not "broken". */
+function pauseReason(error: unknown): string | null {
+  const code = (error as { code?: string }).code;
+  if (code === '55P03') return 'the write lock could not be taken within --max-pause-ms';
+  if (code === '57014') return 'the verification would pass --max-pause-ms';
+  return null;
+}
+
+/** Target sequences named like the monolith's are moved to at least the monolith's value. */
+async function syncSequences(session: Client, context: CutoverContext): Promise<void> {
+  const sequences = await session.query<{ name: string; value: string }>(
+    `SELECT sequencename AS name, last_value::text AS value FROM pg_sequences
+     WHERE schemaname = 'public' AND last_value IS NOT NULL`,
+  );
+  if (sequences.rows.length === 0) return;
+  for (const kind of Object.keys(context.locations) as SchemaKind[])
+    await context.connections.withClient(context.locations[kind], (target) =>
+      target.query(
+        `SELECT setval(format('%I.%I', s.schemaname, s.sequencename)::regclass, m.value)
+         FROM pg_sequences s JOIN unnest($1::text[], $2::bigint[]) AS m(name, value) ON m.name = s.sequencename
+         WHERE s.schemaname = 'public' AND (s.last_value IS NULL OR s.last_value < m.value)`,
+        [sequences.rows.map((row) => row.name), sequences.rows.map((row) => row.value)],
+      ),
+    );
+}
+
+/** Count and checksum of every changed table, source (under our locks) against target. */
+async function verifyChanged(session: Client, context: CutoverContext, changed: string[]): Promise<string[]> {
+  const mismatches: string[] = [];
+  const tasks = context.tasks.filter((task) => changed.includes(task.source));
+  const targets = new Map<SchemaKind, Client>();
+  try {
+    for (const task of tasks) {
+      let target = targets.get(task.database);
+      if (!target) {
+        target = await context.connections.connect(context.locations[task.database], {
+          applicationName: `${ONLINE_APPLICATION}-verify`,
+        });
+        await target.query(DETERMINISTIC_SESSION_SETTINGS);
+        targets.set(task.database, target);
+      }
+      const [source, copy] = await Promise.all([
+        session.query<{ rows: string; checksum: string }>(
+          checksumOfExpressionsSql({ schema: 'public', name: task.source }, [
+            projectionExpressions(task, context.societeId),
+          ]),
+        ),
+        target.query<{ rows: string; checksum: string }>(
+          checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
+        ),
+      ]);
+      if (source.rows[0].rows !== copy.rows[0].rows || source.rows[0].checksum !== copy.rows[0].checksum)
+        mismatches.push(
+          `${task.source}: monolith ${source.rows[0].rows} rows, ${task.database}.${task.target} ${copy.rows[0].rows} rows${
+            source.rows[0].rows === copy.rows[0].rows ? ' (content differs)' : ''
+          }`,
+        );
+    }
+  } finally {
+    await Promise.all([...targets.values()].map((client) => client.end().catch(() => undefined)));
+  }
+  return mismatches;
+}
+
+/**
+ * Applications can no longer write to the monolith: new sessions start read-only, and every other
+ * session on it (writers waiting on our locks included) is ended. The tool's sessions are kept.
+ */
+async function makeReadOnly(session: Client, context: CutoverContext): Promise<void> {
+  await context.connections.withClient(
+    context.maintenance,
+    async (maintenance) => {
+      await maintenance.query(
+        `ALTER DATABASE ${quoteIdentifier(context.monolith.database)} SET default_transaction_read_only = on`,
+      );
+      await maintenance.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> $2 AND backend_type = 'client backend'
+           AND application_name NOT LIKE $3`,
+        [
+          context.monolith.database,
+          (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid,
+          `${ONLINE_APPLICATION}%`,
+        ],
+      );
+    },
+    { applicationName: `${ONLINE_APPLICATION}-readonly` },
+  );
+}

@@ -1,0 +1,149 @@
+import { RunContext } from '../../../common/run/run-context';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { HeldLock } from '../../../modules/database/migration-lock.service';
+import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
+import { CopyEngine } from '../copy/copy-engine';
+import { MigrationException, MigrationExceptionCode } from '../migration.exception';
+import { planDrift, ResolvedPlan } from '../plan/plan-resolver';
+import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
+import { computeSchemaFingerprint } from '../snapshot/schema-fingerprint';
+import { computeFingerprints, fingerprintTargets } from '../snapshot/table-fingerprints';
+import { SplitTargets } from '../targets/split-targets';
+import { verifySplit } from '../verify/split-verifier';
+import { createSlot, OnlineNames } from './monolith-objects';
+import { OnlineDependencies, OnlineOptions } from './online-dependencies';
+import { OnlineJournal } from './online-journal';
+
+export type OnlineCopyResult = {
+  consistentLsn: string;
+  backup: { path: string; reused: boolean };
+  tables: number;
+  rows: number;
+  copyMs: number;
+};
+
+/**
+ * The copy phase: the slot is created first and its exported snapshot adopted by a session we hold,
+ * so the backup, the parallel COPY and the copy's verification all read exactly the data the slot
+ * will stream changes after. The targets are prepared as for the offline split.
+ */
+export async function copyInSlotSnapshot(
+  dependencies: OnlineDependencies,
+  context: {
+    plan: ResolvedPlan;
+    targets: SplitTargets;
+    prepared: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string };
+    names: OnlineNames;
+    options: OnlineOptions;
+    run: RunContext;
+    lock: HeldLock;
+  },
+): Promise<OnlineCopyResult> {
+  const { connections, configService, journal, backups } = dependencies;
+  const { plan, prepared, names, options, run, lock } = context;
+  const monolith = { database: configService.config.monolithDatabase };
+  const slot = await run.step('create the replication slot', () =>
+    createSlot(connections.clientConfig(monolith, { applicationName: 'topsteel-online-slot' }), names.slot),
+  );
+  let snapshot: ExportedSnapshot;
+  try {
+    snapshot = await ExportedSnapshot.open(connections, monolith, {
+      applicationName: 'topsteel-online-copy',
+      importSnapshot: slot.snapshotName,
+    });
+  } finally {
+    // Imported: the snapshot now lives in our session; the replication connection is no longer needed.
+    await slot.connection.end().catch(() => undefined);
+  }
+  await journal.withJournal((repository) =>
+    new OnlineJournal(repository.client).update({ consistentLsn: slot.consistentPoint }),
+  );
+  try {
+    const sourceTables = await fingerprintTargets(snapshot.client);
+    const drift = planDrift(plan, sourceTables);
+    if (drift.length > 0)
+      throw new MigrationException(
+        MigrationExceptionCode.PreflightFailed,
+        `the monolith changed during the pre-flight, nothing was copied:\n${drift.map((problem) => `  ❌ ${problem}`).join('\n')}`,
+        { drift },
+      );
+    const fingerprintSession = await snapshot.join('topsteel-online-fingerprint');
+    const content = await (async () => {
+      try {
+        const schema = await computeSchemaFingerprint(fingerprintSession);
+        return { tables: await computeFingerprints([fingerprintSession], sourceTables), schema };
+      } finally {
+        await releaseClients([fingerprintSession]);
+      }
+    })();
+    const backup = await run.step('backup', async () => {
+      const existing = await backups.findMatchingBackup(monolith.database, content);
+      if (existing) return { path: existing.path, reused: true };
+      const taken = await backups.backupInSnapshot(
+        { location: monolith, role: 'monolith' },
+        snapshot,
+        content,
+        run,
+      );
+      return { path: taken.path, reused: false };
+    });
+    await journal.withJournal((repository) =>
+      repository.saveSplit({
+        status: 'in_progress',
+        sourceDatabase: monolith.database,
+        runId: run.runId,
+        backupPath: backup.path,
+        societeId: prepared.societeId,
+        excludedTables: plan.excluded
+          .filter((exclusion) => exclusion.by === 'operator')
+          .map((exclusion) => exclusion.source),
+      }),
+    );
+    const started = Date.now();
+    // Every table is copied again: a copy from an earlier slot's snapshot cannot be followed from this one.
+    const copied = await journal.withJournal(async (repository) => {
+      const engine = new CopyEngine(connections, {
+        snapshot,
+        jobs: options.jobs,
+        societeId: prepared.societeId,
+        locations: prepared.locations,
+        journal: repository,
+        run,
+        lock,
+      });
+      const tables = await run.step('copy', () => engine.copy(plan.tasks));
+      await run.step('restore foreign keys', () => engine.restoreConstraints(['auth', 'shared', 'tenant']));
+      return tables;
+    });
+    const copyMs = Date.now() - started;
+    await run.step('link users to the default société', () => context.targets.linkUsers(prepared.societeId));
+    const verification = await run.step('verify the copy in the slot snapshot', () =>
+      verifySplit(connections, {
+        tasks: plan.tasks,
+        cutReferences: plan.cutReferences,
+        locations: prepared.locations,
+        sourceSnapshot: snapshot,
+        plan,
+        societeId: prepared.societeId,
+        jobs: options.jobs,
+      }),
+    );
+    if (!verification.ok) {
+      const tables = verification.tables.filter((table) => !table.ok).map((table) => table.source);
+      throw new MigrationException(
+        MigrationExceptionCode.VerificationFailed,
+        `the copy does not match the slot's snapshot: ${[...verification.problems, ...tables].join(', ')}`,
+        { tables, problems: verification.problems },
+      );
+    }
+    return {
+      consistentLsn: slot.consistentPoint,
+      backup,
+      tables: copied.length,
+      rows: copied.reduce((sum, table) => sum + table.rows, 0),
+      copyMs,
+    };
+  } finally {
+    await snapshot.close();
+  }
+}

@@ -1,0 +1,382 @@
+import { Injectable } from '@nestjs/common';
+import { RunContext } from '../../../common/run/run-context';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
+import { DatabaseConfigService } from '../../../modules/database/database-config.service';
+import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
+import {
+  describeHolder,
+  HeldLock,
+  MigrationLockService,
+} from '../../../modules/database/migration-lock.service';
+import {
+  DatabaseLocation,
+  PostgresConnectionFactory,
+} from '../../../modules/database/postgres-connection.factory';
+import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
+import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
+import { BackupCurrentDatabaseService } from '../backup-current-database';
+import { DryRunMigrationService } from '../dry-run-migration';
+import { MigrationException, MigrationExceptionCode } from '../migration.exception';
+import { DEFAULT_PLAN } from '../plan/default-plan';
+import { ResolvedPlan } from '../plan/plan-resolver';
+import { SplitTargets } from '../targets/split-targets';
+import { ChangeApplier } from './change-applier';
+import { ChangeStream } from './change-stream';
+import { attemptCutover } from './cutover';
+import { Follower } from './follower';
+import {
+  dropSlot,
+  releaseSlot,
+  slotExists,
+  ONLINE_APPLICATION,
+  onlineNames,
+  OnlineNames,
+  prepareMonolith,
+} from './monolith-objects';
+import { copyInSlotSnapshot, OnlineCopyResult } from './online-copy';
+import { OnlineDependencies, OnlineOptions } from './online-dependencies';
+import { recordOnlineSplit, removeOnlineObjects } from './online-finish';
+import { AppliedProgress } from './applied-progress';
+import { OnlineJournal } from './online-journal';
+import { assertOnlinePossible, readOnlinePrerequisites } from './online-prerequisites';
+import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.exception';
+
+export type OnlineSplitReport = {
+  resumed: boolean;
+  copy: OnlineCopyResult | null;
+  cutover: { attempts: number; pauseMs: number; changesApplied: number; verifiedTables: string[] };
+  verification: { ok: boolean; tables: number };
+  tablesWithReplicaIdentityFull: string[];
+  totalMs: number;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `db:migrate -- --online`: copy in the slot's snapshot, follow the monolith's changes, cut over
+ * in a pause bounded by --max-pause-ms, record the split complete. A killed run resumes from the
+ * journal (following again from the slot); a failure or an interruption takes the slot and the
+ * publication down, and the next run starts over with a new copy.
+ */
+@Injectable()
+export class OnlineSplitService {
+  private readonly dependencies: OnlineDependencies;
+
+  constructor(
+    configService: DatabaseConfigService,
+    connections: PostgresConnectionFactory,
+    admin: DatabaseAdminService,
+    lock: MigrationLockService,
+    schemaMigrations: SchemaMigrationService,
+    journal: MigrationJournalService,
+    dryRun: DryRunMigrationService,
+    backups: BackupCurrentDatabaseService,
+    provisioning: SocieteProvisioningService,
+  ) {
+    this.dependencies = {
+      configService,
+      connections,
+      admin,
+      lock,
+      schemaMigrations,
+      journal,
+      dryRun,
+      backups,
+      provisioning,
+    };
+  }
+
+  private get monolith(): DatabaseLocation {
+    return { database: this.dependencies.configService.config.monolithDatabase };
+  }
+
+  async migrate(options: OnlineOptions, run: RunContext): Promise<OnlineSplitReport> {
+    const { connections, lock } = this.dependencies;
+    // Before the lock and before anything is created: a server without logical decoding stops here.
+    const prerequisites = await connections.withClient(
+      this.monolith,
+      (client) =>
+        readOnlinePrerequisites(
+          client,
+          DEFAULT_PLAN.tables.map((table) => table.source),
+        ),
+      { readOnly: true, applicationName: ONLINE_APPLICATION },
+    );
+    assertOnlinePossible(prerequisites);
+    return lock.withMigrationLock(
+      'migrate',
+      {
+        timeoutMs: options.lockTimeoutMs,
+        onWait: (holder) => run.info(`Waiting for the migration lock held by ${describeHolder(holder)}…`),
+      },
+      (held) => this.split(options, run, held, prerequisites.withoutIdentity),
+    );
+  }
+
+  private async split(
+    options: OnlineOptions,
+    run: RunContext,
+    lock: HeldLock,
+    withoutIdentity: string[],
+  ): Promise<OnlineSplitReport> {
+    const started = Date.now();
+    const { dryRun, journal } = this.dependencies;
+    const existing = await journal.read();
+    if (existing?.split?.status === 'complete')
+      throw new MigrationException(
+        MigrationExceptionCode.PreflightFailed,
+        'the split is already complete: run npm run db:migrate (without --online) for schema migrations',
+      );
+    const preflight = await run.step('pre-flight', () =>
+      dryRun.preflight({ excludeTables: options.excludeTables, jobs: options.jobs }),
+    );
+    if (!preflight.report.ok || !preflight.plan) {
+      const failed = preflight.report.checks.filter((check) => !check.ok);
+      throw new MigrationException(
+        MigrationExceptionCode.PreflightFailed,
+        `pre-flight failed, nothing was written:\n${failed.map((check) => `  ❌ ${check.label}: ${check.detail}`).join('\n')}`,
+        { checks: failed },
+      );
+    }
+    const plan = preflight.plan;
+    const names = onlineNames(this.monolith.database);
+    const targets = new SplitTargets(
+      this.dependencies.configService,
+      this.dependencies.connections,
+      this.dependencies.admin,
+      this.dependencies.schemaMigrations,
+      journal,
+      this.dependencies.provisioning,
+    );
+    const prepared = await this.dependencies.connections.withClient(this.monolith, (client) =>
+      run.step('prepare databases', () => targets.prepare(run, client, lock)),
+    );
+    const state = await journal.withJournal((repository) => new OnlineJournal(repository.client).read());
+    // Following again needs the slot: without it (dropped by hand) the changes since the copy are lost, so copy again.
+    const resumed =
+      state !== null &&
+      state.phase !== 'copying' &&
+      (await this.dependencies.connections.withClient(this.monolith, (client) =>
+        slotExists(client, names.slot),
+      ));
+    try {
+      let copy: OnlineCopyResult | null = null;
+      if (!resumed) {
+        await this.setUp(names, plan, withoutIdentity, run);
+        copy = await copyInSlotSnapshot(this.dependencies, {
+          plan,
+          targets,
+          prepared,
+          names,
+          options,
+          run,
+          lock,
+        });
+        await this.onlineJournal((online) => online.update({ phase: 'following' }));
+      } else run.info(`Resuming the online split: following from the slot ${names.slot}.`);
+      const cutover = await this.followAndCutOver(names, plan, prepared, options, run, lock);
+      await run.step('remove the slot and the publication', () =>
+        removeOnlineObjects(this.dependencies, names, prepared.locations),
+      );
+      await run.step('analyze', () => targets.analyze());
+      const verification = await recordOnlineSplit(this.dependencies, {
+        plan,
+        locations: prepared.locations,
+        societeId: prepared.societeId,
+        jobs: options.jobs,
+        run,
+        pauseMs: cutover.pauseMs,
+      });
+      if (!verification.ok)
+        throw new MigrationException(
+          MigrationExceptionCode.VerificationFailed,
+          `verification failed after the cutover: ${verification.tables
+            .filter((table) => !table.ok)
+            .map((table) => table.source)
+            .join(', ')}`,
+        );
+      return {
+        resumed,
+        copy,
+        cutover,
+        verification: { ok: verification.ok, tables: verification.tables.length },
+        tablesWithReplicaIdentityFull: withoutIdentity,
+        totalMs: Date.now() - started,
+      };
+    } catch (error) {
+      // A failure or an interruption must not leave a slot retaining WAL: take it all down.
+      await this.abandon(names, prepared.locations, run);
+      throw error;
+    }
+  }
+
+  private async setUp(
+    names: OnlineNames,
+    plan: ResolvedPlan,
+    withoutIdentity: string[],
+    run: RunContext,
+  ): Promise<void> {
+    const tables = plan.tasks.map((task) => task.source);
+    const keyless = withoutIdentity.filter((table) => tables.includes(table));
+    await this.onlineJournal(async (online) => {
+      // On record before the first change on the monolith, so that every exit path can undo it.
+      await online.start({ slotName: names.slot, publicationName: names.publication, runId: run.runId });
+      await online.update({ replicaIdentities: keyless });
+    });
+    await run.step('publication, replica identities and DDL guard', () =>
+      this.dependencies.connections.withClient(
+        this.monolith,
+        async (client) => {
+          // A slot left by a run killed while copying cannot be followed from: its copy is gone.
+          await dropSlot(client, names.slot);
+          await prepareMonolith(client, names, tables, keyless);
+        },
+        { applicationName: ONLINE_APPLICATION },
+      ),
+    );
+    if (keyless.length > 0)
+      run.info(`REPLICA IDENTITY FULL set on ${keyless.join(', ')} (put back at the end).`);
+  }
+
+  private async followAndCutOver(
+    names: OnlineNames,
+    plan: ResolvedPlan,
+    prepared: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string },
+    options: OnlineOptions,
+    run: RunContext,
+    lock: HeldLock,
+  ): Promise<OnlineSplitReport['cutover']> {
+    const { connections, configService } = this.dependencies;
+    const applier = await ChangeApplier.connect(connections, prepared.locations, {
+      tasks: plan.tasks,
+      slot: names.slot,
+      societeId: prepared.societeId,
+    });
+    const journalClient = await connections.connect(
+      { database: configService.config.authDatabase },
+      { applicationName: `${ONLINE_APPLICATION}-journal` },
+    );
+    const probeSession = await connections.connect(this.monolith, {
+      applicationName: `${ONLINE_APPLICATION}-probe`,
+    });
+    await probeSession.query('SET default_transaction_read_only = off');
+    await releaseSlot(probeSession, names.slot);
+    const online = new OnlineJournal(journalClient);
+    const state = await online.read();
+    const progress = new AppliedProgress(online, applier.touchedTables);
+    const stream = new ChangeStream(
+      connections.clientConfig(this.monolith, { applicationName: `${ONLINE_APPLICATION}-follow` }),
+    );
+    const follower = new Follower(stream, applier, probeSession, names, run, (lsn, changes, lagMs) =>
+      progress.applied(lsn, changes, lagMs),
+    );
+    follower.start();
+    run.info(
+      `Following the monolith's changes (cutover ${options.cutover}, max lag ${options.maxLagMs} ms, max pause ${options.maxPauseMs} ms).`,
+    );
+    const cutover = { attempts: state?.cutoverAttempts ?? 0 };
+    const context = { plan, prepared, options, follower, applier, previous: state?.changedTables ?? [] };
+    try {
+      for (let tick = 0; ; tick++) {
+        if (follower.error) throw follower.error;
+        run.shutdown.throwIfRequested();
+        lock.assertHeld();
+        await follower.probe();
+        await sleep(200);
+        const lag = follower.lagMs();
+        if (tick % 5 === 0) await this.reportLag(online, follower, lag, run);
+        const wanted =
+          options.cutover === 'auto'
+            ? lag < options.maxLagMs
+            : (await online.read())?.cutoverRequestedAt != null;
+        if (!wanted) continue;
+        cutover.attempts++;
+        await online.update({ phase: 'cutover', cutoverAttempts: cutover.attempts });
+        const outcome = await this.attempt(context);
+        if (outcome.ok) {
+          await progress.flush(follower.appliedLsn);
+          await online.update({ pauseMs: outcome.pauseMs });
+          run.info(
+            `Cutover done: writes paused ${outcome.pauseMs} ms, ${outcome.verifiedTables.length} changed table(s) verified.`,
+          );
+          return {
+            attempts: cutover.attempts,
+            pauseMs: outcome.pauseMs,
+            changesApplied: (state?.changesApplied ?? 0) + follower.changesApplied,
+            verifiedTables: outcome.verifiedTables,
+          };
+        }
+        if (outcome.reason.startsWith('verification failed'))
+          throw new OnlineSplitException(
+            OnlineSplitExceptionCode.CutoverFailed,
+            `cutover attempt ${cutover.attempts}: ${outcome.reason}`,
+          );
+        run.info(
+          `Cutover attempt ${cutover.attempts} aborted after ${outcome.pauseMs} ms (${outcome.reason}); writes resumed, following again.`,
+        );
+        await online.update({ phase: 'following', cutoverOutcome: 'aborted', cutoverRequestedAt: null });
+        if (options.cutover === 'auto') await sleep(Math.min(5000, 500 * cutover.attempts));
+      }
+    } finally {
+      await follower.stop();
+      await probeSession.end().catch(() => undefined);
+      await journalClient.end().catch(() => undefined);
+    }
+  }
+
+  private attempt(context: {
+    plan: ResolvedPlan;
+    prepared: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string };
+    options: OnlineOptions;
+    follower: Follower;
+    applier: ChangeApplier;
+    previous: string[];
+  }): ReturnType<typeof attemptCutover> {
+    const { configService, connections } = this.dependencies;
+    return attemptCutover({
+      connections,
+      monolith: this.monolith,
+      maintenance: { database: configService.config.maintenanceDatabase },
+      locations: context.prepared.locations,
+      tasks: context.plan.tasks,
+      societeId: context.prepared.societeId,
+      maxPauseMs: context.options.maxPauseMs,
+      changedTables: () => [...new Set([...context.previous, ...context.applier.touchedTables])],
+      drainedTo: (marker, deadline) => context.follower.drainedTo(marker, deadline),
+    });
+  }
+
+  private async reportLag(
+    online: OnlineJournal,
+    follower: Follower,
+    lag: number,
+    run: RunContext,
+  ): Promise<void> {
+    const known = Number.isFinite(lag);
+    await online.update({ lagMs: known ? Math.round(lag) : null });
+    run.detail(
+      `  following: lag ${known ? `${Math.round(lag)} ms` : 'unknown'}, ${follower.changesApplied} change(s) applied`,
+    );
+  }
+
+  private async abandon(
+    names: OnlineNames,
+    locations: Record<SchemaKind, DatabaseLocation>,
+    run: RunContext,
+  ): Promise<void> {
+    try {
+      await removeOnlineObjects(this.dependencies, names, locations);
+      await this.onlineJournal((online) => online.update({ phase: 'copying' }));
+      run.info(`The slot ${names.slot} and the publication were dropped; the next run copies again.`);
+    } catch (error) {
+      run.info(
+        `Could not drop the slot ${names.slot}: ${error instanceof Error ? error.message : String(error)}; npm run db:rollback drops it.`,
+      );
+    }
+  }
+
+  private onlineJournal<T>(work: (online: OnlineJournal) => Promise<T>): Promise<T> {
+    return this.dependencies.journal.withJournal((repository) => work(new OnlineJournal(repository.client)));
+  }
+}

@@ -1,0 +1,46 @@
+import { Check } from '../../../common/run/check';
+import { SplitStatus } from '../../../modules/database/journal/journal.types';
+import { FingerprintDifference } from '../backup-current-database';
+import { SchemaDifference } from '../snapshot/schema-fingerprint';
+import { DatabaseToDrop } from './rollback-state';
+
+export type PostSplitChange = {
+  database: string;
+  table: string;
+  rowsAtSplit: number | null;
+  rowsNow: number | null;
+};
+
+export type RollbackValidation = {
+  ok: boolean;
+  inProgress: boolean;
+  nothingToDo: boolean;
+  checks: Check[];
+  backup: { name: string; path: string } | null;
+  drop: DatabaseToDrop[];
+  untouched: string[];
+  restore: {
+    needed: boolean;
+    monolithExists: boolean;
+    differences: FingerprintDifference[];
+    /** Structural differences (constraints, indexes, defaults, sequences gone back…), by object. */
+    schemaDifferences: SchemaDifference[];
+    /** False when the backup's manifest predates schema fingerprints: then only rows decide. */
+    schemaCompared: boolean;
+  };
+  postSplitData: PostSplitChange[];
+  /** The split's status in the journal (or the in-progress record); 'none' when no split is recorded. */
+  splitStatus: SplitStatus | 'none';
+};
+
+export type RollbackOptions = { acceptDataLoss?: boolean; backupName?: string };
+
+export type RollbackReport = {
+  nothingToDo: boolean;
+  dropped: string[];
+  preDropBackup: string | null;
+  restored: boolean;
+  replacedMonolith: string | null;
+  backup: string | null;
+  nextSteps: string[];
+};

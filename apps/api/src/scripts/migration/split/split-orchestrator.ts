@@ -1,0 +1,187 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
+import { DatabaseConfigService } from '../../../modules/database/database-config.service';
+import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
+import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
+import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
+import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
+import { BackupCurrentDatabaseService } from '../backup-current-database';
+import { TableFingerprint } from '../backup/backup-manifest';
+import { DryRunMigrationService } from '../dry-run-migration';
+import { ResolvedPlan } from '../plan/plan-resolver';
+import { ExportedSnapshot } from '../snapshot/exported-snapshot';
+import { PreparedTargets, SplitTargets } from '../targets/split-targets';
+import { copyStep, CopyOutcome, pendingTables } from './copy.step';
+import { recordSplitOutcome, recordSplitStart, recordVerifying } from './journal.step';
+import { planStep } from './plan.step';
+import { assertPlanMatchesSnapshot, backupStep, fingerprintSnapshot } from './snapshot.step';
+import { SplitRun, timer } from './split-context';
+import { SplitReport, splitReport, verificationFailure } from './split-report';
+import { verifyStep } from './verify.step';
+
+/** What the snapshot phase hands to the copy: the backup and the prepared targets. */
+type Staged = {
+  backup: { path: string; reused: boolean };
+  prepared: PreparedTargets;
+  /** The monolith's tables as the snapshot holds them, keyed `public.<table>`. */
+  content: Record<string, TableFingerprint>;
+  prepareMs: number;
+  backupMs: number;
+};
+
+/**
+ * The split, in the order of its folders: plan → snapshot (fingerprints and backup) → targets →
+ * copy → verify → journal. Every step is resumable, so a rerun after any crash continues.
+ */
+@Injectable()
+export class SplitOrchestrator {
+  constructor(
+    private readonly configService: DatabaseConfigService,
+    private readonly connections: PostgresConnectionFactory,
+    private readonly admin: DatabaseAdminService,
+    private readonly schemaMigrations: SchemaMigrationService,
+    private readonly journal: MigrationJournalService,
+    private readonly dryRun: DryRunMigrationService,
+    private readonly backups: BackupCurrentDatabaseService,
+    private readonly provisioning: SocieteProvisioningService,
+  ) {}
+
+  async split(split: SplitRun): Promise<SplitReport> {
+    const total = timer();
+    const { run, monolith } = split;
+    run.info(
+      split.resumed ? 'Resuming the split recorded in the journal.' : `Splitting ${monolith.database}.`,
+    );
+    const preflightTime = timer();
+    const plan = await planStep(this.dryRun, split);
+    const preflightMs = preflightTime();
+    const targets = this.targets();
+    const { staged, copy } = await this.inSnapshot(split, plan, targets);
+    const { prepared } = staged;
+    const usersLinked = await run.step('link users to the default société', () =>
+      targets.linkUsers(prepared.societeId),
+    );
+    await run.step('analyze', () => targets.analyze());
+
+    const verifyTime = timer();
+    await recordVerifying(this.journal, monolith.database, run);
+    const verification = await verifyStep(this.connections, split, plan, prepared);
+    const verifyMs = verifyTime();
+    split.lock.assertHeld();
+    await recordSplitOutcome(this.journal, {
+      monolith: monolith.database,
+      verification,
+      tasks: plan.tasks,
+      locations: prepared.locations,
+      run,
+    });
+
+    const report = splitReport({
+      resumed: split.resumed,
+      backup: staged.backup,
+      prepared,
+      tasks: plan.tasks,
+      excluded: plan.excluded,
+      copied: copy.copied,
+      usersLinked,
+      constraintsRestored: copy.constraintsRestored,
+      discardedTargetChanges: copy.discarded,
+      verification,
+      timings: {
+        preflightMs,
+        prepareMs: staged.prepareMs,
+        backupMs: staged.backupMs,
+        copyMs: copy.copyMs,
+        constraintsMs: copy.constraintsMs,
+        verifyMs,
+        totalMs: total(),
+      },
+    });
+    if (!verification.ok) throw verificationFailure(report);
+    return report;
+  }
+
+  /** One snapshot for everything read from the monolith in this run: fingerprints, backup and copy. */
+  private async inSnapshot(
+    split: SplitRun,
+    plan: ResolvedPlan,
+    targets: SplitTargets,
+  ): Promise<{ staged: Staged; copy: CopyOutcome }> {
+    const snapshot = await ExportedSnapshot.open(this.connections, split.monolith, {
+      applicationName: 'topsteel-migrate',
+    });
+    try {
+      const staged = await this.snapshotAndTargets(split, plan, snapshot, targets);
+      return { staged, copy: await this.copy(split, plan, snapshot, staged) };
+    } finally {
+      await snapshot.close();
+    }
+  }
+
+  private targets(): SplitTargets {
+    return new SplitTargets(
+      this.configService,
+      this.connections,
+      this.admin,
+      this.schemaMigrations,
+      this.journal,
+      this.provisioning,
+    );
+  }
+
+  /** The snapshot's fingerprints while the targets are prepared, then the backup, then the journal says "in progress". */
+  private async snapshotAndTargets(
+    split: SplitRun,
+    plan: ResolvedPlan,
+    snapshot: ExportedSnapshot,
+    targets: SplitTargets,
+  ): Promise<Staged> {
+    const { run, lock, monolith } = split;
+    const prepareTime = timer();
+    const sourceTables = await assertPlanMatchesSnapshot(plan, snapshot);
+    const [content, prepared] = await Promise.all([
+      fingerprintSnapshot(snapshot, sourceTables),
+      run.step('prepare databases', () => targets.prepare(run, snapshot.client, lock)),
+    ]);
+    const prepareMs = prepareTime();
+    const backupTime = timer();
+    const backup = await backupStep(this.backups, monolith, snapshot, content, run);
+    const backupMs = backupTime();
+    await recordSplitStart(this.journal, {
+      monolith: monolith.database,
+      run,
+      backupPath: backup.path,
+      societeId: prepared.societeId,
+      plan,
+    });
+    return { backup, prepared, content: content.tables, prepareMs, backupMs };
+  }
+
+  private async copy(
+    split: SplitRun,
+    plan: ResolvedPlan,
+    snapshot: ExportedSnapshot,
+    staged: Staged,
+  ): Promise<CopyOutcome> {
+    const { run } = split;
+    const { prepared } = staged;
+    const { pending, discarded } = await run.step('plan the copy', () =>
+      pendingTables(this.connections, this.journal, split, {
+        tasks: plan.tasks,
+        locations: prepared.locations,
+        source: staged.content,
+      }),
+    );
+    if (pending.length < plan.tasks.length)
+      run.info(
+        `${plan.tasks.length - pending.length} table(s) already copied and unchanged; ${pending.length} to copy.`,
+      );
+    const copied = await copyStep(this.connections, this.journal, split, {
+      snapshot,
+      pending,
+      societeId: prepared.societeId,
+      locations: prepared.locations,
+    });
+    return { ...copied, discarded };
+  }
+}

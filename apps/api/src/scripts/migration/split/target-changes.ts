@@ -1,0 +1,202 @@
+import { chmodSync, createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { fsyncPath, timestampName } from '../../../common/fs/durable-files';
+import { quoteQualified } from '../../../common/identifiers/identifier';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { TableCopyState } from '../../../modules/database/journal/journal.types';
+import {
+  DatabaseLocation,
+  DETERMINISTIC_SESSION_SETTINGS,
+  PostgresConnectionFactory,
+} from '../../../modules/database/postgres-connection.factory';
+import { TableFingerprint } from '../backup/backup-manifest';
+import { checksumSql } from '../catalogue/catalogue';
+import { CopyTask } from '../plan/plan-resolver';
+
+/** A target table whose content is not what the tool last wrote into it. */
+export type TargetChange = {
+  database: string;
+  table: string;
+  /** What the tool's last committed load held; null when the tool never finished loading it (it should be empty). */
+  loaded: { rows: number | null; checksum: string } | null;
+  /** What it holds now; null when the table, or a column the load's checksum covered, is gone. */
+  found: TableFingerprint | null;
+};
+
+const key = (database: string, table: string): string => `${database}.${table}`;
+
+/**
+ * What the journal says the tool wrote into a table: the checksum taken in the load's own
+ * transaction, or, for journals written before it was recorded, the verification's checksum.
+ */
+function loadedContent(
+  state: TableCopyState | undefined,
+): { rows: number | null; checksum: string; columns: string[] } | null {
+  if (!state?.checksumColumns || state.status === 'copying') return null;
+  const checksum = state.loadedChecksum ?? (state.status === 'verified' ? state.checksum : null);
+  return checksum ? { rows: state.rows, checksum, columns: state.checksumColumns } : null;
+}
+
+/**
+ * Row count and one checksum per column set of a target table, or null when the table, or a
+ * column the checksum covered, is gone (a later schema migration dropped it): changed either way.
+ */
+async function checksumsOf(
+  client: Client,
+  table: string,
+  columnSets: string[][],
+): Promise<{ rows: number; checksums: string[] } | null> {
+  const present = await client.query<{ missing: number | null }>(
+    `SELECT (SELECT count(*)::int FROM unnest($2::text[]) AS wanted(name)
+             WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = wanted.name
+                               AND a.attnum > 0 AND NOT a.attisdropped)) AS missing
+     WHERE to_regclass($1) IS NOT NULL`,
+    [quoteQualified('public', table), [...new Set(columnSets.flat())]],
+  );
+  if (present.rows.length === 0 || present.rows[0].missing !== 0) return null;
+  const result = await client.query<Record<string, string>>(
+    checksumSql({ schema: 'public', name: table }, columnSets),
+  );
+  const row = result.rows[0];
+  return {
+    rows: Number(row.rows),
+    checksums: columnSets.map((_, index) => row[index === 0 ? 'checksum' : `checksum${index}`]),
+  };
+}
+
+/**
+ * Tables the journal records as loaded by the tool whose content changed since (a row inserted by
+ * an application pointed at the new databases too early, a DBA's fix). Reads only. `db:migrate`
+ * refuses to overwrite them; `db:rollback --validate` can name them before anything is dropped.
+ */
+export async function changedTargetTables(
+  connections: PostgresConnectionFactory,
+  states: TableCopyState[],
+  locate: (database: string) => DatabaseLocation = (database) => ({ database }),
+): Promise<TargetChange[]> {
+  const changes: TargetChange[] = [];
+  const byDatabase = new Map<string, TableCopyState[]>();
+  for (const state of states.filter((candidate) => loadedContent(candidate)))
+    byDatabase.set(state.targetDatabase, [...(byDatabase.get(state.targetDatabase) ?? []), state]);
+  for (const [database, tables] of byDatabase) {
+    await connections.withClient(
+      locate(database),
+      async (client) => {
+        await client.query(DETERMINISTIC_SESSION_SETTINGS);
+        for (const state of tables) {
+          const loaded = loadedContent(state) as NonNullable<ReturnType<typeof loadedContent>>;
+          const found = await checksumsOf(client, state.targetTable, [loaded.columns]);
+          if (found && found.checksums[0] === loaded.checksum) continue;
+          changes.push({
+            database,
+            table: state.targetTable,
+            loaded: { rows: loaded.rows, checksum: loaded.checksum },
+            found: found ? { rows: found.rows, checksum: found.checksums[0] } : null,
+          });
+        }
+      },
+      { readOnly: true, applicationName: 'topsteel-target-changes' },
+    );
+  }
+  return changes;
+}
+
+/**
+ * For a rerun of an unfinished split: which tables to (re)copy, and which of them hold something the
+ * tool did not write. A table is copied again when the tool never finished loading it or the
+ * monolith changed since; it counts as changed when it differs from the tool's last load, or, never
+ * loaded, holds rows that are not the monolith's (a crash between the load's commit and its
+ * journal entry leaves exactly the monolith's rows: recopying those loses nothing).
+ */
+export async function classifyTargets(
+  connections: PostgresConnectionFactory,
+  plan: {
+    tasks: CopyTask[];
+    locations: Record<SchemaKind, DatabaseLocation>;
+    states: TableCopyState[];
+    source: Record<string, TableFingerprint>;
+  },
+): Promise<{ pending: CopyTask[]; changed: TargetChange[] }> {
+  const states = new Map(plan.states.map((state) => [key(state.targetDatabase, state.targetTable), state]));
+  const pending: CopyTask[] = [];
+  const changed: TargetChange[] = [];
+  for (const kind of [...new Set(plan.tasks.map((task) => task.database))]) {
+    const location = plan.locations[kind];
+    await connections.withClient(
+      location,
+      async (client) => {
+        await client.query(DETERMINISTIC_SESSION_SETTINGS);
+        for (const task of plan.tasks.filter((candidate) => candidate.database === kind)) {
+          const loaded = loadedContent(states.get(key(location.database, task.target)));
+          const legacy = task.columns.map((column) => column.name);
+          const found = await checksumsOf(client, task.target, loaded ? [loaded.columns, legacy] : [legacy]);
+          const source = plan.source[`public.${task.source}`];
+          const sameAsSource = (checksum: string | undefined) =>
+            source !== undefined &&
+            found !== null &&
+            found.rows === source.rows &&
+            checksum === source.checksum;
+          const change = (): TargetChange => ({
+            database: location.database,
+            table: task.target,
+            loaded: loaded ? { rows: loaded.rows, checksum: loaded.checksum } : null,
+            found: found ? { rows: found.rows, checksum: found.checksums[0] } : null,
+          });
+          if (loaded) {
+            if (found?.checksums[0] !== loaded.checksum) changed.push(change());
+            if (!sameAsSource(found?.checksums[1])) pending.push(task);
+            continue;
+          }
+          if (found && found.rows > 0 && !sameAsSource(found.checksums[0])) changed.push(change());
+          pending.push(task);
+        }
+      },
+      { applicationName: 'topsteel-migrate-plan' },
+    );
+  }
+  return { pending, changed };
+}
+
+/**
+ * Writes each changed table to `<BACKUP_DIR>/target-changes/<timestamp>/<database>.<table>.csv`
+ * (CSV with a header, folder 0700, files 0600, flushed to disk) before the copy overwrites it;
+ * `\copy <table> FROM '<file>' CSV HEADER` loads one back.
+ */
+export async function dumpTargetTables(
+  connections: PostgresConnectionFactory,
+  changes: TargetChange[],
+  backupDir: string,
+  locate: (database: string) => DatabaseLocation = (database) => ({ database }),
+): Promise<{ folder: string; files: string[] }> {
+  const folder = join(backupDir, 'target-changes', timestampName(new Date()));
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  chmodSync(folder, 0o700);
+  const files: string[] = [];
+  for (const change of changes) {
+    const file = join(folder, `${change.database}.${change.table}.csv`);
+    const dumped = await connections.withClient(
+      locate(change.database),
+      async (client) => {
+        const table = quoteQualified('public', change.table);
+        const exists = await client.query<{ present: boolean }>(
+          'SELECT to_regclass($1) IS NOT NULL AS present',
+          [table],
+        );
+        if (!exists.rows[0].present) return false;
+        await client.query(DETERMINISTIC_SESSION_SETTINGS);
+        const reader = client.query(copyTo(`COPY (SELECT * FROM ${table}) TO STDOUT (FORMAT csv, HEADER)`));
+        await pipeline(reader, createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+        return true;
+      },
+      { readOnly: true, applicationName: 'topsteel-target-dump' },
+    );
+    if (!dumped) continue;
+    fsyncPath(file);
+    files.push(file);
+  }
+  fsyncPath(folder);
+  return { folder, files };
+}

@@ -1,0 +1,203 @@
+import { ChildProcess } from 'node:child_process';
+import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
+import { CliResult, parseJson, runNpmScript, spawnCli } from '../../../../test/harness/cli';
+import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
+import { LogicalCluster, startLogicalCluster } from '../../../../test/harness/logical-cluster';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+
+type StatusDocument = {
+  online: { phase: string; cutoverAttempts: number; retainedWalBytes: number | null } | null;
+};
+
+function finished(child: ChildProcess): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+}
+
+/** Polls db:status --json until the online split reports the phase. */
+async function waitForPhase(
+  environment: TestEnvironment,
+  phase: string,
+  timeoutMs = 240000,
+): Promise<StatusDocument> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await runNpmScript('db:status', ['--json'], environment.env());
+    if (result.code === 0) {
+      const status = parseJson<StatusDocument>(result);
+      if (status.online?.phase === phase) return status;
+    }
+    if (Date.now() > deadline) throw new Error(`phase ${phase} not reached`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 120000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function expectEqualTables(environment: TestEnvironment): Promise<void> {
+  const databaseOf = {
+    auth: environment.names.auth,
+    shared: environment.names.shared,
+    tenant: environment.names.defaultTenant,
+  };
+  for (const table of DEFAULT_PLAN.tables) {
+    const columns = await legacyColumns(environment, environment.names.monolith, table.source);
+    const source = await tableContent(environment, environment.names.monolith, table.source, columns);
+    const target = await tableContent(environment, databaseOf[table.database], table.target, columns);
+    expect([table.source, target]).toEqual([table.source, source]);
+  }
+}
+
+async function slots(environment: TestEnvironment): Promise<string[]> {
+  return (
+    await environment.query<{ slot_name: string }>('postgres', 'SELECT slot_name FROM pg_replication_slots')
+  ).map((row) => row.slot_name);
+}
+
+const MANUAL = ['migrate', '--online', '--cutover', 'manual', '--json', '--jobs', '2'];
+
+describe('online split faults (logical cluster)', () => {
+  let cluster: LogicalCluster;
+  const environments: TestEnvironment[] = [];
+  const environment = async (label: string) => {
+    const created = TestEnvironment.create(label, cluster);
+    environments.push(created);
+    await created.createMonolith();
+    return created;
+  };
+
+  beforeAll(async () => {
+    cluster = await startLogicalCluster();
+  }, 60000);
+  afterAll(async () => {
+    for (const created of environments) await created.cleanup();
+    await cluster?.stop();
+  }, 120000);
+
+  it('kill -9 while following, then the same command again: keyless table, TRUNCATE, TOAST, a large transaction; db:cutover completes it', async () => {
+    const env = await environment('onlinekill');
+    const monolith = env.names.monolith;
+    const first = spawnCli(MANUAL, env.env());
+    const firstDone = finished(first);
+    await waitForPhase(env, 'following');
+    await env.query(
+      monolith,
+      `INSERT INTO user_settings_backup (id, key, value) VALUES
+         ('00000000-0000-0000-0000-0000000000aa', 'dup', 'v'), ('00000000-0000-0000-0000-0000000000aa', 'dup', 'v'),
+         ('00000000-0000-0000-0000-0000000000bb', 'other', repeat('long ', 5000))`,
+    );
+    await env.query(
+      monolith,
+      "DELETE FROM user_settings_backup WHERE ctid = (SELECT ctid FROM user_settings_backup WHERE key = 'dup' LIMIT 1)",
+    );
+    await env.query(monolith, "UPDATE user_settings_backup SET type = 'changed' WHERE key = 'other'");
+    await env.query(monolith, 'TRUNCATE notification_reads');
+    await env.query(
+      monolith,
+      `INSERT INTO clients (nom, numero_client, notes) SELECT 'Bulk ' || i, 'BULK-' || i, repeat('n', 3000) FROM generate_series(1, 5000) i`,
+    );
+    await waitFor(async () => {
+      const [row] = await env.query<{ count: string }>(
+        env.names.defaultTenant,
+        "SELECT count(*) AS count FROM clients WHERE numero_client LIKE 'BULK-%'",
+      );
+      return Number(row.count) === 5000;
+    });
+    first.kill('SIGKILL');
+    expect((await firstDone).signal).toBe('SIGKILL');
+    // Written while no one follows: the slot keeps them for the rerun.
+    await env.query(monolith, "UPDATE clients SET ville = 'Paris' WHERE numero_client LIKE 'BULK-%'");
+    await env.query(monolith, "DELETE FROM clients WHERE numero_client IN ('BULK-1', 'BULK-2')");
+
+    const second = spawnCli(MANUAL, env.env());
+    const secondDone = finished(second);
+    const status = await waitForPhase(env, 'following');
+    expect(status.online?.retainedWalBytes).not.toBeNull();
+    const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
+    expect(cutover.code).toBe(0);
+    const result = await secondDone;
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(true);
+    await expectEqualTables(env);
+    expect(await slots(env)).toEqual([]);
+    const [identity] = await env.query<{ identity: string }>(
+      monolith,
+      "SELECT relreplident AS identity FROM pg_class WHERE relname = 'user_settings_backup'",
+    );
+    expect(identity.identity).toBe('d');
+  }, 900000);
+
+  it('kill -9 while copying, then the same command again: copies again in a new slot and completes', async () => {
+    const env = await environment('onlinecopykill');
+    const first = spawnCli(['migrate', '--online', '--json', '--jobs', '2'], env.env());
+    const firstDone = finished(first);
+    // The journal says a table is being copied: the copy is under way in the slot's snapshot.
+    await waitFor(async () => {
+      const rows = await env
+        .query<{ copying: string }>(
+          env.names.auth,
+          `SELECT count(*) AS copying FROM migration_journal.split_tables t, migration_journal.online_split o
+           WHERE t.status = 'copying' AND o.phase = 'copying'`,
+        )
+        .catch(() => [{ copying: '0' }]);
+      return Number(rows[0].copying) > 0;
+    }, 240000);
+    first.kill('SIGKILL');
+    expect((await firstDone).signal).toBe('SIGKILL');
+    await env.query(env.names.monolith, "UPDATE clients SET ville = 'Brest' WHERE true");
+    const result = await runNpmScript('db:migrate', ['--online', '--json', '--jobs', '2'], env.env());
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(false);
+    await expectEqualTables(env);
+    expect(await slots(env)).toEqual([]);
+    const status = await runNpmScript('db:status', ['--json'], env.env());
+    expect(parseJson<StatusDocument>(status).online?.phase).toBe('done');
+  }, 900000);
+
+  it('DDL on the monolith during the follow is refused and stops the follow with exit 1 naming the statement', async () => {
+    const env = await environment('onlineddl');
+    const child = spawnCli(MANUAL, env.env());
+    const done = finished(child);
+    await waitForPhase(env, 'following');
+    await expect(
+      env.query(env.names.monolith, 'ALTER TABLE clients ADD COLUMN extra integer'),
+    ).rejects.toThrow(/refused while the online split/);
+    const result = await done;
+    expect(result.code).toBe(1);
+    const document = parseJson<{ error: { code: string; message: string } }>(result);
+    expect(document.error.code).toBe('DDL_DURING_SPLIT');
+    expect(document.error.message).toMatch(/ALTER TABLE clients ADD COLUMN extra integer/);
+    expect(await slots(env)).toEqual([]);
+    const columns = await legacyColumns(env, env.names.monolith, 'clients');
+    expect(columns).not.toContain('extra');
+  }, 600000);
+
+  it('a cutover that would pass --max-pause-ms is aborted, db:cutover exits 1, writes resume and the follow goes on', async () => {
+    const env = await environment('onlinepause');
+    const child = spawnCli([...MANUAL, '--max-pause-ms', '1'], env.env());
+    const done = finished(child);
+    await waitForPhase(env, 'following');
+    const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
+    expect(cutover.code).toBe(1);
+    const status = await waitForPhase(env, 'following');
+    expect(status.online?.cutoverAttempts).toBeGreaterThanOrEqual(1);
+    await env.query(env.names.monolith, "UPDATE clients SET ville = 'Nantes' WHERE true");
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(143);
+    expect(await slots(env)).toEqual([]);
+  }, 600000);
+});

@@ -1,0 +1,94 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestServer } from './test-server';
+
+const BINARIES = '/usr/lib/postgresql/15/bin';
+
+export type LogicalCluster = TestServer & { stop(): Promise<void> };
+
+/** A free TCP port on 127.0.0.1, as the kernel hands it out. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function uidOf(user: string): { uid: number; gid: number } {
+  return {
+    uid: Number(execFileSync('id', ['-u', user]).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', user]).toString().trim()),
+  };
+}
+
+/** Runs a PostgreSQL binary as the postgres OS user when we are root (initdb refuses root). */
+function asPostgres(binary: string, args: string[]): void {
+  const command = process.getuid?.() === 0 ? 'runuser' : join(BINARIES, binary);
+  const full = process.getuid?.() === 0 ? ['-u', 'postgres', '--', join(BINARIES, binary), ...args] : args;
+  const result = spawnSync(command, full, { encoding: 'utf8' });
+  if (result.status !== 0)
+    throw new Error(`${binary} failed (${result.status}): ${result.stderr || result.stdout}`);
+}
+
+/**
+ * A throwaway PostgreSQL 15 cluster with wal_level = logical, for the online split's specs (the
+ * system server may not have it, and changing it needs a restart). initdb/pg_ctl run as the postgres
+ * OS user, data in a fresh folder under /tmp, trust authentication on 127.0.0.1 and a free port.
+ */
+export async function startLogicalCluster(): Promise<LogicalCluster> {
+  const password = 'S3cret-Topsteel-logical';
+  if (!existsSync(join(BINARIES, 'pg_ctl'))) return startEmbeddedLogical(password);
+  const root = mkdtempSync(join(tmpdir(), 'topsteel-logical-'));
+  const data = join(root, 'data');
+  if (process.getuid?.() === 0) {
+    const owner = uidOf('postgres');
+    chownSync(root, owner.uid, owner.gid);
+  }
+  chmodSync(root, 0o700);
+  const port = await freePort();
+  asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  const settings = [
+    'wal_level=logical',
+    `port=${port}`,
+    'listen_addresses=127.0.0.1',
+    `unix_socket_directories=${root}`,
+    'max_wal_senders=10',
+    'max_replication_slots=10',
+    'max_connections=100',
+    // Crash safety of this throwaway server is not what the specs test (the tool is killed, not the server).
+    'fsync=off',
+    'full_page_writes=off',
+  ]
+    .map((setting) => `-c ${setting}`)
+    .join(' ');
+  asPostgres('pg_ctl', ['-D', data, '-o', settings, '-l', join(root, 'server.log'), '-w', 'start']);
+  return {
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    embedded: false,
+    stop: async () => {
+      try {
+        asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+async function startEmbeddedLogical(_password: string): Promise<LogicalCluster> {
+  // Not wired yet: the embedded helper takes no server flags. Say so rather than test the wrong server.
+  throw new Error(
+    `no PostgreSQL 15 binaries in ${BINARIES}: the online split specs need a cluster with wal_level=logical`,
+  );
+}
