@@ -144,6 +144,39 @@ describe('db:rollback under faults', () => {
     }
   });
 
+  it('names a table of an unfinished split written into since the tool loaded it, and needs --accept-data-loss', async () => {
+    const environment = TestEnvironment.create('rbwritten');
+    try {
+      await environment.createMonolith({ scale: 10 });
+      const migrate = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+      await migrate.waitFor(/✔ (auth|shared|tenant)\./, 3);
+      migrate.child.kill('SIGKILL');
+      await migrate.done;
+      const [loaded] = await environment.query<{ database: string; table: string }>(
+        environment.names.auth,
+        `SELECT target_database AS database, target_table AS "table" FROM migration_journal.split_tables
+         WHERE status <> 'copying' AND rows > 0 AND loaded_checksum IS NOT NULL ORDER BY rows DESC LIMIT 1`,
+      );
+      // Someone fixes a row in a table the tool had already loaded (an app pointed at it too early).
+      await environment.query(
+        loaded.database,
+        `DELETE FROM "${loaded.table}" WHERE ctid = (SELECT ctid FROM "${loaded.table}" LIMIT 1)`,
+      );
+
+      const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
+      expect(validate.code).toBe(1);
+      const validation = parseJson<RollbackDocument>(validate).validation;
+      expect(validation.postSplitData).toContainEqual(
+        expect.objectContaining({ database: loaded.database, table: `public.${loaded.table}` }),
+      );
+      const refused = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(refused.code).toBe(1);
+      expect(await environment.databaseExists(loaded.database)).toBe(true);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
   it('refuses when AUTH (the journal) is gone but databases marked as the tool’s remain', async () => {
     const environment = await splitEnvironment('rbnojournal');
     try {

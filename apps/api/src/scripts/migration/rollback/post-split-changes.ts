@@ -1,6 +1,8 @@
 import { JOURNAL_SCHEMA } from '../../../modules/database/journal/journal.schema';
-import { DatabaseSnapshot } from '../../../modules/database/journal/journal.types';
+import { DatabaseSnapshot, TableCopyState } from '../../../modules/database/journal/journal.types';
+import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 import { BackupCurrentDatabaseService, compareFingerprints } from '../backup-current-database';
+import { changedTargetTables } from '../split/target-changes';
 import { DatabaseToDrop } from './rollback-state';
 import { PostSplitChange } from './rollback.types';
 
@@ -15,26 +17,29 @@ export type PostSplitFindings = { changes: PostSplitChange[]; copiesOnly: string
  * - the split completed and the database came later (a société created since): everything in it
  *   was written after the split, so it is compared with nothing;
  * - the split never completed (killed mid-copy, failed verification, or no split row at all
- *   because it stopped while preparing the databases): nothing was ever cut over to them and only
- *   the tool wrote there, copies of monolith rows and the rows it derives from them and from the
- *   configuration (société, site, memberships), all of which the monolith and its backup still
- *   hold. Such a database is listed in `copiesOnly` rather than as data loss; the pre-drop dump is
- *   taken all the same.
+ *   because it stopped while preparing the databases): nothing was cut over to them, so the tool
+ *   should be their only writer. Each table the journal records as loaded is compared with the
+ *   checksum taken when the tool loaded it: a table written since (an application pointed at AUTH
+ *   too early, a DBA's fix) is data loss like any post-split write. A database where every loaded
+ *   table is as the tool left it is listed in `copiesOnly`; the pre-drop dump is taken all the same.
  * A snapshot that exists is always used, even if the split's status did not reach 'complete'
  * (a crash between saving the snapshots and the status).
  */
 export async function postSplitChanges(
-  backups: BackupCurrentDatabaseService,
+  services: { backups: BackupCurrentDatabaseService; connections: PostgresConnectionFactory },
   databases: DatabaseToDrop[],
-  snapshots: DatabaseSnapshot[],
+  journal: { snapshots: DatabaseSnapshot[]; tables: TableCopyState[] },
   splitCompleted: boolean,
 ): Promise<PostSplitFindings> {
+  const { backups } = services;
   const changes: PostSplitChange[] = [];
   const copiesOnly: string[] = [];
   for (const database of databases) {
-    const snapshot = snapshots.find((candidate) => candidate.database === database.name);
+    const snapshot = journal.snapshots.find((candidate) => candidate.database === database.name);
     if (!snapshot && !splitCompleted) {
-      copiesOnly.push(database.name);
+      const written = await writtenSinceLoad(services.connections, database, journal.tables);
+      if (written.length === 0) copiesOnly.push(database.name);
+      changes.push(...written);
       continue;
     }
     const recorded = snapshot?.tables ?? {};
@@ -55,4 +60,24 @@ export async function postSplitChanges(
     }
   }
   return { changes, copiesOnly };
+}
+
+/** Tables of an unfinished split's database that no longer hold what the tool loaded into them. */
+async function writtenSinceLoad(
+  connections: PostgresConnectionFactory,
+  database: DatabaseToDrop,
+  tables: TableCopyState[],
+): Promise<PostSplitChange[]> {
+  const own = tables.filter((state) => state.targetDatabase === database.name);
+  const changed = await changedTargetTables(connections, own, (name) => ({
+    database: name,
+    host: database.host,
+    port: database.port,
+  }));
+  return changed.map((change) => ({
+    database: change.database,
+    table: `public.${change.table}`,
+    rowsAtSplit: change.loaded?.rows ?? null,
+    rowsNow: change.found?.rows ?? null,
+  }));
 }

@@ -67,9 +67,12 @@ export async function readValidationFacts(
     : splitRecorded && (!monolith.monolithExists || monolith.differs);
   // Checked again when resuming: the application may have written while the rollback was stopped.
   const postSplit = await postSplitChanges(
-    dependencies.backups,
+    dependencies,
     plan.drop.filter((database) => !closed.includes(database.name)),
-    inProgress ? inProgress.snapshots : (journal?.snapshots ?? []),
+    {
+      snapshots: inProgress ? inProgress.snapshots : (journal?.snapshots ?? []),
+      tables: journal?.tables ?? [],
+    },
     splitStatus === 'complete',
   );
   return {

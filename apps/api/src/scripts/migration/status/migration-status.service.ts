@@ -91,12 +91,14 @@ export class MigrationStatusService {
       server: { host: config.host, port: config.port, version: server.version },
       monolith,
       backups: this.backups.list().map(({ manifest: _manifest, ...summary }) => summary),
-      online: authClosed
-        ? null
-        : await readOnlineStatus(this.connections, {
-            auth: config.authDatabase,
-            monolith: config.monolithDatabase,
-          }),
+      // Only where AUTH exists: before the split, status must not even try to open it.
+      online:
+        authClosed || !auth
+          ? null
+          : await readOnlineStatus(this.connections, {
+              auth: config.authDatabase,
+              monolith: config.monolithDatabase,
+            }),
       split: {
         status: authClosed ? 'unknown' : (journal?.split?.status ?? 'not-started'),
         startedAt: journal?.split?.startedAt ?? null,
