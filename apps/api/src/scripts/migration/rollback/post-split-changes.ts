@@ -71,6 +71,7 @@ async function writtenSinceLoad(
   const own = tables.filter((state) => state.targetDatabase === database.name);
   const changed = await changedTargetTables(connections, own, (name) => ({
     database: name,
+    server: database.server,
     host: database.host,
     port: database.port,
   }));
