@@ -49,106 +49,18 @@ export class CopyEngine {
   ) {}
 
   async copy(tasks: CopyTask[]): Promise<CopiedTable[]> {
-    const { journal, run, locations } = this.options;
-    const kinds = [...new Set(tasks.map((task) => task.database))];
-    for (const kind of kinds) {
-      const target = await this.connections.connect(locations[kind], {
-        applicationName: 'topsteel-migrate-defer',
-      });
-      try {
-        await deferForeignKeys(target, locations[kind].database, journal);
-      } finally {
-        await target.end().catch(() => undefined);
-      }
-    }
-
-    // Both ends of every COPY speak the monolith's own encoding, so its bytes travel untouched: a
-    // SQL_ASCII monolith may hold bytes that are not UTF-8 (the driver's default would refuse them),
-    // and a target in another encoding converts from the real one. Set after connecting: the driver
-    // always announces client_encoding=UTF8 in its start-up packet, which would override a -c option.
-    const encoding = (
-      await this.options.snapshot.client.query<{ encoding: string }>(
-        "SELECT current_setting('server_encoding') AS encoding",
-      )
-    ).rows[0].encoding;
-    const speakSourceEncoding = async (client: Client): Promise<Client> => {
-      try {
-        await client.query("SELECT set_config('client_encoding', $1, false)", [encoding]);
-        return client;
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-      }
-    };
+    const { run } = this.options;
+    await this.deferForeignKeys([...new Set(tasks.map((task) => task.database))]);
+    const encoding = await this.sourceEncoding();
     const queue = [...tasks].sort((left, right) => right.sizeBytes - left.sizeBytes);
     const copied: CopiedTable[] = [];
     let failure: { task: CopyTask; error: unknown } | undefined;
     const work = async (worker: Worker): Promise<void> => {
       while (queue.length > 0 && !failure && !run.shutdown.requested) {
         const task = queue.shift() as CopyTask;
-        this.options.lock.assertHeld();
-        const started = Date.now();
-        const progress = run.progress.task(`${task.database}.${task.target}`, task.estimatedRows);
         try {
-          worker.source ??= await speakSourceEncoding(
-            await this.options.snapshot.join('topsteel-migrate-read'),
-          );
-          let target = worker.targets.get(task.database);
-          if (!target) {
-            target = await speakSourceEncoding(
-              await this.connections.connect(locations[task.database], {
-                applicationName: 'topsteel-migrate-write',
-              }),
-            );
-            // The load's checksum (kept in the journal) must not depend on this session's settings.
-            // Target sessions only: the source's projection must see the monolith's own settings.
-            worker.targets.set(task.database, target);
-            await target.query(DETERMINISTIC_SESSION_SETTINGS);
-          }
-          await journal.setTableState(
-            {
-              sourceTable: task.source,
-              targetDatabase: locations[task.database].database,
-              targetTable: task.target,
-              status: 'copying',
-              rows: null,
-              checksum: null,
-            },
-            run.runId,
-          );
-          const { rows, checksum } = await copyTable(worker.source, target, task, {
-            societeId: this.options.societeId,
-            maintenanceWorkMem: '256MB',
-            onRows: (count) => progress.update(count),
-          });
-          await journal.setTableState(
-            {
-              sourceTable: task.source,
-              targetDatabase: locations[task.database].database,
-              targetTable: task.target,
-              status: 'copied',
-              rows,
-              checksum: null,
-              checksumColumns: targetColumnNames(task),
-              loadedChecksum: checksum,
-            },
-            run.runId,
-          );
-          progress.finish(`${rows} rows`);
-          copied.push({
-            source: task.source,
-            target: task.target,
-            database: task.database,
-            rows,
-            durationMs: Date.now() - started,
-          });
-          run.log('copy table', {
-            table: `${task.database}.${task.target}`,
-            rows,
-            durationMs: Date.now() - started,
-          });
+          copied.push(await this.copyOne(worker, task, encoding));
         } catch (error) {
-          progress.fail(error instanceof Error ? error.message : String(error));
           failure ??= { task, error };
           // A session that failed mid-COPY is in an unknown state: drop it, the next table opens a new one.
           await closeWorker(worker);
@@ -164,17 +76,102 @@ export class CopyEngine {
     } finally {
       await Promise.all(workers.map(closeWorker));
     }
-    if (failure) {
-      const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-      throw new MigrationException(
-        MigrationExceptionCode.CopyFailed,
-        `copy of ${failure.task.source} into ${failure.task.database}.${failure.task.target} failed: ${message}`,
-        { table: failure.task.source },
-        { cause: failure.error },
-      );
-    }
+    if (failure) throw copyFailed(failure.task, failure.error);
     run.shutdown.throwIfRequested();
     return copied;
+  }
+
+  /** Foreign keys of every target database set aside (recorded in the journal first) while loading. */
+  private async deferForeignKeys(kinds: SchemaKind[]): Promise<void> {
+    const { journal, locations } = this.options;
+    for (const kind of kinds) {
+      const target = await this.connections.connect(locations[kind], {
+        applicationName: 'topsteel-migrate-defer',
+      });
+      try {
+        await deferForeignKeys(target, locations[kind].database, journal);
+      } finally {
+        await target.end().catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Both ends of every COPY speak the monolith's own encoding, so its bytes travel untouched: a
+   * SQL_ASCII monolith may hold bytes that are not UTF-8 (the driver's default would refuse them),
+   * and a target in another encoding converts from the real one.
+   */
+  private async sourceEncoding(): Promise<string> {
+    const result = await this.options.snapshot.client.query<{ encoding: string }>(
+      "SELECT current_setting('server_encoding') AS encoding",
+    );
+    return result.rows[0].encoding;
+  }
+
+  /** One table: one target transaction, journaled as copying then copied with its load checksum. */
+  private async copyOne(worker: Worker, task: CopyTask, encoding: string): Promise<CopiedTable> {
+    const { journal, run, locations } = this.options;
+    this.options.lock.assertHeld();
+    const started = Date.now();
+    const progress = run.progress.task(`${task.database}.${task.target}`, task.estimatedRows);
+    try {
+      const { source, target } = await this.sessions(worker, task, encoding);
+      const state = {
+        sourceTable: task.source,
+        targetDatabase: locations[task.database].database,
+        targetTable: task.target,
+      };
+      await journal.setTableState({ ...state, status: 'copying', rows: null, checksum: null }, run.runId);
+      const { rows, checksum } = await copyTable(source, target, task, {
+        societeId: this.options.societeId,
+        maintenanceWorkMem: '256MB',
+        onRows: (count) => progress.update(count),
+      });
+      await journal.setTableState(
+        {
+          ...state,
+          status: 'copied',
+          rows,
+          checksum: null,
+          checksumColumns: targetColumnNames(task),
+          loadedChecksum: checksum,
+        },
+        run.runId,
+      );
+      progress.finish(`${rows} rows`);
+      const durationMs = Date.now() - started;
+      run.log('copy table', { table: `${task.database}.${task.target}`, rows, durationMs });
+      return { source: task.source, target: task.target, database: task.database, rows, durationMs };
+    } catch (error) {
+      progress.fail(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  /** The worker's reader in the snapshot and its writer on the task's database, opened once and kept. */
+  private async sessions(
+    worker: Worker,
+    task: CopyTask,
+    encoding: string,
+  ): Promise<{ source: Client; target: Client }> {
+    worker.source ??= await speakEncoding(
+      await this.options.snapshot.join('topsteel-migrate-read'),
+      encoding,
+    );
+    let target = worker.targets.get(task.database);
+    if (!target) {
+      target = await speakEncoding(
+        await this.connections.connect(this.options.locations[task.database], {
+          applicationName: 'topsteel-migrate-write',
+        }),
+        encoding,
+      );
+      worker.targets.set(task.database, target);
+      // The load's checksum (kept in the journal) must not depend on this session's settings.
+      // Target sessions only: the source's projection must see the monolith's own settings.
+      await target.query(DETERMINISTIC_SESSION_SETTINGS);
+    }
+    return { source: worker.source, target };
   }
 
   /** Adds back the deferred foreign keys of every target database. */
@@ -200,6 +197,30 @@ export class CopyEngine {
     }
     return restored;
   }
+}
+
+/**
+ * Set after connecting: the driver always announces client_encoding=UTF8 in its start-up packet,
+ * which would override a -c option.
+ */
+async function speakEncoding(client: Client, encoding: string): Promise<Client> {
+  try {
+    await client.query("SELECT set_config('client_encoding', $1, false)", [encoding]);
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+function copyFailed(task: CopyTask, error: unknown): MigrationException {
+  const message = error instanceof Error ? error.message : String(error);
+  return new MigrationException(
+    MigrationExceptionCode.CopyFailed,
+    `copy of ${task.source} into ${task.database}.${task.target} failed: ${message}`,
+    { table: task.source },
+    { cause: error },
+  );
 }
 
 async function closeWorker(worker: Worker): Promise<void> {
