@@ -45,8 +45,22 @@ export type CascadePlan = {
  * which rows are concerned is for the SQL of `cascadeSql` to find, set-based, in the database.
  */
 export function buildCascadePlan(graph: ForeignKeyGraph, selections: ResolvedSelection[]): CascadePlan {
+  const { roots, parameters, missingTables } = rootsOf(graph, selections);
+  const closure = cascadeClosure(graph, roots);
+  const deleted = deletedTables(graph, roots, closure);
+  const { modified, blocking } = referencingTables(graph, closure);
+  return { deleted, modified, blocking, parameters, missingTables };
+}
+
+type Roots = Map<string, { predicates: string[]; rules: string[] }>;
+
+/** The rules' own tables, with their predicates ORed per table and renumbered into one parameter list. */
+function rootsOf(
+  graph: ForeignKeyGraph,
+  selections: ResolvedSelection[],
+): { roots: Roots; parameters: unknown[]; missingTables: string[] } {
   const parameters: unknown[] = [];
-  const roots = new Map<string, { predicates: string[]; rules: string[] }>();
+  const roots: Roots = new Map();
   const missingTables: string[] = [];
   for (const selection of selections) {
     const key = `${selection.schema}.${selection.table}`;
@@ -61,7 +75,11 @@ export function buildCascadePlan(graph: ForeignKeyGraph, selections: ResolvedSel
     if (!root.rules.includes(selection.rule)) root.rules.push(selection.rule);
     roots.set(key, root);
   }
+  return { roots, parameters, missingTables };
+}
 
+/** Every table ON DELETE CASCADE reaches from the roots, recursively. */
+function cascadeClosure(graph: ForeignKeyGraph, roots: Roots): Set<string> {
   const closure = new Set(roots.keys());
   for (let grown = true; grown;) {
     grown = false;
@@ -76,7 +94,16 @@ export function buildCascadePlan(graph: ForeignKeyGraph, selections: ResolvedSel
       }
     }
   }
+  return closure;
+}
 
+/** The tables rows are deleted from, parents first, each with what selects its rows. */
+function deletedTables(graph: ForeignKeyGraph, roots: Roots, closure: Set<string>): DeletedTable[] {
+  const cascades = (key: string) =>
+    graph.foreignKeys.filter(
+      (foreignKey) =>
+        foreignKey.onDelete === 'cascade' && foreignKey.child === key && closure.has(foreignKey.parent),
+    );
   const order = parentsFirst(
     [...closure].sort(),
     graph.foreignKeys.filter(
@@ -93,12 +120,9 @@ export function buildCascadePlan(graph: ForeignKeyGraph, selections: ResolvedSel
       { tables: order.cycle },
     );
   }
-  const deleted = order.sorted.map((key, index): DeletedTable => {
+  return order.sorted.map((key, index): DeletedTable => {
     const root = roots.get(key);
-    const cascading = graph.foreignKeys.filter(
-      (foreignKey) =>
-        foreignKey.onDelete === 'cascade' && foreignKey.child === key && closure.has(foreignKey.parent),
-    );
+    const cascading = cascades(key);
     return {
       index,
       table: graph.tables.get(key) as GraphTable,
@@ -108,7 +132,13 @@ export function buildCascadePlan(graph: ForeignKeyGraph, selections: ResolvedSel
       selfCascade: cascading.filter((foreignKey) => foreignKey.parent === key),
     };
   });
+}
 
+/** References into the deleted tables that are not cascades: SET NULL/DEFAULT modify, RESTRICT/NO ACTION block. */
+function referencingTables(
+  graph: ForeignKeyGraph,
+  closure: Set<string>,
+): Pick<CascadePlan, 'modified' | 'blocking'> {
   const modifiedByTable = new Map<string, GraphForeignKey[]>();
   const blocking: BlockingReference[] = [];
   for (const foreignKey of graph.foreignKeys) {
@@ -130,7 +160,7 @@ export function buildCascadePlan(graph: ForeignKeyGraph, selections: ResolvedSel
       foreignKeys,
       setColumns: [...new Set(foreignKeys.flatMap((foreignKey) => foreignKey.setColumns))],
     }));
-  return { deleted, modified, blocking, parameters, missingTables };
+  return { modified, blocking };
 }
 
 /**
