@@ -17,7 +17,8 @@ export function realToolFolder(): string {
 export function fakeToolFolder(
   root: string,
   behaviour: {
-    pg_dump?: 'real' | 'fail-after-writing';
+    /** `slow-exit`: the real dump, then pg_dump stays alive one more second (its output already written). */
+    pg_dump?: 'real' | 'fail-after-writing' | 'slow-exit';
     pg_restore?: 'real' | 'fail-on-restore';
     logFile?: string;
     /** Run with psql right after a successful real pg_dump of that database: a write racing the tool. */
@@ -37,7 +38,9 @@ export function fakeToolFolder(
     pg_dump:
       behaviour.pg_dump === 'fail-after-writing'
         ? `#!/bin/sh\n${log}case "$*" in *--version*) exec "${real}/pg_dump" "$@";; esac\nprintf 'PGDMP partial'\necho "pg_dump: error: simulated failure" >&2\nexit 1\n`
-        : `#!/bin/sh\n${log}${afterDump ?? `exec "${real}/pg_dump" "$@"\n`}`,
+        : behaviour.pg_dump === 'slow-exit'
+          ? `#!/bin/sh\n${log}"${real}/pg_dump" "$@"\nrc=$?\nsleep 1\nexit $rc\n`
+          : `#!/bin/sh\n${log}${afterDump ?? `exec "${real}/pg_dump" "$@"\n`}`,
     pg_restore:
       behaviour.pg_restore === 'fail-on-restore'
         ? `#!/bin/sh\n${log}case "$*" in *--dbname=*) echo "pg_restore: error: simulated failure" >&2; exit 1;; esac\nexec "${real}/pg_restore" "$@"\n`

@@ -1,6 +1,7 @@
 import { Terminal } from '@xterm/headless';
 import { spawn } from 'node:child_process';
 import { CLI_ENTRY, REPOSITORY_ROOT, runCli } from '../../../../test/harness/cli';
+import { fakeToolFolder } from '../../../../test/harness/fake-tools';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 
 /** Runs the CLI under a pseudo-terminal (util-linux `script`), returning everything the terminal received. */
@@ -56,6 +57,48 @@ describe('progress on stderr', () => {
       const result = await runCli(['backup'], target.env({ CI: 'true', TOPSTEEL_HEARTBEAT_MS: '50' }));
       expect(result.code).toBe(0);
       expect(result.stderr).toMatch(/… .*(still running after|\d+% \()/);
+    } finally {
+      await target.cleanup();
+    }
+  });
+
+  it('off a terminal, the backup heartbeat says how many bytes pg_dump has written', async () => {
+    const target = TestEnvironment.create('dumpbytes');
+    try {
+      await target.createMonolith();
+      // pg_dump lingers a second after writing its archive, so heartbeats land while it still runs.
+      const bin = fakeToolFolder(target.root, { pg_dump: 'slow-exit' });
+      const result = await runCli(
+        ['backup', '--monolith-only'],
+        target.env({ CI: 'true', TOPSTEEL_HEARTBEAT_MS: '50', PG_BIN_DIR: bin }),
+      );
+      expect([result.code, result.code === 0 ? '' : result.stderr]).toEqual([0, '']);
+      const written = [
+        ...result.stderr.matchAll(
+          new RegExp(`… backup ${target.names.monolith}: \\d+% \\((\\d+)/(\\d+) bytes`, 'g'),
+        ),
+      ];
+      expect(written.length).toBeGreaterThan(0);
+      expect(Number(written.at(-1)?.[1])).toBeGreaterThan(0);
+    } finally {
+      await target.cleanup();
+    }
+  });
+
+  it("the split's verification and db:verify count the tables they checksum, per database", async () => {
+    const target = TestEnvironment.create('verifyprog');
+    try {
+      await target.createMonolith();
+      const env = target.env({ CI: 'true' });
+      const names = target.names;
+      const databases = [names.monolith, names.auth, names.shared, names.defaultTenant];
+      const migrate = await runCli(['migrate'], env);
+      expect(migrate.code).toBe(0);
+      const verify = await runCli(['verify'], env);
+      expect(verify.code).toBe(0);
+      for (const output of [migrate.stderr, verify.stderr])
+        for (const database of databases)
+          expect(output).toMatch(new RegExp(`✔ verify ${database}: [1-9]\\d* tables checksummed`));
     } finally {
       await target.cleanup();
     }

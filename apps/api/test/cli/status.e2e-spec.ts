@@ -53,6 +53,7 @@ describe('db:status', () => {
     );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage:');
+    expect(result.stdout).toContain('npm run -s db:status -- --json');
     expect(result.stderr).toBe('');
   });
 

@@ -9,7 +9,7 @@ import { table } from '../runner/command-output.service';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 
 type BackupOptions = BaseCommandOptions & { monolithOnly?: boolean };
-type BackupReport = { path: string; durationMs: number; manifest: BackupManifest };
+export type BackupReport = { path: string; durationMs: number; manifest: BackupManifest };
 
 @Command({
   name: 'backup',

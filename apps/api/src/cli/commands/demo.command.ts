@@ -9,7 +9,7 @@ import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/to
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
 
 type DemoOptions = BaseCommandOptions & { dir?: string; scale?: number; clean?: boolean; serve?: boolean };
-type DemoCommandReport = { demo?: DemoReport; removed?: string[] };
+export type DemoCommandReport = { demo?: DemoReport; removed?: string[] };
 
 @Command({
   name: 'demo',

@@ -22,7 +22,7 @@ type RollbackOptions = BaseCommandOptions & {
   backup?: string;
   lockTimeout?: number;
 };
-type RollbackCommandReport = { validation: RollbackValidation; rollback?: RollbackReport };
+export type RollbackCommandReport = { validation: RollbackValidation; rollback?: RollbackReport };
 
 @SharedOptions(['lockTimeout'])
 @Command({

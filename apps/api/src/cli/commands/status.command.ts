@@ -1,4 +1,4 @@
-import { Command } from 'nest-commander';
+import { Command, Option } from 'nest-commander';
 import { ExitCode } from '../../common/exceptions/exit-code';
 import { describeHolder } from '../../modules/database/migration-lock.service';
 import {
@@ -8,13 +8,17 @@ import {
 import { CommandContextFactory } from '../runner/command-context.factory';
 import { formatBytes, table } from '../runner/command-output.service';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
+import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
+import { renderPrometheus } from './status-prometheus';
+
+type StatusOptions = BaseCommandOptions & { prometheus?: boolean };
 
 @Command({
   name: 'status',
   description:
     'where things stand: monolith, backups, split state, databases with sizes, pending migrations, connections',
 })
-export class StatusCommand extends TopsteelCommand<BaseCommandOptions, StatusReport> {
+export class StatusCommand extends TopsteelCommand<StatusOptions, StatusReport> {
   protected readonly commandName = 'status';
 
   constructor(
@@ -24,9 +28,27 @@ export class StatusCommand extends TopsteelCommand<BaseCommandOptions, StatusRep
     super(contexts);
   }
 
-  protected async execute(): Promise<CommandResult<StatusReport>> {
+  @Option({
+    flags: '--prometheus',
+    description:
+      "print the database gauges in the Prometheus text format (node_exporter's textfile collector): npm run -s db:status -- --prometheus",
+  })
+  parsePrometheus(): boolean {
+    return true;
+  }
+
+  protected async execute(
+    _parameters: string[],
+    options: StatusOptions,
+  ): Promise<CommandResult<StatusReport>> {
+    if (options.prometheus && options.json)
+      throw new UsageException(
+        UsageExceptionCode.InvalidOption,
+        '--prometheus and --json print different documents: pick one',
+      );
     const report = await this.status.collect();
-    return { exitCode: ExitCode.Success, report, text: render(report) };
+    const text = options.prometheus ? (await renderPrometheus(report)).trimEnd() : render(report);
+    return { exitCode: ExitCode.Success, report, text };
   }
 }
 

@@ -15,7 +15,7 @@ import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
 import { renderChecks } from './render-checks';
 
 type VerifyOptions = BaseCommandOptions & Pick<SharedOptionValues, 'jobs'> & { login?: string };
-type VerifyCommandReport = VerifyReport & { login?: AccessCheckReport };
+export type VerifyCommandReport = VerifyReport & { login?: AccessCheckReport };
 
 @SharedOptions(['jobs'], { jobs: 'sessions computing the checksums; capped by the free connections' })
 @Command({

@@ -17,7 +17,8 @@ type SharedOptionDefinition = {
 const SHARED_OPTIONS = {
   json: {
     flags: '--json',
-    description: 'print exactly one JSON document on stdout (progress goes to stderr)',
+    description:
+      'print exactly one JSON document on stdout (progress goes to stderr); pipe it with npm run -s … -- --json or npx topsteel … --json',
     parse: () => true,
   },
   verbose: {

@@ -9,6 +9,32 @@ import { CliRunContext } from './command-context';
 import { assertReportWritable, JSON_SCHEMA_VERSION, writeReportFile } from './report-file';
 import { SharedOptions, SharedOptionValues } from './shared-options';
 
+/** npm prints a banner on stdout unless -s: the help shows the forms whose stdout is the document alone. */
+const NPM_SCRIPTS: Record<string, string> = {
+  status: 'db:status',
+  audit: 'db:audit',
+  'dry-run': 'db:migration:dry-run',
+  backup: 'db:backup',
+  clean: 'db:clean',
+  migrate: 'db:migrate',
+  verify: 'db:verify',
+  rollback: 'db:rollback',
+  'societe:create': 'db:societe:create',
+  'societe:list': 'db:societe:list',
+  cutover: 'db:cutover',
+  demo: 'demo',
+};
+
+function jsonHelp(command: string): string {
+  const script = NPM_SCRIPTS[command] ?? 'cli';
+  return [
+    '',
+    'To read the JSON document (schema: docs/schemas/), keep npm quiet or use the bin:',
+    `  npm run -s ${script} -- --json | jq .`,
+    `  npx topsteel ${command} --json --report report.json`,
+  ].join('\n');
+}
+
 export type BaseCommandOptions = Pick<SharedOptionValues, 'json' | 'verbose' | 'report'>;
 
 /** What a command hands back: the exit code, the JSON report, and the human rendering of it. */
@@ -37,6 +63,7 @@ export abstract class TopsteelCommand<Options extends BaseCommandOptions, Report
   override setCommand(command: CommanderCommand): this {
     command.exitOverride();
     command.allowExcessArguments(false);
+    command.addHelpText('after', jsonHelp(this.commandName));
     return super.setCommand(command);
   }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { RunContext } from '../../../common/run/run-context';
+import { ProgressTask, RunContext } from '../../../common/run/run-context';
 import {
   DatabaseLocation,
   PostgresConnectionFactory,
@@ -29,6 +29,7 @@ type DatabaseFacts = {
   ctype: string;
   settings: string[];
   acl: string | null;
+  sizeBytes: number;
 };
 
 type Dumped = { bytes: number; sha256: string };
@@ -55,7 +56,7 @@ export async function dumpDatabase(
   existing?: ExistingSnapshot,
 ): Promise<BackupDatabaseEntry> {
   const file = `${database.location.database}.dump`;
-  const task = run?.progress.task(`backup ${database.location.database}`, 1, 'database');
+  let task: ProgressTask | undefined;
   const snapshot =
     existing?.snapshot ??
     (await ExportedSnapshot.open(dependencies.connections, database.location, {
@@ -64,13 +65,15 @@ export async function dumpDatabase(
   const sessions: Client[] = [];
   try {
     const facts = await readDatabaseFacts(snapshot.client, pgDump);
+    // The total is the database's size on disk: the compressed dump ends below it, the bar shows bytes written.
+    task = run?.progress.task(`backup ${database.location.database}`, facts.sizeBytes, 'bytes');
     let dumping = true;
     // A failed checksum stops pg_dump rather than letting it run on for nothing.
     const stopDump = new AbortController();
     const dumpSignal = run ? AbortSignal.any([run.shutdown.signal, stopDump.signal]) : stopDump.signal;
     // The dump starts first; the checksum targets are listed while it runs.
     const target = { location: database.location, path: join(folder, file), snapshotId: snapshot.id };
-    const dumped = runDump(dependencies, target, pgDump, dumpSignal, () => (dumping = false));
+    const dumped = runDump(dependencies, target, pgDump, dumpSignal, () => (dumping = false), task);
     const fingerprints = (
       existing ? Promise.resolve(existing.content) : fingerprintInSnapshot(snapshot, sessions, () => dumping)
     ).catch((error: unknown) => {
@@ -116,7 +119,7 @@ async function readDatabaseFacts(client: Client, pgDump: PgToolVersion): Promise
             pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
             coalesce((SELECT setconfig FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0), '{}')
               AS settings,
-            datacl::text AS acl
+            datacl::text AS acl, pg_database_size(d.oid)::float8 AS "sizeBytes"
      FROM pg_database d WHERE datname = current_database()`,
   );
   const [facts] = result.rows;
@@ -136,6 +139,7 @@ async function runDump(
   pgDump: PgToolVersion,
   signal: AbortSignal,
   exited: () => void,
+  task?: ProgressTask,
 ): Promise<Dumped> {
   const dump = await dumpToFile(
     pgDump.path,
@@ -143,6 +147,7 @@ async function runDump(
     dependencies.connections.childProcessEnvironment(location),
     path,
     signal,
+    task ? (written) => task.update(written) : undefined,
   ).finally(exited);
   if (dump.result.code !== 0) {
     const disk = /No space left on device/i.test(dump.result.stderr);

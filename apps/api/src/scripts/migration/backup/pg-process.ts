@@ -21,8 +21,12 @@ export async function dumpToFile(
   env: NodeJS.ProcessEnv,
   file: string,
   signal?: AbortSignal,
+  onBytes?: (written: number) => void,
 ): Promise<{ bytes: number; sha256: string; result: ProcessResult }> {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], signal });
+  // Bytes so far, for the progress line: a dump of a big database otherwise looks like a hang.
+  let received = 0;
+  if (onBytes) child.stdout.on('data', (chunk: Buffer) => onBytes((received += chunk.length)));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const tap = hashingTap();

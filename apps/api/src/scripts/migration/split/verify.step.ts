@@ -23,6 +23,7 @@ export async function verifyStep(
       plan,
       societeId: targets.societeId,
       jobs: split.options.jobs,
+      progress: split.run.progress,
     }),
   );
 }

@@ -87,6 +87,7 @@ export class VerifyMigrationService {
       expected: expectedFromJournal(locations, journal.tables),
       referenceBaselines: journal.referenceBaselines,
       jobs: jobs.jobs,
+      progress: run?.progress,
     });
     const facts = await this.facts(journal.split, verification, blockers, monolithExists);
     const checklist = await new Checklist().run(facts, VERIFY_CHECKS);

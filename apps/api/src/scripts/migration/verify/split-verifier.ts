@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { RunProgress } from '../../../common/run/run-context';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import {
@@ -15,6 +16,7 @@ import { CutReference } from '../plan/plan.types';
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
 import { FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
 import { danglingAcrossDatabases, danglingInSource } from './reference-check';
+import { countTables, withCounter } from './verify-progress';
 
 export type TableVerification = {
   source: string;
@@ -62,6 +64,8 @@ export type VerifyOptions = {
   /** The default société's id, which the copy wrote into every tenant row. */
   societeId: string;
   jobs: number;
+  /** Where the per-table progress goes (one line per database, counting tables). */
+  progress?: RunProgress;
 };
 
 export const taskKey = (database: string, table: string): string => `${database}.${table}`;
@@ -128,53 +132,76 @@ export async function verifySplit(
     const sourceWork = async () => {
       if (sourceSessions.length === 0) return;
       const free = [...sourceSessions];
-      await mapWithConcurrency(
-        [...options.tasks].sort((left, right) => right.sizeBytes - left.sizeBytes),
-        sourceSessions.length,
-        async (task) => {
-          const session = free.pop() as Client;
-          try {
-            const result = await session.query<{ rows: string; checksum: string }>(
-              checksumOfExpressionsSql({ schema: 'public', name: task.source }, [
-                projectionExpressions(task, options.societeId),
-              ]),
-            );
-            sourceResults.set(task.source, {
-              rows: Number(result.rows[0].rows),
-              checksum: result.rows[0].checksum,
-            });
-          } finally {
-            free.push(session);
-          }
-        },
-      ).then(rethrowFirst);
+      const counter = countTables(
+        options.progress,
+        `verify ${snapshot?.location.database ?? 'source'}`,
+        options.tasks.length,
+      );
+      await withCounter(counter, () =>
+        mapWithConcurrency(
+          [...options.tasks].sort((left, right) => right.sizeBytes - left.sizeBytes),
+          sourceSessions.length,
+          async (task) => {
+            const session = free.pop() as Client;
+            try {
+              const result = await session.query<{ rows: string; checksum: string }>(
+                checksumOfExpressionsSql({ schema: 'public', name: task.source }, [
+                  projectionExpressions(task, options.societeId),
+                ]),
+              );
+              sourceResults.set(task.source, {
+                rows: Number(result.rows[0].rows),
+                checksum: result.rows[0].checksum,
+              });
+              counter.tick();
+            } finally {
+              free.push(session);
+            }
+          },
+        ).then(rethrowFirst),
+      );
     };
     const targetWork = async () => {
       await Promise.all(
         kinds.map(async (kind, index) => {
           const session = targetSessions.get(kind) as Client;
-          for (const table of targetTables.get(kind) ?? []) {
-            const task = table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
-            // A copied table is hashed over exactly the columns the copy wrote; when those are all its
-            // columns (the usual case) that one hash is also its fingerprint for the journal.
-            const written = task ? targetColumnNames(task) : undefined;
-            const reusable = written !== undefined && written.join('\u0000') === table.columns.join('\u0000');
-            const columnSets = written ? (reusable ? [written] : [written, table.columns]) : [table.columns];
-            const result = await session.query<{ rows: string; checksum: string; checksum1?: string }>(
-              checksumSql(table, columnSets),
-            );
-            const row = result.rows[0];
-            snapshots[index].tables[`${table.schema}.${table.name}`] = {
-              rows: Number(row.rows),
-              checksum: row.checksum1 ?? row.checksum,
-            };
-            if (task)
-              targetResults.set(taskKey(kind, task.target), {
+          const tables = targetTables.get(kind) ?? [];
+          const counter = countTables(
+            options.progress,
+            `verify ${options.locations[kind].database}`,
+            tables.length,
+          );
+          await withCounter(counter, async () => {
+            for (const table of tables) {
+              const task =
+                table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
+              // A copied table is hashed over exactly the columns the copy wrote; when those are all its
+              // columns (the usual case) that one hash is also its fingerprint for the journal.
+              const written = task ? targetColumnNames(task) : undefined;
+              const reusable =
+                written !== undefined && written.join('\u0000') === table.columns.join('\u0000');
+              const columnSets = written
+                ? reusable
+                  ? [written]
+                  : [written, table.columns]
+                : [table.columns];
+              const result = await session.query<{ rows: string; checksum: string; checksum1?: string }>(
+                checksumSql(table, columnSets),
+              );
+              const row = result.rows[0];
+              snapshots[index].tables[`${table.schema}.${table.name}`] = {
                 rows: Number(row.rows),
-                checksum: row.checksum,
-                all: row.checksum1 ?? '',
-              });
-          }
+                checksum: row.checksum1 ?? row.checksum,
+              };
+              if (task)
+                targetResults.set(taskKey(kind, task.target), {
+                  rows: Number(row.rows),
+                  checksum: row.checksum,
+                  all: row.checksum1 ?? '',
+                });
+              counter.tick();
+            }
+          });
         }),
       );
     };
