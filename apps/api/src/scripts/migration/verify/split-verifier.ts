@@ -1,14 +1,11 @@
 import { Client } from 'pg';
 import { RunProgress } from '../../../common/run/run-context';
-import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import {
   DatabaseLocation,
   DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
-import { checksumOfExpressionsSql, checksumSql } from '../catalogue/catalogue';
-import { projectionExpressions, targetColumnNames } from '../copy/table-copier';
 import { JOURNAL_SCHEMA } from '../../../modules/database/journal/journal.schema';
 import { DatabaseSnapshot } from '../../../modules/database/journal/journal.types';
 import { CopyTask, planDrift, ResolvedPlan } from '../plan/plan-resolver';
@@ -16,7 +13,7 @@ import { CutReference } from '../plan/plan.types';
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
 import { FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
 import { danglingAcrossDatabases, danglingInSource } from './reference-check';
-import { countTables, withCounter } from './verify-progress';
+import { checksumSources, checksumTargets, Fingerprint, taskKey } from './verify-checksums';
 
 export type TableVerification = {
   source: string;
@@ -68,7 +65,9 @@ export type VerifyOptions = {
   progress?: RunProgress;
 };
 
-export const taskKey = (database: string, table: string): string => `${database}.${table}`;
+export { taskKey } from './verify-checksums';
+
+type Sessions = { source: Client[]; targets: Map<SchemaKind, Client> };
 
 /**
  * The proof of invariant 1: for every copied table, row count and content checksum, computed by
@@ -88,163 +87,23 @@ export async function verifySplit(
     : options.source
       ? await ExportedSnapshot.open(connections, options.source, { applicationName: 'topsteel-verify' })
       : undefined;
-  const sourceSessions: Client[] = [];
-  const targetSessions = new Map<SchemaKind, Client>();
+  const sessions: Sessions = { source: [], targets: new Map() };
   try {
-    const kinds = Object.keys(options.locations) as SchemaKind[];
-    for (const kind of kinds) {
-      const client = await connections.connect(options.locations[kind], {
-        applicationName: 'topsteel-verify',
-      });
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      await client.query(DETERMINISTIC_SESSION_SETTINGS);
-      targetSessions.set(kind, client);
-    }
-    if (snapshot) {
-      const sourceCount = Math.max(1, Math.floor(options.jobs / 2));
-      for (let index = 0; index < sourceCount; index++)
-        sourceSessions.push(await snapshot.join('topsteel-verify-source'));
-    }
-
-    const problems: string[] = [];
-    if (snapshot && options.plan)
-      problems.push(...planDrift(options.plan, await fingerprintTargets(snapshot.client)));
-    for (const [kind, client] of targetSessions) {
-      const unvalidated = await client.query<{ name: string }>(
-        `SELECT k.conrelid::regclass::text || '.' || k.conname AS name FROM pg_constraint k WHERE k.contype = 'f' AND NOT k.convalidated`,
-      );
-      for (const row of unvalidated.rows) problems.push(`foreign key ${kind}.${row.name} is not validated`);
-    }
-
+    await openSessions(connections, options, snapshot, sessions);
+    const problems = await structuralProblems(options, snapshot, sessions.targets);
     const targetTables = new Map<SchemaKind, FingerprintTarget[]>();
-    for (const [kind, client] of targetSessions)
+    for (const [kind, client] of sessions.targets)
       targetTables.set(kind, await fingerprintTargets(client, { excludeSchemas: [JOURNAL_SCHEMA] }));
-
-    const sourceResults = new Map<string, { rows: number; checksum: string }>();
-    const targetResults = new Map<string, { rows: number; checksum: string; all: string }>();
-    const snapshots: DatabaseSnapshot[] = kinds.map((kind) => ({
-      database: options.locations[kind].database,
-      tables: {},
-      takenAt: new Date().toISOString(),
-    }));
-    const taskByTarget = new Map(options.tasks.map((task) => [taskKey(task.database, task.target), task]));
-
-    const sourceWork = async () => {
-      if (sourceSessions.length === 0) return;
-      const free = [...sourceSessions];
-      const counter = countTables(
-        options.progress,
-        `verify ${snapshot?.location.database ?? 'source'}`,
-        options.tasks.length,
-      );
-      await withCounter(counter, () =>
-        mapWithConcurrency(
-          [...options.tasks].sort((left, right) => right.sizeBytes - left.sizeBytes),
-          sourceSessions.length,
-          async (task) => {
-            const session = free.pop() as Client;
-            try {
-              const result = await session.query<{ rows: string; checksum: string }>(
-                checksumOfExpressionsSql({ schema: 'public', name: task.source }, [
-                  projectionExpressions(task, options.societeId),
-                ]),
-              );
-              sourceResults.set(task.source, {
-                rows: Number(result.rows[0].rows),
-                checksum: result.rows[0].checksum,
-              });
-              counter.tick();
-            } finally {
-              free.push(session);
-            }
-          },
-        ).then(rethrowFirst),
-      );
-    };
-    const targetWork = async () => {
-      await Promise.all(
-        kinds.map(async (kind, index) => {
-          const session = targetSessions.get(kind) as Client;
-          const tables = targetTables.get(kind) ?? [];
-          const counter = countTables(
-            options.progress,
-            `verify ${options.locations[kind].database}`,
-            tables.length,
-          );
-          await withCounter(counter, async () => {
-            for (const table of tables) {
-              const task =
-                table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
-              // A copied table is hashed over exactly the columns the copy wrote; when those are all its
-              // columns (the usual case) that one hash is also its fingerprint for the journal.
-              const written = task ? targetColumnNames(task) : undefined;
-              const reusable =
-                written !== undefined && written.join('\u0000') === table.columns.join('\u0000');
-              const columnSets = written
-                ? reusable
-                  ? [written]
-                  : [written, table.columns]
-                : [table.columns];
-              const result = await session.query<{ rows: string; checksum: string; checksum1?: string }>(
-                checksumSql(table, columnSets),
-              );
-              const row = result.rows[0];
-              snapshots[index].tables[`${table.schema}.${table.name}`] = {
-                rows: Number(row.rows),
-                checksum: row.checksum1 ?? row.checksum,
-              };
-              if (task)
-                targetResults.set(taskKey(kind, task.target), {
-                  rows: Number(row.rows),
-                  checksum: row.checksum,
-                  all: row.checksum1 ?? '',
-                });
-              counter.tick();
-            }
-          });
-        }),
-      );
-    };
-    await Promise.all([sourceWork(), targetWork()]);
-
-    const tables: TableVerification[] = options.tasks.map((task) => {
-      const expected = snapshot
-        ? sourceResults.get(task.source)
-        : options.expected?.get(taskKey(task.database, task.target));
-      const actual = targetResults.get(taskKey(task.database, task.target));
-      return {
-        source: task.source,
-        target: task.target,
-        database: task.database,
-        sourceRows: expected?.rows ?? null,
-        targetRows: actual?.rows ?? null,
-        sourceChecksum: expected?.checksum ?? null,
-        targetChecksum: actual?.checksum ?? null,
-        ok: Boolean(
-          expected && actual && expected.rows === actual.rows && expected.checksum === actual.checksum,
-        ),
-      };
-    });
-
-    const references: ReferenceVerification[] = [];
-    for (const reference of options.cutReferences) {
-      const referencing = targetSessions.get(reference.from.database);
-      const referenced = targetSessions.get(reference.to.database);
-      if (!referencing || !referenced) continue;
-      const name = referenceName(reference);
-      const targetDangling = await outsideTransaction(referencing, () =>
-        danglingAcrossDatabases(referencing, referenced, reference),
-      );
-      const sourceDangling = sourceSessions[0]
-        ? await danglingInSource(sourceSessions[0], reference)
-        : (options.referenceBaselines?.get(name) ?? null);
-      references.push({
-        reference: name,
-        sourceDangling,
-        targetDangling,
-        ok: targetDangling <= (sourceDangling ?? 0),
-      });
-    }
+    const [sources, targets] = await Promise.all([
+      checksumSources(sessions.source, options.tasks, {
+        societeId: options.societeId,
+        progress: options.progress,
+        label: `verify ${snapshot?.location.database ?? 'source'}`,
+      }),
+      checksumTargets(sessions.targets, targetTables, options),
+    ]);
+    const tables = compareTables(options, snapshot ? sources : undefined, targets.results);
+    const references = await checkReferences(options, sessions);
     return {
       ok:
         problems.length === 0 &&
@@ -253,18 +112,100 @@ export async function verifySplit(
       problems,
       tables,
       references,
-      snapshots,
+      snapshots: targets.snapshots,
       durationMs: Date.now() - started,
     };
   } finally {
-    await releaseClients([...sourceSessions, ...targetSessions.values()]);
+    await releaseClients([...sessions.source, ...sessions.targets.values()]);
     if (snapshot !== options.sourceSnapshot) await snapshot?.close();
   }
 }
 
-function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed) throw failed.reason;
+/** One read transaction per target database, and source sessions sharing the snapshot. */
+async function openSessions(
+  connections: PostgresConnectionFactory,
+  options: VerifyOptions,
+  snapshot: ExportedSnapshot | undefined,
+  sessions: Sessions,
+): Promise<void> {
+  for (const kind of Object.keys(options.locations) as SchemaKind[]) {
+    const client = await connections.connect(options.locations[kind], { applicationName: 'topsteel-verify' });
+    sessions.targets.set(kind, client);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await client.query(DETERMINISTIC_SESSION_SETTINGS);
+  }
+  if (!snapshot) return;
+  const sourceCount = Math.max(1, Math.floor(options.jobs / 2));
+  for (let index = 0; index < sourceCount; index++)
+    sessions.source.push(await snapshot.join('topsteel-verify-source'));
+}
+
+/** The source no longer matching the plan, and foreign keys the load left unvalidated. */
+async function structuralProblems(
+  options: VerifyOptions,
+  snapshot: ExportedSnapshot | undefined,
+  targets: Map<SchemaKind, Client>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  if (snapshot && options.plan)
+    problems.push(...planDrift(options.plan, await fingerprintTargets(snapshot.client)));
+  for (const [kind, client] of targets) {
+    const unvalidated = await client.query<{ name: string }>(
+      `SELECT k.conrelid::regclass::text || '.' || k.conname AS name FROM pg_constraint k WHERE k.contype = 'f' AND NOT k.convalidated`,
+    );
+    for (const row of unvalidated.rows) problems.push(`foreign key ${kind}.${row.name} is not validated`);
+  }
+  return problems;
+}
+
+/** Each copied table: the source's hash (or the journal's, when the monolith is gone) against the target's. */
+function compareTables(
+  options: VerifyOptions,
+  sources: Map<string, Fingerprint> | undefined,
+  targets: Map<string, Fingerprint>,
+): TableVerification[] {
+  return options.tasks.map((task) => {
+    const expected = sources
+      ? sources.get(task.source)
+      : options.expected?.get(taskKey(task.database, task.target));
+    const actual = targets.get(taskKey(task.database, task.target));
+    return {
+      source: task.source,
+      target: task.target,
+      database: task.database,
+      sourceRows: expected?.rows ?? null,
+      targetRows: actual?.rows ?? null,
+      sourceChecksum: expected?.checksum ?? null,
+      targetChecksum: actual?.checksum ?? null,
+      ok: Boolean(
+        expected && actual && expected.rows === actual.rows && expected.checksum === actual.checksum,
+      ),
+    };
+  });
+}
+
+/** No cut reference may dangle in the targets more than it already did in the monolith. */
+async function checkReferences(options: VerifyOptions, sessions: Sessions): Promise<ReferenceVerification[]> {
+  const references: ReferenceVerification[] = [];
+  for (const reference of options.cutReferences) {
+    const referencing = sessions.targets.get(reference.from.database);
+    const referenced = sessions.targets.get(reference.to.database);
+    if (!referencing || !referenced) continue;
+    const name = referenceName(reference);
+    const targetDangling = await outsideTransaction(referencing, () =>
+      danglingAcrossDatabases(referencing, referenced, reference),
+    );
+    const sourceDangling = sessions.source[0]
+      ? await danglingInSource(sessions.source[0], reference)
+      : (options.referenceBaselines?.get(name) ?? null);
+    references.push({
+      reference: name,
+      sourceDangling,
+      targetDangling,
+      ok: targetDangling <= (sourceDangling ?? 0),
+    });
+  }
+  return references;
 }
 
 export function referenceName(reference: CutReference): string {

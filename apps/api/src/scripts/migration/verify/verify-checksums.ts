@@ -1,0 +1,114 @@
+import { Client } from 'pg';
+import { RunProgress } from '../../../common/run/run-context';
+import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
+import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
+import { DatabaseSnapshot } from '../../../modules/database/journal/journal.types';
+import { checksumOfExpressionsSql, checksumSql } from '../catalogue/catalogue';
+import { projectionExpressions, targetColumnNames } from '../copy/table-copier';
+import { CopyTask } from '../plan/plan-resolver';
+import { FingerprintTarget } from '../snapshot/table-fingerprints';
+import { countTables, withCounter } from './verify-progress';
+
+export type Fingerprint = { rows: number; checksum: string };
+
+export const taskKey = (database: string, table: string): string => `${database}.${table}`;
+
+/**
+ * The source side: each copied table hashed over the copy's own projection (société id and
+ * derived columns included), largest tables first, over the sessions given (all in one snapshot).
+ */
+export async function checksumSources(
+  sessions: Client[],
+  tasks: CopyTask[],
+  options: { societeId: string; progress?: RunProgress; label: string },
+): Promise<Map<string, Fingerprint>> {
+  const results = new Map<string, Fingerprint>();
+  if (sessions.length === 0) return results;
+  const free = [...sessions];
+  const counter = countTables(options.progress, options.label, tasks.length);
+  await withCounter(counter, () =>
+    mapWithConcurrency(
+      [...tasks].sort((left, right) => right.sizeBytes - left.sizeBytes),
+      sessions.length,
+      async (task) => {
+        const session = free.pop() as Client;
+        try {
+          const result = await session.query<{ rows: string; checksum: string }>(
+            checksumOfExpressionsSql({ schema: 'public', name: task.source }, [
+              projectionExpressions(task, options.societeId),
+            ]),
+          );
+          results.set(task.source, { rows: Number(result.rows[0].rows), checksum: result.rows[0].checksum });
+          counter.tick();
+        } finally {
+          free.push(session);
+        }
+      },
+    ).then(rethrowFirst),
+  );
+  return results;
+}
+
+export type TargetChecksums = {
+  /** Copied tables, by `kind.target`: the hash over the columns the copy wrote. */
+  results: Map<string, Fingerprint>;
+  /** Every table of every target, over all its columns, for the journal. */
+  snapshots: DatabaseSnapshot[];
+};
+
+/** The target side: every table of every target database, one session per database, in parallel. */
+export async function checksumTargets(
+  sessions: Map<SchemaKind, Client>,
+  tables: Map<SchemaKind, FingerprintTarget[]>,
+  options: { tasks: CopyTask[]; locations: Record<SchemaKind, DatabaseLocation>; progress?: RunProgress },
+): Promise<TargetChecksums> {
+  const results = new Map<string, Fingerprint>();
+  const taskByTarget = new Map(options.tasks.map((task) => [taskKey(task.database, task.target), task]));
+  const snapshots = await Promise.all(
+    [...sessions].map(async ([kind, session]): Promise<DatabaseSnapshot> => {
+      const snapshot: DatabaseSnapshot = {
+        database: options.locations[kind].database,
+        tables: {},
+        takenAt: new Date().toISOString(),
+      };
+      const own = tables.get(kind) ?? [];
+      const counter = countTables(options.progress, `verify ${snapshot.database}`, own.length);
+      await withCounter(counter, async () => {
+        for (const table of own) {
+          const task = table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
+          const row = await checksumTarget(session, table, task);
+          snapshot.tables[`${table.schema}.${table.name}`] = { rows: row.rows, checksum: row.all };
+          if (task) results.set(taskKey(kind, task.target), { rows: row.rows, checksum: row.written });
+          counter.tick();
+        }
+      });
+      return snapshot;
+    }),
+  );
+  return { results, snapshots };
+}
+
+/**
+ * A copied table is hashed over exactly the columns the copy wrote; when those are all its
+ * columns (the usual case) that one hash is also its fingerprint for the journal.
+ */
+async function checksumTarget(
+  session: Client,
+  table: FingerprintTarget,
+  task: CopyTask | undefined,
+): Promise<{ rows: number; written: string; all: string }> {
+  const written = task ? targetColumnNames(task) : undefined;
+  const reusable = written !== undefined && written.join('\u0000') === table.columns.join('\u0000');
+  const columnSets = written ? (reusable ? [written] : [written, table.columns]) : [table.columns];
+  const result = await session.query<{ rows: string; checksum: string; checksum1?: string }>(
+    checksumSql(table, columnSets),
+  );
+  const row = result.rows[0];
+  return { rows: Number(row.rows), written: row.checksum, all: row.checksum1 ?? row.checksum };
+}
+
+function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
