@@ -32,6 +32,10 @@ export type CopiedTable = {
   database: SchemaKind;
   rows: number;
   durationMs: number;
+  /** Within durationMs: streaming the rows, rebuilding indexes and keys, the checksum before COMMIT. */
+  loadMs: number;
+  indexMs: number;
+  checksumMs: number;
 };
 
 type Worker = { source?: Client; targets: Map<SchemaKind, Client> };
@@ -116,11 +120,16 @@ export class CopyEngine {
             },
             run.runId,
           );
-          const { rows, checksum } = await copyTable(worker.source, target, task, {
-            societeId: this.options.societeId,
-            maintenanceWorkMem: '256MB',
-            onRows: (count) => progress.update(count),
-          });
+          const { rows, checksum, loadMs, indexMs, checksumMs } = await copyTable(
+            worker.source,
+            target,
+            task,
+            {
+              societeId: this.options.societeId,
+              maintenanceWorkMem: '256MB',
+              onRows: (count) => progress.update(count),
+            },
+          );
           await journal.setTableState(
             {
               sourceTable: task.source,
@@ -141,6 +150,9 @@ export class CopyEngine {
             database: task.database,
             rows,
             durationMs: Date.now() - started,
+            loadMs,
+            indexMs,
+            checksumMs,
           });
           run.log('copy table', {
             table: `${task.database}.${task.target}`,
