@@ -1,69 +1,23 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
-import { CommanderError } from 'commander';
-import { CommandFactory } from 'nest-commander';
-import { ExitCode } from './common/exceptions/exit-code';
-import { isTopsteelException } from './common/exceptions/topsteel.exception';
-import { redactSecrets } from './common/secrets/secret';
-import { CliModule } from './cli.module';
-import { CommandShutdownService } from './cli/runner/command-shutdown.service';
+import * as Module from 'node:module';
+import { answerHelpStatically } from './cli/help/static-help';
 
-/** Exit code for an error that escaped a command: commander's parse errors are usage errors. */
-function exitCodeFor(error: unknown): ExitCode {
-  if (error instanceof CommanderError) {
-    return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code)
-      ? ExitCode.Success
-      : ExitCode.Usage;
-  }
-  return isTopsteelException(error) ? error.exitCode : ExitCode.Failure;
-}
+// Node >= 22.1 keeps the compiled bytecode of our modules and their dependencies between runs;
+// Node 20 has no such cache and starts as before.
+(Module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 /**
- * The CLI entry: a Nest application context without HTTP, our own error handling (commander errors
- * are exit 2, domain errors carry their exit code), graceful signals, and every pool closed before
- * the process exits with the command's code.
+ * The `topsteel` entry: help requests are answered from the table the build wrote (commander
+ * alone), everything else loads the full CLI, its Nest context and the command's services.
  */
-async function bootstrap(): Promise<void> {
-  // Commander names the program after argv[1]; help and errors should say "topsteel", not "cli".
-  process.argv[1] = 'topsteel';
-  let escaped: unknown;
-  const app = await CommandFactory.createWithoutRunning(CliModule, {
-    logger: ['error'],
-    cliName: 'topsteel',
-    errorHandler: (error) => {
-      throw error;
-    },
-    serviceErrorHandler: (error) => {
-      escaped = error;
-    },
-  });
-  app
-    .get(CommandShutdownService)
-    .install((signal) =>
-      process.stderr.write(
-        `\n${signal} received: finishing the current step, then stopping (send it again to exit now).\n`,
-      ),
-    );
-  await CommandFactory.runApplication(app);
-  if (escaped !== undefined) {
-    const code = exitCodeFor(escaped);
-    if (isTopsteelException(escaped)) {
-      process.stderr.write(`✖ ${redactSecrets(escaped.message)}\n  → ${escaped.hint}\n`);
-    }
-    // Commander already printed its own message (unknown option, missing argument, help).
-    process.exitCode = code;
+function main(): void {
+  if (answerHelpStatically(process.argv.slice(2), 'topsteel')) {
+    // Exit once stdout is flushed, as the full CLI does: a piped reader gets the whole help.
+    process.stdout.write('', () => process.exit(0));
+    return;
   }
-  await app.close();
+  // Loaded only here: requiring it imports Nest, TypeORM and every command with its services.
+  require('./cli-application');
 }
 
-bootstrap()
-  .catch((error: unknown) => {
-    process.stderr.write(`✖ ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
-    process.exitCode = exitCodeFor(error);
-  })
-  .finally(() => {
-    const code = process.exitCode ?? 0;
-    // process.exit does not wait for a piped stdout: a --json document larger than the pipe's
-    // buffer (a backup manifest with its schema fingerprint) would reach the reader cut short.
-    process.stdout.write('', () => process.exit(code));
-  });
+main();

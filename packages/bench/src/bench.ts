@@ -1,37 +1,29 @@
 #!/usr/bin/env node
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchInstallation, benchServer, ROOT } from './bench-environment';
-import { fanOutScenario, FanOutFigures, provisionTenants } from './fan-out.scenario';
-import { figure, Figure, round } from './measure';
-import { RoutingFigures, routingScenario } from './routing.scenario';
-import { ensureMonolith, migrateOnce, splitScenario, SplitFigures } from './split.scenario';
-import { startupScenario, StartupFigures } from './startup.scenario';
-
-type Results = {
-  date: string;
-  machine: { cpu: string; cores: number; memoryGb: number; node: string; postgres: string };
-  split?: SplitFigures;
-  memory?: { scales: [number, number]; peakRssMb: [Figure, Figure] };
-  fanOut?: FanOutFigures;
-  startup?: StartupFigures;
-  routing?: RoutingFigures;
-  targets: { name: string; target: string; measured: string; ok: boolean }[];
-};
+import { fanOutScenario, provisionTenants } from './fan-out.scenario';
+import { DISTRIBUTIONS, Distribution } from '@topsteel/legacy-fixture';
+import { figure } from './measure';
+import { appendHistory } from './history';
+import { render, Results, targets } from './report';
+import { routingScenario } from './routing.scenario';
+import { ensureMonolith, migrateOnce, splitScenario } from './split.scenario';
+import { startupScenario } from './startup.scenario';
 
 const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--only split,memory,fanout,startup,routing]
+                     [--shapes ${DISTRIBUTIONS.join(',')}] [--history docs/benchmarks.md|none]
 
-Generates monoliths with the legacy fixture (kept as bench_s<scale> for later runs), then measures on
-the PostgreSQL named by PG* (default 127.0.0.1:5432): the split against pg_dump | pg_restore (and
-pgcopydb when installed), db:backup against pg_dump -Fc, peak memory at two scales, the tenant
-fan-out, CLI start-up and HTTP routing. Results: bench/results/<date>.json and a table on stdout.`;
+Generates monoliths with the legacy fixture (kept as bench_s<scale> for later runs; the
+one-large-table shape as bench_s<scale>_one_large_table), then measures on the PostgreSQL named by
+PG* (default 127.0.0.1:5432): the split of each shape against pg_dump | pg_restore (and pgcopydb
+when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory at
+two scales, the tenant fan-out, CLI start-up and HTTP routing. Results: bench/results/<date>.json, a
+table on stdout, and one row of the main ratios appended to the history in docs/benchmarks.md.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
-const ratio = (value: number, base: number) => Math.round((value / base) * 100) / 100;
-const seconds = (figure: Figure) =>
-  `${figure.median.toFixed(2)} s (${figure.min.toFixed(2)}–${figure.max.toFixed(2)})`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -41,6 +33,8 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '3' },
       tenants: { type: 'string', default: '200' },
       only: { type: 'string' },
+      shapes: { type: 'string', default: DISTRIBUTIONS.join(',') },
+      history: { type: 'string', default: 'docs/benchmarks.md' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -53,6 +47,12 @@ async function main(): Promise<number> {
   const runs = Number(values.runs);
   const tenants = Number(values.tenants);
   const only = new Set((values.only ?? 'split,memory,fanout,startup,routing').split(','));
+  const shapes = values.shapes.split(',') as Distribution[];
+  const unknownShape = shapes.find((shape) => !DISTRIBUTIONS.includes(shape));
+  if (unknownShape !== undefined) {
+    process.stderr.write(`--shapes: unknown shape ${unknownShape} (${DISTRIBUTIONS.join(', ')})\n`);
+    return 2;
+  }
   const server = benchServer();
   const large = new BenchInstallation(server, `s${String(scale).replace('.', '_')}`);
   const small = new BenchInstallation(server, `s${String(smallScale).replace('.', '_')}`);
@@ -70,8 +70,15 @@ async function main(): Promise<number> {
   };
 
   if (only.has('split')) {
-    log(`Split at scale ${scale}`);
-    results.split = await splitScenario(large, scale, runs);
+    results.splits = [];
+    for (const shape of shapes) {
+      log(`Split of the ${shape} monolith at scale ${scale}`);
+      const installation =
+        shape === 'spread'
+          ? large
+          : new BenchInstallation(server, `${large.label}_${shape.replaceAll('-', '_')}`);
+      results.splits.push(await splitScenario(installation, scale, runs, shape));
+    }
   }
   if (only.has('memory')) {
     log(`Memory: db:migrate at scales ${smallScale} and ${scale}`);
@@ -79,7 +86,7 @@ async function main(): Promise<number> {
     const smallRss: number[] = [];
     for (let index = 0; index < runs; index++) smallRss.push((await migrateOnce(small)).peakRssMb);
     const largeRss =
-      results.split?.migrate.peakRssMb ??
+      results.splits?.find((split) => split.shape === 'spread')?.migrate.peakRssMb ??
       (await (async () => {
         await ensureMonolith(large, scale);
         const values: number[] = [];
@@ -89,7 +96,7 @@ async function main(): Promise<number> {
       })());
     results.memory = { scales: [smallScale, scale], peakRssMb: [figure(smallRss), largeRss] };
   }
-  if (only.has('fanout') || only.has('routing')) {
+  if (only.has('fanout') || only.has('routing') || only.has('startup')) {
     await ensureMonolith(small, smallScale);
     if (!(await small.exists(small.auth))) await migrateOnce(small);
   }
@@ -118,149 +125,11 @@ async function main(): Promise<number> {
   const file = join(folder, `${results.date.slice(0, 10)}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${render(results)}\n\nResults: ${file}\n`);
+  if (values.history !== 'none') {
+    appendHistory(resolve(ROOT, values.history), results, scale);
+    process.stdout.write(`History: a row appended to ${values.history}\n`);
+  }
   return results.targets.every((target) => target.ok) ? 0 : 1;
-}
-
-function targets(results: Results): Results['targets'] {
-  const list: Results['targets'] = [];
-  const split = results.split;
-  if (split) {
-    const base = split.pgDumpRestore.median;
-    list.push({
-      name: 'split copy phase vs pg_dump \\| pg_restore',
-      target: '≤ 1.0×',
-      measured: `${ratio(split.migrate.copy.median, base)}×`,
-      ok: split.migrate.copy.median <= base,
-    });
-    list.push({
-      name: 'whole db:migrate (with verification) vs pg_dump \\| pg_restore',
-      target: '≤ 1.5×',
-      measured: `${ratio(split.migrate.total.median, base)}×`,
-      ok: split.migrate.total.median <= 1.5 * base,
-    });
-    list.push({
-      name: 'db:backup vs pg_dump -Fc',
-      target: '≤ 1.2×',
-      measured: `${ratio(split.backup.tool.median, split.backup.pgDump.median)}×`,
-      ok: split.backup.tool.median <= 1.2 * split.backup.pgDump.median,
-    });
-  }
-  if (results.memory) {
-    const [smallRss, largeRss] = results.memory.peakRssMb;
-    list.push({
-      name: `db:migrate peak RSS at scales ${results.memory.scales.join(' and ')}`,
-      target: '≤ 256 MB, flat',
-      measured: `${smallRss.max} MB / ${largeRss.max} MB`,
-      ok: Math.max(smallRss.max, largeRss.max) <= 256,
-    });
-  }
-  if (results.fanOut) {
-    const fan = results.fanOut;
-    list.push({
-      name: `fan-out, nothing pending, ${fan.tenants} tenants`,
-      target: '≤ 10 s',
-      measured: `${fan.nothingPending.seconds.median} s`,
-      ok: fan.nothingPending.seconds.median <= 10,
-    });
-    const peak = Math.max(
-      fan.nothingPending.peakTenantConnections,
-      fan.oneNewMigration.peakTenantConnections,
-    );
-    list.push({
-      name: 'fan-out peak tenant connections',
-      target: `≤ ${fan.maxDataSources}`,
-      measured: String(peak),
-      ok: peak <= fan.maxDataSources,
-    });
-  }
-  if (results.startup) {
-    list.push({
-      name: 'CLI --help cold start with node',
-      target: '≤ 1 s',
-      measured: `${results.startup.nodeHelp.median} s`,
-      ok: results.startup.nodeHelp.median <= 1,
-    });
-  }
-  if (results.routing) {
-    list.push({
-      name: 'routing: every request succeeds',
-      target: '0 failures',
-      measured: String(results.routing.failures),
-      ok: results.routing.failures === 0,
-    });
-    const rss = results.routing.appRssAfterRoundMb;
-    if (rss.length >= 2) {
-      const growth = round(rss[rss.length - 1] - rss[0]);
-      list.push({
-        name: 'routing: app RSS growth, first round to last',
-        target: '< 40 MB',
-        measured: `${growth} MB`,
-        ok: growth < 40,
-      });
-    }
-  }
-  return list;
-}
-
-function render(results: Results): string {
-  const lines = [
-    `Benchmark ${results.date} — ${results.machine.cores} × ${results.machine.cpu}, ${results.machine.memoryGb} GB, PostgreSQL ${results.machine.postgres}, Node ${results.machine.node}`,
-    '',
-  ];
-  const split = results.split;
-  if (split) {
-    const base = split.pgDumpRestore.median;
-    lines.push(
-      `Split at scale ${split.scale} (${split.monolithMb} MB monolith), median of runs (min–max):`,
-      '',
-    );
-    lines.push(`| measure | seconds | vs pg_dump \\| pg_restore |`, '| --- | --- | --- |');
-    lines.push(`| pg_dump -Fc \\| pg_restore | ${seconds(split.pgDumpRestore)} | 1.00× |`);
-    if (split.pgcopydb)
-      lines.push(`| pgcopydb clone | ${seconds(split.pgcopydb)} | ${ratio(split.pgcopydb.median, base)}× |`);
-    lines.push(
-      `| db:migrate copy phase (data, indexes, foreign keys) | ${seconds(split.migrate.copy)} | ${ratio(split.migrate.copy.median, base)}× |`,
-    );
-    lines.push(
-      `| db:migrate verification | ${seconds(split.migrate.verify)} | ${ratio(split.migrate.verify.median, base)}× |`,
-    );
-    lines.push(
-      `| db:migrate total | ${seconds(split.migrate.total)} | ${ratio(split.migrate.total.median, base)}× |`,
-    );
-    lines.push(`| pg_dump -Fc (backup) | ${seconds(split.backup.pgDump)} | |`);
-    lines.push(
-      `| db:backup | ${seconds(split.backup.tool)} | ${ratio(split.backup.tool.median, split.backup.pgDump.median)}× pg_dump -Fc |`,
-      '',
-    );
-  }
-  if (results.memory)
-    lines.push(
-      `Peak RSS of db:migrate: ${results.memory.peakRssMb[0].max} MB at scale ${results.memory.scales[0]}, ${results.memory.peakRssMb[1].max} MB at scale ${results.memory.scales[1]}`,
-      '',
-    );
-  if (results.fanOut) {
-    const fan = results.fanOut;
-    lines.push(
-      `Fan-out over ${fan.tenants} tenants (TENANT_MAX_DATASOURCES=${fan.maxDataSources}): nothing pending ${seconds(fan.nothingPending.seconds)}, peak ${fan.nothingPending.peakTenantConnections} tenant connections; one new migration ${seconds(fan.oneNewMigration.seconds)}, peak ${fan.oneNewMigration.peakTenantConnections}`,
-      '',
-    );
-  }
-  if (results.startup)
-    lines.push(
-      `Start-up: npm run db:status -- --help ${seconds(results.startup.npmHelp)}; node cli status --help ${seconds(results.startup.nodeHelp)}; node cli status ${seconds(results.startup.nodeStatus)}`,
-      '',
-    );
-  if (results.routing) {
-    const routing = results.routing;
-    lines.push(
-      `Routing: ${routing.requests} × GET /tenant/clients over ${routing.societes} sociétés, ${routing.concurrency} concurrent, TENANT_MAX_DATASOURCES=${routing.maxDataSources}: p50 ${routing.p50Ms.median} ms, p99 ${routing.p99Ms.median} ms, ${routing.requestsPerSecond.median} req/s, ${routing.failures} failures, app RSS after each round ${routing.appRssAfterRoundMb.join(' / ')} MB`,
-      '',
-    );
-  }
-  lines.push('| target | required | measured | |', '| --- | --- | --- | --- |');
-  for (const target of results.targets)
-    lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.ok ? '✅' : '❌'} |`);
-  return lines.join('\n');
 }
 
 main().then(

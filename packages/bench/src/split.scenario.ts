@@ -1,47 +1,58 @@
-import { generateMonolith } from '@topsteel/legacy-fixture';
+import { Distribution, generateMonolith } from '@topsteel/legacy-fixture';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchInstallation, CLI } from './bench-environment';
 import { checked, figure, Figure, run } from './measure';
+import { MigrateSample, SplitBreakdown, splitBreakdown, SplitTimings, TableTimings } from './split-breakdown';
 
 export type SplitFigures = {
   scale: number;
+  shape: Distribution;
   monolithMb: number;
   migrate: { copy: Figure; verify: Figure; total: Figure; peakRssMb: Figure };
   pgDumpRestore: Figure;
   pgcopydb: Figure | null;
   backup: { tool: Figure; pgDump: Figure };
+  breakdown: SplitBreakdown;
 };
-
-type SplitTimings = { copyMs: number; constraintsMs: number; verifyMs: number; totalMs: number };
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
-export async function ensureMonolith(installation: BenchInstallation, scale: number): Promise<void> {
+export async function ensureMonolith(
+  installation: BenchInstallation,
+  scale: number,
+  distribution: Distribution = 'spread',
+): Promise<void> {
   if (await installation.exists(installation.monolith)) return;
-  log(`  generating ${installation.monolith} at scale ${scale}…`);
+  log(`  generating ${installation.monolith} at scale ${scale} (${distribution})…`);
   await generateMonolith({
     connection: { ...installation.server, database: 'postgres' },
     database: installation.monolith,
     scale,
+    distribution,
   });
 }
 
 /** One `db:migrate` split from scratch (the backup already taken, so it is reused). */
 export async function migrateOnce(
   installation: BenchInstallation,
-): Promise<{ timings: SplitTimings; seconds: number; peakRssMb: number }> {
+): Promise<MigrateSample & { peakRssMb: number }> {
   await installation.dropTargets();
   const result = await checked(
     run(process.execPath, [CLI, 'migrate', '--json'], installation.env()),
     'db:migrate',
   );
   const report = JSON.parse(result.stdout) as {
-    split: { timings: SplitTimings; backup: { reused: boolean } };
+    split: { timings: SplitTimings; tables: TableTimings[]; backup: { reused: boolean } };
   };
   if (!report.split.backup.reused)
     log('  (no backup matched the monolith: db:migrate took one, and later runs reuse it)');
-  return { timings: report.split.timings, seconds: result.seconds, peakRssMb: result.peakRssMb };
+  return {
+    timings: report.split.timings,
+    tables: report.split.tables,
+    seconds: result.seconds,
+    peakRssMb: result.peakRssMb,
+  };
 }
 
 /** The split at one scale, next to pg_dump | pg_restore and pgcopydb on the same data and server. */
@@ -49,8 +60,9 @@ export async function splitScenario(
   installation: BenchInstallation,
   scale: number,
   runs: number,
+  shape: Distribution = 'spread',
 ): Promise<SplitFigures> {
-  await ensureMonolith(installation, scale);
+  await ensureMonolith(installation, scale, shape);
   const [size] = await installation.query<{ size: string }>(
     'postgres',
     'SELECT pg_database_size($1) AS size',
@@ -87,8 +99,10 @@ export async function splitScenario(
   const verify: number[] = [];
   const total: number[] = [];
   const rss: number[] = [];
+  const samples: MigrateSample[] = [];
   for (let index = 0; index < runs; index++) {
     const once = await migrateOnce(installation);
+    samples.push(once);
     copy.push((once.timings.copyMs + once.timings.constraintsMs) / 1000);
     verify.push(once.timings.verifyMs / 1000);
     total.push(once.seconds);
@@ -157,10 +171,12 @@ export async function splitScenario(
 
   return {
     scale,
+    shape,
     monolithMb: Math.round(Number(size.size) / 1048576),
     migrate: { copy: figure(copy), verify: figure(verify), total: figure(total), peakRssMb: figure(rss) },
     pgDumpRestore: figure(pipe),
     pgcopydb,
     backup: { tool: figure(tool), pgDump: figure(plain) },
+    breakdown: splitBreakdown(samples),
   };
 }

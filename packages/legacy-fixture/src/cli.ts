@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { generateMonolith } from './generate-monolith';
+import { Distribution, DISTRIBUTIONS } from './generator/scale';
 
-const usage = `Usage: fixture:generate --database NAME [--scale N] [--replace] [--reference-date YYYY-MM-DD]
+const usage = `Usage: fixture:generate --database NAME [--scale N] [--distribution ${DISTRIBUTIONS.join('|')}] [--replace] [--reference-date YYYY-MM-DD]
 
 Creates a TopSteel monolith database and fills its 66 tables. Connection from DB_HOST, DB_PORT,
 DB_USERNAME, DB_PASSWORD (or PGHOST, PGPORT, PGUSER, PGPASSWORD); maintenance database DB_MAINTENANCE_NAME.`;
@@ -12,6 +13,7 @@ async function main(): Promise<number> {
     options: {
       database: { type: 'string' },
       scale: { type: 'string', default: '1' },
+      distribution: { type: 'string', default: 'spread' },
       replace: { type: 'boolean', default: false },
       'reference-date': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -29,6 +31,11 @@ async function main(): Promise<number> {
     process.stderr.write('--reference-date must be YYYY-MM-DD\n');
     return 2;
   }
+  const distribution = values.distribution as Distribution;
+  if (!DISTRIBUTIONS.includes(distribution)) {
+    process.stderr.write(`--distribution must be one of ${DISTRIBUTIONS.join(', ')}\n`);
+    return 2;
+  }
   const env = process.env;
   const report = await generateMonolith({
     connection: {
@@ -40,6 +47,7 @@ async function main(): Promise<number> {
     },
     database: values.database,
     scale,
+    distribution,
     replace: values.replace,
     referenceDate,
     onStep: (step, milliseconds) => process.stderr.write(`  ${step.padEnd(40)} ${milliseconds} ms\n`),

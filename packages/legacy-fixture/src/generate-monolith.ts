@@ -4,7 +4,7 @@ import { businessStatements } from './generator/fill-business';
 import { productionStatements } from './generator/fill-production';
 import { systemStatements } from './generator/fill-system';
 import { uiStatements } from './generator/fill-ui';
-import { TableCounts, tableCounts } from './generator/scale';
+import { Distribution, TableCounts, tableCounts } from './generator/scale';
 import { readLegacySchema } from './legacy-schema';
 
 export type GenerateMonolithOptions = {
@@ -12,6 +12,8 @@ export type GenerateMonolithOptions = {
   connection: ClientConfig;
   database: string;
   scale: number;
+  /** How the rows spread over the tables (default `spread`, the contract monolith). */
+  distribution?: Distribution;
   /** "Now" for the generated data (sessions expire relative to it). Defaults to today 00:00 UTC. */
   referenceDate?: Date;
   /** Drop the database first when it exists. Without it an existing database is an error. */
@@ -27,6 +29,7 @@ export type GenerateMonolithOptions = {
 export type GenerateMonolithReport = {
   database: string;
   scale: number;
+  distribution: Distribution;
   referenceDate: string;
   counts: TableCounts;
   milliseconds: number;
@@ -41,7 +44,7 @@ export function defaultReferenceDate(): Date {
 
 /**
  * Creates a database, loads the monolith schema and fills all 66 tables with set-based SQL
- * (generate_series), so that one scale and one reference date always give the same rows.
+ * (generate_series), so that one scale, distribution and reference date always give the same rows.
  */
 export async function generateMonolith(options: GenerateMonolithOptions): Promise<GenerateMonolithReport> {
   const started = Date.now();
@@ -51,7 +54,8 @@ export async function generateMonolith(options: GenerateMonolithOptions): Promis
       `database name "${options.database}" is not a safe identifier (${SAFE_DATABASE_NAME.source})`,
     );
   }
-  const counts = tableCounts(options.scale);
+  const distribution = options.distribution ?? 'spread';
+  const counts = tableCounts(options.scale, distribution);
   const referenceDate = options.referenceDate ?? defaultReferenceDate();
   const reference = referenceDate.toISOString().replace('T', ' ').replace('Z', '');
   const step = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
@@ -107,6 +111,7 @@ export async function generateMonolith(options: GenerateMonolithOptions): Promis
   return {
     database,
     scale: options.scale,
+    distribution,
     referenceDate: referenceDate.toISOString(),
     counts,
     milliseconds: Date.now() - started,

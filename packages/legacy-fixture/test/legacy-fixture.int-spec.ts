@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   generateMonolith,
+  GenerateMonolithOptions,
   LEGACY_SCHEMA_PATH,
   legacyTableNames,
   SEEDED_PROBLEMS,
@@ -78,10 +79,9 @@ describe('legacy fixture', () => {
     expect(Number(softDeleted.count)).toBeGreaterThan(0);
   });
 
-  it('is deterministic for a scale and a reference date', async () => {
+  const generate = (database: string, options: Partial<GenerateMonolithOptions> = {}) => {
     const server = testServer();
-    const again = `${environment.prefix}_again`;
-    await generateMonolith({
+    return generateMonolith({
       connection: {
         host: server.host,
         port: server.port,
@@ -89,12 +89,34 @@ describe('legacy fixture', () => {
         password: server.password,
         database: 'postgres',
       },
-      database: again,
+      database,
       scale: 1,
       referenceDate: FIXTURE_REFERENCE_DATE,
+      ...options,
     });
+  };
+
+  it('is deterministic for a scale and a reference date', async () => {
+    const again = `${environment.prefix}_again`;
+    await generate(again);
     expect(await checksums(environment, again)).toEqual(
       await checksums(environment, environment.names.monolith),
     );
+  });
+
+  it('builds the one-large-table shape deterministically: commandes dwarf the rest', async () => {
+    const [first, second] = [`${environment.prefix}_large_a`, `${environment.prefix}_large_b`];
+    for (const database of [first, second])
+      await generate(database, { scale: 10, distribution: 'one-large-table' });
+    const sums = await checksums(environment, first);
+    expect(await checksums(environment, second)).toEqual(sums);
+    const rows = Object.fromEntries(
+      Object.entries(sums).map(([name, checksum]) => [name, Number(checksum.split(':')[0])]),
+    );
+    expect([rows.commandes, rows.facturation, rows.clients, rows.stocks]).toEqual([10000, 3000, 2000, 1000]);
+    const others = Object.entries(rows).filter(
+      ([name]) => !['commandes', 'facturation', 'clients', 'stocks'].includes(name),
+    );
+    expect(others.filter(([, count]) => count === 0 || count >= rows.stocks)).toEqual([]);
   });
 });

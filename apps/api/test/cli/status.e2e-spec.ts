@@ -57,6 +57,22 @@ describe('db:status', () => {
     expect(result.stderr).toBe('');
   });
 
+  // `--help` and `<command> --help` come from the table the build writes; a request with anything
+  // more goes through the full Nest CLI. Both must print the same, so the table cannot drift.
+  it('answers help from the build table exactly as the full CLI does, for every command', async () => {
+    const env = environment.env({ DB_PORT: 'not-a-port', DB_HOST: '203.0.113.1' });
+    const root = await runCli(['--help'], env);
+    const names = [...root.stdout.matchAll(/^ {2}(\S+) \[options\]/gm)].map((match) => match[1]);
+    expect(names).toEqual(expect.arrayContaining(['status', 'migrate', 'societe:create']));
+    expect(root).toEqual(await runCli(['--help', '--help', '--help'], env));
+    for (const name of names) {
+      const fromTable = await runCli([name, '--help'], env);
+      expect({ name, code: fromTable.code, stderr: fromTable.stderr }).toEqual({ name, code: 0, stderr: '' });
+      expect(fromTable).toEqual(await runCli([name, '--help', '--help'], env));
+      expect(await runCli(['help', name], env)).toEqual(fromTable);
+    }
+  });
+
   it('exits 2 on invalid configuration, naming the variable', async () => {
     const result = await runCli(
       ['status', '--json'],

@@ -51,10 +51,10 @@ export function businessStatements(counts: TableCounts): string[] {
      FROM generate_series(1, ${c.produits}) AS i`,
 
     `INSERT INTO stocks (id, produit_id, quantite, quantite_reservee, quantite_disponible, cout_unitaire, emplacement, lot, date_entree, date_peremption, version, created_at, updated_at, deleted_at)
-     SELECT ${uid('stocks', 'i')}, ${uid('produits', 'i')}, i % 200, i % 20, i % 200 - i % 20, round((3 + (i % 700) * 0.91)::numeric, 2),
+     SELECT ${uid('stocks', 'i')}, ${uid('produits', `1 + (i - 1) % ${c.produits}`)}, i % 200, i % 20, i % 200 - i % 20, round((3 + (i % 700) * 0.91)::numeric, 2),
             'Allée ' || chr(65 + i % 6) || '-' || (i % 40), 'LOT-' || to_char(${before('i % 365', 'days')}, 'YYYYMMDD'),
             ${before('i % 365', 'days')}, NULL, 1, ${before('400', 'days')}, ${before('i % 10', 'days')}, NULL
-     FROM generate_series(1, ${c.produits}) AS i`,
+     FROM generate_series(1, ${c.stocks}) AS i`,
 
     `INSERT INTO chutes (id, materiau_id, longueur, largeur, epaisseur, poids, origine, utilisable, emplacement, notes, version, created_at, updated_at, deleted_at)
      SELECT ${uid('chutes', 'i')}, ${uid('materiaux', `1 + i % ${c.materiaux}`)}, round((100 + i % 2000)::numeric, 2), round((50 + i % 1000)::numeric, 2),

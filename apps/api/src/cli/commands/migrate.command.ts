@@ -175,8 +175,10 @@ function renderSplit(split: SplitReport): string {
     ),
     '',
     `Timings: pre-flight ${formatDuration(timings.preflightMs)}, databases ${formatDuration(timings.prepareMs)}, ` +
-      `backup ${formatDuration(timings.backupMs)}, copy ${formatDuration(timings.copyMs)}, ` +
-      `foreign keys ${formatDuration(timings.constraintsMs)}, verification ${formatDuration(timings.verifyMs)}, ` +
+      `backup ${formatDuration(timings.backupMs)}, copy ${formatDuration(timings.copyMs)} ` +
+      `(of which index builds ${formatDuration(timings.indexMs)} summed over tables), ` +
+      `foreign keys ${formatDuration(timings.constraintsMs)}, analyze ${formatDuration(timings.analyzeMs)}, ` +
+      `verification ${formatDuration(timings.verifyMs)}, journal ${formatDuration(timings.journalMs)}, ` +
       `total ${formatDuration(timings.totalMs)}`,
     ...(split.excluded.length > 0
       ? [

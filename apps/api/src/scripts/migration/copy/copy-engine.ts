@@ -32,6 +32,10 @@ export type CopiedTable = {
   database: SchemaKind;
   rows: number;
   durationMs: number;
+  /** Within durationMs: streaming the rows, rebuilding indexes and keys, the checksum before COMMIT. */
+  loadMs: number;
+  indexMs: number;
+  checksumMs: number;
 };
 
 type Worker = { source?: Client; targets: Map<SchemaKind, Client> };
@@ -122,7 +126,7 @@ export class CopyEngine {
         targetTable: task.target,
       };
       await journal.setTableState({ ...state, status: 'copying', rows: null, checksum: null }, run.runId);
-      const { rows, checksum } = await copyTable(source, target, task, {
+      const { rows, checksum, loadMs, indexMs, checksumMs } = await copyTable(source, target, task, {
         societeId: this.options.societeId,
         maintenanceWorkMem: '256MB',
         onRows: (count) => progress.update(count),
@@ -141,7 +145,16 @@ export class CopyEngine {
       progress.finish(`${rows} rows`);
       const durationMs = Date.now() - started;
       run.log('copy table', { table: `${task.database}.${task.target}`, rows, durationMs });
-      return { source: task.source, target: task.target, database: task.database, rows, durationMs };
+      return {
+        source: task.source,
+        target: task.target,
+        database: task.database,
+        rows,
+        durationMs,
+        loadMs,
+        indexMs,
+        checksumMs,
+      };
     } catch (error) {
       progress.fail(error instanceof Error ? error.message : String(error));
       throw error;

@@ -16,8 +16,17 @@ export type CopyContext = {
   onRows?: (rows: number) => void;
 };
 
-/** What one committed load wrote: its rows, and the target's checksum over the written columns before COMMIT. */
-export type LoadedTable = { rows: number; checksum: string };
+/**
+ * What one committed load wrote: its rows, and the target's checksum over the written columns before
+ * COMMIT; with where its time went (the stream, the index and key rebuilds, the checksum scan).
+ */
+export type LoadedTable = {
+  rows: number;
+  checksum: string;
+  loadMs: number;
+  indexMs: number;
+  checksumMs: number;
+};
 
 /**
  * The projection the source streams: the legacy columns (cast only when the target type is a
@@ -111,13 +120,22 @@ export async function copyTable(
       copyTo(`COPY (${sourceProjection(task, context.societeId)}) TO STDOUT (FORMAT binary)`),
     );
     const counter = new BinaryCopyRowCounter(context.onRows);
+    const loadStarted = Date.now();
     await pipeline(reader, counter, writer);
+    const indexStarted = Date.now();
     for (const structure of structures) await target.query(structure.create);
+    const checksumStarted = Date.now();
     const loaded = await target.query<{ rows: string; checksum: string }>(
       checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
     );
     await target.query('COMMIT');
-    return { rows: writer.rowCount, checksum: loaded.rows[0].checksum };
+    return {
+      rows: writer.rowCount,
+      checksum: loaded.rows[0].checksum,
+      loadMs: indexStarted - loadStarted,
+      indexMs: checksumStarted - indexStarted,
+      checksumMs: Date.now() - checksumStarted,
+    };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;

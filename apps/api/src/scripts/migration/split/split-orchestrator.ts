@@ -27,6 +27,7 @@ type Staged = {
   content: Record<string, TableFingerprint>;
   prepareMs: number;
   backupMs: number;
+  journalMs: number;
 };
 
 /**
@@ -58,16 +59,23 @@ export class SplitOrchestrator {
     const targets = this.targets();
     const { staged, copy } = await this.inSnapshot(split, plan, targets);
     const { prepared } = staged;
+    const linkUsersTime = timer();
     const usersLinked = await run.step('link users to the default société', () =>
       targets.linkUsers(prepared.societeId),
     );
+    const linkUsersMs = linkUsersTime();
+    const analyzeTime = timer();
     await run.step('analyze', () => targets.analyze());
+    const analyzeMs = analyzeTime();
 
-    const verifyTime = timer();
+    let journalTime = timer();
     await recordVerifying(this.journal, monolith.database, run);
+    let journalMs = staged.journalMs + journalTime();
+    const verifyTime = timer();
     const verification = await verifyStep(this.connections, split, plan, prepared);
     const verifyMs = verifyTime();
     split.lock.assertHeld();
+    journalTime = timer();
     await recordSplitOutcome(this.journal, {
       monolith: monolith.database,
       verification,
@@ -75,6 +83,7 @@ export class SplitOrchestrator {
       locations: prepared.locations,
       run,
     });
+    journalMs += journalTime();
 
     const report = splitReport({
       resumed: split.resumed,
@@ -92,8 +101,12 @@ export class SplitOrchestrator {
         prepareMs: staged.prepareMs,
         backupMs: staged.backupMs,
         copyMs: copy.copyMs,
+        indexMs: copy.copied.reduce((sum, table) => sum + table.indexMs, 0),
         constraintsMs: copy.constraintsMs,
+        linkUsersMs,
+        analyzeMs,
         verifyMs,
+        journalMs,
         totalMs: total(),
       },
     });
@@ -147,6 +160,7 @@ export class SplitOrchestrator {
     const backupTime = timer();
     const backup = await backupStep(this.backups, monolith, snapshot, content, run);
     const backupMs = backupTime();
+    const journalTime = timer();
     await recordSplitStart(this.journal, {
       monolith: monolith.database,
       run,
@@ -154,7 +168,7 @@ export class SplitOrchestrator {
       societeId: prepared.societeId,
       plan,
     });
-    return { backup, prepared, content: content.tables, prepareMs, backupMs };
+    return { backup, prepared, content: content.tables, prepareMs, backupMs, journalMs: journalTime() };
   }
 
   private async copy(

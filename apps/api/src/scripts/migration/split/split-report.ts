@@ -5,13 +5,21 @@ import { CopyTask, ResolvedExclusion } from '../plan/plan-resolver';
 import { PreparedTargets } from '../targets/split-targets';
 import { taskKey, VerificationReport } from '../verify/split-verifier';
 
+/**
+ * Where the split's time went, step by step (wall-clock milliseconds). `indexMs` is the sum of the
+ * tables' index and key rebuilds, which run inside `copyMs` while other workers still copy.
+ */
 export type SplitTimings = {
   preflightMs: number;
   prepareMs: number;
   backupMs: number;
   copyMs: number;
+  indexMs: number;
   constraintsMs: number;
+  linkUsersMs: number;
+  analyzeMs: number;
   verifyMs: number;
+  journalMs: number;
   totalMs: number;
 };
 
@@ -27,6 +35,10 @@ export type SplitReport = {
     rows: number;
     copied: boolean;
     durationMs: number | null;
+    /** Within durationMs: the COPY stream, the index and key rebuilds, the checksum before COMMIT. */
+    loadMs: number | null;
+    indexMs: number | null;
+    checksumMs: number | null;
   }[];
   excluded: ResolvedExclusion[];
   usersLinked: number;
@@ -76,6 +88,9 @@ export function splitReport(outcome: SplitOutcome): SplitReport {
         rows: verified?.targetRows ?? table?.rows ?? 0,
         copied: table !== undefined,
         durationMs: table?.durationMs ?? null,
+        loadMs: table?.loadMs ?? null,
+        indexMs: table?.indexMs ?? null,
+        checksumMs: table?.checksumMs ?? null,
       };
     }),
     excluded: outcome.excluded,

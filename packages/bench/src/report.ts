@@ -1,0 +1,182 @@
+import { Figure, round } from './measure';
+import { renderBreakdown } from './split-breakdown';
+import { SplitFigures } from './split.scenario';
+import { FanOutFigures } from './fan-out.scenario';
+import { RoutingFigures } from './routing.scenario';
+import { StartupFigures } from './startup.scenario';
+
+export type Results = {
+  date: string;
+  machine: { cpu: string; cores: number; memoryGb: number; node: string; postgres: string };
+  /** One per data shape, spread-out monolith first. */
+  splits?: SplitFigures[];
+  memory?: { scales: [number, number]; peakRssMb: [Figure, Figure] };
+  fanOut?: FanOutFigures;
+  startup?: StartupFigures;
+  routing?: RoutingFigures;
+  targets: { name: string; target: string; measured: string; ok: boolean }[];
+};
+
+export const ratio = (value: number, base: number) => Math.round((value / base) * 100) / 100;
+const seconds = (figure: Figure) =>
+  `${figure.median.toFixed(2)} s (${figure.min.toFixed(2)}–${figure.max.toFixed(2)})`;
+
+/** The issue's bar on every shape: the whole verified run against pg_dump | pg_restore and pgcopydb. */
+function splitTargets(split: SplitFigures): Results['targets'] {
+  const base = split.pgDumpRestore.median;
+  const list: Results['targets'] = [
+    {
+      name: `${split.shape}: split copy phase vs pg_dump \\| pg_restore`,
+      target: '≤ 1.0×',
+      measured: `${ratio(split.migrate.copy.median, base)}×`,
+      ok: split.migrate.copy.median <= base,
+    },
+    {
+      name: `${split.shape}: whole db:migrate (with verification) vs pg_dump \\| pg_restore`,
+      target: '≤ 1.2×',
+      measured: `${ratio(split.migrate.total.median, base)}×`,
+      ok: split.migrate.total.median <= 1.2 * base,
+    },
+    {
+      name: `${split.shape}: db:backup vs pg_dump -Fc`,
+      target: '≤ 1.2×',
+      measured: `${ratio(split.backup.tool.median, split.backup.pgDump.median)}×`,
+      ok: split.backup.tool.median <= 1.2 * split.backup.pgDump.median,
+    },
+  ];
+  if (split.pgcopydb)
+    list.push({
+      name: `${split.shape}: whole db:migrate vs pgcopydb clone`,
+      target: '< 1.0×',
+      measured: `${ratio(split.migrate.total.median, split.pgcopydb.median)}×`,
+      ok: split.migrate.total.median < split.pgcopydb.median,
+    });
+  return list;
+}
+
+function renderSplit(split: SplitFigures): string[] {
+  const base = split.pgDumpRestore.median;
+  const lines = [
+    `Split of the ${split.shape} monolith at scale ${split.scale} (${split.monolithMb} MB), median of runs (min–max):`,
+    '',
+    `| measure | seconds | vs pg_dump \\| pg_restore |`,
+    '| --- | --- | --- |',
+    `| pg_dump -Fc \\| pg_restore | ${seconds(split.pgDumpRestore)} | 1.00× |`,
+  ];
+  if (split.pgcopydb)
+    lines.push(`| pgcopydb clone | ${seconds(split.pgcopydb)} | ${ratio(split.pgcopydb.median, base)}× |`);
+  lines.push(
+    `| db:migrate copy phase (data, indexes, foreign keys) | ${seconds(split.migrate.copy)} | ${ratio(split.migrate.copy.median, base)}× |`,
+    `| db:migrate verification | ${seconds(split.migrate.verify)} | ${ratio(split.migrate.verify.median, base)}× |`,
+    `| db:migrate total | ${seconds(split.migrate.total)} | ${ratio(split.migrate.total.median, base)}× |`,
+    `| pg_dump -Fc (backup) | ${seconds(split.backup.pgDump)} | |`,
+    `| db:backup | ${seconds(split.backup.tool)} | ${ratio(split.backup.tool.median, split.backup.pgDump.median)}× pg_dump -Fc |`,
+    '',
+    `Where the ${split.shape} db:migrate's time goes:`,
+    '',
+    ...renderBreakdown(split.breakdown),
+  );
+  return lines;
+}
+
+export function targets(results: Results): Results['targets'] {
+  const list: Results['targets'] = [];
+  for (const split of results.splits ?? []) list.push(...splitTargets(split));
+  if (results.memory) {
+    const [smallRss, largeRss] = results.memory.peakRssMb;
+    list.push({
+      name: `db:migrate peak RSS at scales ${results.memory.scales.join(' and ')}`,
+      target: '≤ 256 MB, flat',
+      measured: `${smallRss.max} MB / ${largeRss.max} MB`,
+      ok: Math.max(smallRss.max, largeRss.max) <= 256,
+    });
+  }
+  if (results.fanOut) {
+    const fan = results.fanOut;
+    list.push({
+      name: `fan-out, nothing pending, ${fan.tenants} tenants`,
+      target: '≤ 10 s',
+      measured: `${fan.nothingPending.seconds.median} s`,
+      ok: fan.nothingPending.seconds.median <= 10,
+    });
+    const peak = Math.max(
+      fan.nothingPending.peakTenantConnections,
+      fan.oneNewMigration.peakTenantConnections,
+    );
+    list.push({
+      name: 'fan-out peak tenant connections',
+      target: `≤ ${fan.maxDataSources}`,
+      measured: String(peak),
+      ok: peak <= fan.maxDataSources,
+    });
+  }
+  if (results.startup) {
+    list.push({
+      name: 'CLI --help cold start with node',
+      target: '≤ 0.4 s',
+      measured: `${results.startup.nodeHelp.median} s`,
+      ok: results.startup.nodeHelp.median <= 0.4,
+    });
+    list.push({
+      name: `db:status with ${results.startup.tenants} tenants`,
+      target: '≤ 1.0 s',
+      measured: `${results.startup.nodeStatus.median} s`,
+      ok: results.startup.nodeStatus.median <= 1,
+    });
+  }
+  if (results.routing) {
+    list.push({
+      name: 'routing: every request succeeds',
+      target: '0 failures',
+      measured: String(results.routing.failures),
+      ok: results.routing.failures === 0,
+    });
+    const rss = results.routing.appRssAfterRoundMb;
+    if (rss.length >= 2) {
+      const growth = round(rss[rss.length - 1] - rss[0]);
+      list.push({
+        name: 'routing: app RSS growth, first round to last',
+        target: '< 40 MB',
+        measured: `${growth} MB`,
+        ok: growth < 40,
+      });
+    }
+  }
+  return list;
+}
+
+export function render(results: Results): string {
+  const lines = [
+    `Benchmark ${results.date} — ${results.machine.cores} × ${results.machine.cpu}, ${results.machine.memoryGb} GB, PostgreSQL ${results.machine.postgres}, Node ${results.machine.node}`,
+    '',
+  ];
+  for (const split of results.splits ?? []) lines.push(...renderSplit(split), '');
+  if (results.memory)
+    lines.push(
+      `Peak RSS of db:migrate: ${results.memory.peakRssMb[0].max} MB at scale ${results.memory.scales[0]}, ${results.memory.peakRssMb[1].max} MB at scale ${results.memory.scales[1]}`,
+      '',
+    );
+  if (results.fanOut) {
+    const fan = results.fanOut;
+    lines.push(
+      `Fan-out over ${fan.tenants} tenants (TENANT_MAX_DATASOURCES=${fan.maxDataSources}): nothing pending ${seconds(fan.nothingPending.seconds)}, peak ${fan.nothingPending.peakTenantConnections} tenant connections; one new migration ${seconds(fan.oneNewMigration.seconds)}, peak ${fan.oneNewMigration.peakTenantConnections}`,
+      '',
+    );
+  }
+  if (results.startup)
+    lines.push(
+      `Start-up: npm run db:status -- --help ${seconds(results.startup.npmHelp)}; node cli status --help ${seconds(results.startup.nodeHelp)}; node cli status ${seconds(results.startup.nodeStatus)}`,
+      '',
+    );
+  if (results.routing) {
+    const routing = results.routing;
+    lines.push(
+      `Routing: ${routing.requests} × GET /tenant/clients over ${routing.societes} sociétés, ${routing.concurrency} concurrent, TENANT_MAX_DATASOURCES=${routing.maxDataSources}: p50 ${routing.p50Ms.median} ms, p99 ${routing.p99Ms.median} ms, ${routing.requestsPerSecond.median} req/s, ${routing.failures} failures, app RSS after each round ${routing.appRssAfterRoundMb.join(' / ')} MB`,
+      '',
+    );
+  }
+  lines.push('| target | required | measured | |', '| --- | --- | --- | --- |');
+  for (const target of results.targets)
+    lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.ok ? '✅' : '❌'} |`);
+  return lines.join('\n');
+}
