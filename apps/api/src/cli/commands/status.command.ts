@@ -53,84 +53,86 @@ export class StatusCommand extends TopsteelCommand<StatusOptions, StatusReport> 
 }
 
 function render(report: StatusReport): string {
-  const lines: string[] = [];
-  const monolith = report.monolith;
-  lines.push(`PostgreSQL ${report.server.version} on ${report.server.host}:${report.server.port}`, '');
-  if (monolith.closed) {
-    lines.push(
-      `Monolith ${monolith.database}: closed to connections by an interrupted rollback (run npm run db:rollback to finish it)`,
-    );
-  } else if (monolith.exists) {
-    lines.push(
-      `Monolith ${monolith.database}: ${monolith.tableCount} tables, ${monolith.totalRows} rows, ${formatBytes(monolith.sizeBytes ?? 0)}`,
-    );
-    lines.push(
-      table(
-        ['table', 'rows', 'size', 'pk'],
-        monolith.tables.map((t) => [
-          t.name,
-          t.rows,
-          formatBytes(t.sizeBytes),
-          t.hasPrimaryKey ? 'yes' : 'no',
-        ]),
-      ),
-    );
-  } else {
-    lines.push(`Monolith ${monolith.database}: does not exist`);
-  }
-  lines.push(
+  const lines: string[] = [
+    `PostgreSQL ${report.server.version} on ${report.server.host}:${report.server.port}`,
+    '',
+    ...renderMonolith(report.monolith),
     '',
     `Split: ${report.split.status}${report.split.completedAt ? ` (completed ${report.split.completedAt})` : ''}${report.split.status === 'unknown' ? ' (AUTH, which holds the journal, is closed to connections)' : ''}`,
-  );
-  lines.push('', 'Databases:');
-  lines.push(
-    table(
-      ['database', 'kind', 'société', 'exists', 'ours', 'size', 'conns', 'pending migrations'],
-      report.databases.map((database) => [
-        database.name,
-        database.kind,
-        database.societe ?? '',
-        database.exists ? 'yes' : 'no',
-        database.ownedByTool ? 'yes' : 'no',
-        database.sizeBytes === null ? '' : formatBytes(database.sizeBytes),
-        database.connections,
-        database.closed
-          ? `closed to connections${database.closedBy ? ` by ${database.closedBy}` : ''}`
-          : database.error
-            ? `error: ${database.error}`
-            : database.pendingMigrations === null
-              ? ''
-              : database.pendingMigrations.length === 0
-                ? 'none'
-                : database.pendingMigrations.join(', '),
-      ]),
-    ),
-  );
-  lines.push('', 'Tenant servers (TENANT_SERVERS):');
-  lines.push(
-    table(
-      ['server', 'address', 'reachable', 'version', 'tenants', 'size', 'conns', 'sociétés'],
-      report.servers.map((server) => [
-        server.name,
-        `${server.host}:${server.port}`,
-        server.reachable ? 'yes' : `no${server.error ? `: ${server.error}` : ''}`,
-        server.version ?? '',
-        server.tenantCount,
-        formatBytes(server.tenantSizeBytes),
-        server.connections === null ? '' : `${server.tenantConnections}/${server.connections}`,
-        server.societes.map((societe) => societe.code).join(', '),
-      ]),
-    ),
-  );
-  lines.push('', `Backups (${report.backups.length}):`);
-  for (const backup of report.backups.slice(0, 5))
-    lines.push(`  ${backup.name}  ${backup.databases.join(', ')}  ${formatBytes(backup.bytes)}`);
-  lines.push('', 'Connections per database:');
-  for (const connection of report.connections) lines.push(`  ${connection.database}: ${connection.count}`);
-  lines.push('', `Migration lock: ${report.lock ? `held by ${describeHolder(report.lock)}` : 'free'}`);
+    '',
+    'Databases:',
+    renderDatabases(report.databases),
+    '',
+    'Tenant servers (TENANT_SERVERS):',
+    renderServers(report.servers),
+    '',
+    `Backups (${report.backups.length}):`,
+    ...report.backups
+      .slice(0, 5)
+      .map((backup) => `  ${backup.name}  ${backup.databases.join(', ')}  ${formatBytes(backup.bytes)}`),
+    '',
+    'Connections per database:',
+    ...report.connections.map((connection) => `  ${connection.database}: ${connection.count}`),
+    '',
+    `Migration lock: ${report.lock ? `held by ${describeHolder(report.lock)}` : 'free'}`,
+  ];
   if (report.rollbackInProgress)
     lines.push(
       `A rollback stopped halfway: finish it with npm run db:rollback (${report.rollbackInProgress})`,
     );
   return lines.join('\n');
+}
+
+function renderMonolith(monolith: StatusReport['monolith']): string[] {
+  if (monolith.closed)
+    return [
+      `Monolith ${monolith.database}: closed to connections by an interrupted rollback (run npm run db:rollback to finish it)`,
+    ];
+  if (!monolith.exists) return [`Monolith ${monolith.database}: does not exist`];
+  return [
+    `Monolith ${monolith.database}: ${monolith.tableCount} tables, ${monolith.totalRows} rows, ${formatBytes(monolith.sizeBytes ?? 0)}`,
+    table(
+      ['table', 'rows', 'size', 'pk'],
+      monolith.tables.map((t) => [t.name, t.rows, formatBytes(t.sizeBytes), t.hasPrimaryKey ? 'yes' : 'no']),
+    ),
+  ];
+}
+
+function pendingText(database: StatusReport['databases'][number]): string {
+  if (database.closed) return `closed to connections${database.closedBy ? ` by ${database.closedBy}` : ''}`;
+  if (database.error) return `error: ${database.error}`;
+  if (database.pendingMigrations === null) return '';
+  return database.pendingMigrations.length === 0 ? 'none' : database.pendingMigrations.join(', ');
+}
+
+function renderDatabases(databases: StatusReport['databases']): string {
+  return table(
+    ['database', 'kind', 'société', 'exists', 'ours', 'size', 'conns', 'pending migrations'],
+    databases.map((database) => [
+      database.name,
+      database.kind,
+      database.societe ?? '',
+      database.exists ? 'yes' : 'no',
+      database.ownedByTool ? 'yes' : 'no',
+      database.sizeBytes === null ? '' : formatBytes(database.sizeBytes),
+      database.connections,
+      pendingText(database),
+    ]),
+  );
+}
+
+function renderServers(servers: StatusReport['servers']): string {
+  return table(
+    ['server', 'address', 'reachable', 'version', 'tenants', 'size', 'conns', 'sociétés'],
+    servers.map((server) => [
+      server.name,
+      `${server.host}:${server.port}`,
+      server.reachable ? 'yes' : `no${server.error ? `: ${server.error}` : ''}`,
+      server.version ?? '',
+      server.tenantCount,
+      formatBytes(server.tenantSizeBytes),
+      server.connections === null ? '' : `${server.tenantConnections}/${server.connections}`,
+      server.societes.map((societe) => societe.code).join(', '),
+    ]),
+  );
 }

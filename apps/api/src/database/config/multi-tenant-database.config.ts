@@ -123,23 +123,8 @@ export function loadMultiTenantDatabaseConfig(
   if (defaultSocieteName.length > 255)
     reader.problem('DEFAULT_SOCIETE_NAME', 'must be at most 255 characters');
 
-  const sslRaw = reader.text('DB_SSL', 'false').toLowerCase();
-  let ssl: SslMode = false;
-  if (['true', '1', 'require', 'verify-full', 'on', 'yes'].includes(sslRaw))
-    ssl = { rejectUnauthorized: sslRaw !== 'require' };
-  else if (sslRaw === 'no-verify') ssl = { rejectUnauthorized: false };
-  else if (!['false', '0', 'disable', 'off', 'no'].includes(sslRaw)) {
-    reader.problem('DB_SSL', 'must be true, false, require, verify-full or no-verify');
-  }
-
-  const domains = reader
-    .text('CLEAN_TEST_EMAIL_DOMAINS', 'example.com,example.org,test.local')
-    .split(',')
-    .map((domain) => domain.trim().toLowerCase())
-    .filter(Boolean);
-  if (domains.some((domain) => !DOMAIN.test(domain))) {
-    reader.problem('CLEAN_TEST_EMAIL_DOMAINS', 'must be a comma-separated list of domain names');
-  }
+  const ssl = readSsl(reader);
+  const domains = readCleanDomains(reader);
 
   const port = reader.integer('DB_PORT', 5432, 1, 65535);
   // A password equal to a name the tool prints (postgres) is scrubbed only where it is a password.
@@ -170,6 +155,27 @@ export function loadMultiTenantDatabaseConfig(
   };
   reader.assertValid();
   return config;
+}
+
+function readSsl(reader: EnvironmentReader): SslMode {
+  const sslRaw = reader.text('DB_SSL', 'false').toLowerCase();
+  if (['true', '1', 'require', 'verify-full', 'on', 'yes'].includes(sslRaw))
+    return { rejectUnauthorized: sslRaw !== 'require' };
+  if (sslRaw === 'no-verify') return { rejectUnauthorized: false };
+  if (!['false', '0', 'disable', 'off', 'no'].includes(sslRaw))
+    reader.problem('DB_SSL', 'must be true, false, require, verify-full or no-verify');
+  return false;
+}
+
+function readCleanDomains(reader: EnvironmentReader): string[] {
+  const domains = reader
+    .text('CLEAN_TEST_EMAIL_DOMAINS', 'example.com,example.org,test.local')
+    .split(',')
+    .map((domain) => domain.trim().toLowerCase())
+    .filter(Boolean);
+  if (domains.some((domain) => !DOMAIN.test(domain)))
+    reader.problem('CLEAN_TEST_EMAIL_DOMAINS', 'must be a comma-separated list of domain names');
+  return domains;
 }
 
 /** The tenant database of a société code (already validated). */
