@@ -60,6 +60,7 @@ function render(report: StatusReport): string {
     '',
     `Split: ${report.split.status}${report.split.completedAt ? ` (completed ${report.split.completedAt})` : ''}${report.split.status === 'unknown' ? ' (AUTH, which holds the journal, is closed to connections)' : ''}`,
   );
+  lines.push(...renderReverseSync(report));
   lines.push('', 'Databases:');
   lines.push(
     table(
@@ -95,4 +96,17 @@ function render(report: StatusReport): string {
       `A rollback stopped halfway: finish it with npm run db:rollback (${report.rollbackInProgress})`,
     );
   return lines.join('\n');
+}
+
+/** The reverse sync after an online cutover: one line per new database flowing back into the monolith. */
+function renderReverseSync(report: StatusReport): string[] {
+  const links = report.online?.reverseSync;
+  if (!links) return [];
+  return [
+    'Reverse sync (new databases -> monolith):',
+    ...links.map(
+      (link) =>
+        `  ${link.database}: ${link.state}, lag ${link.lagBytes === null ? 'unknown' : formatBytes(link.lagBytes)}${link.lastMessageAgeMs === null ? '' : `, last message ${Math.round(link.lastMessageAgeMs / 1000)} s ago`}`,
+    ),
+  ];
 }

@@ -41,6 +41,7 @@ import { AppliedProgress } from './applied-progress';
 import { OnlineJournal } from './online-journal';
 import { assertOnlinePossible, readOnlinePrerequisites } from './online-prerequisites';
 import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.exception';
+import { enableReverseSync } from './reverse-sync';
 
 export type OnlineSplitReport = {
   resumed: boolean;
@@ -48,6 +49,8 @@ export type OnlineSplitReport = {
   cutover: { attempts: number; pauseMs: number; changesApplied: number; verifiedTables: string[] };
   verification: { ok: boolean; tables: number };
   tablesWithReplicaIdentityFull: string[];
+  /** The new databases flowing back into the monolith, or null with --no-reverse-sync. */
+  reverseSync: { databases: string[]; slots: string[] } | null;
   totalMs: number;
 };
 
@@ -120,6 +123,36 @@ export class OnlineSplitService {
     lock: HeldLock,
     withoutIdentity: string[],
   ): Promise<OnlineSplitReport> {
+    const { report, plan, locations } = await this.splitAndCutOver(options, run, lock, withoutIdentity);
+    // After the try/abandon of the split: a failure here leaves the split complete, never "copying".
+    const reverse = options.reverseSync
+      ? await run.step('reverse sync', () =>
+          enableReverseSync(this.dependencies, { tasks: plan.tasks, locations, run }),
+        )
+      : null;
+    if (reverse)
+      run.info(
+        `Reverse sync running: ${reverse.links.map((link) => link.database).join(', ')} flow back into the monolith.`,
+      );
+    return {
+      ...report,
+      reverseSync: reverse && {
+        databases: reverse.links.map((link) => link.database),
+        slots: reverse.links.map((link) => link.slot),
+      },
+    };
+  }
+
+  private async splitAndCutOver(
+    options: OnlineOptions,
+    run: RunContext,
+    lock: HeldLock,
+    withoutIdentity: string[],
+  ): Promise<{
+    report: OnlineSplitReport;
+    plan: ResolvedPlan;
+    locations: Record<SchemaKind, DatabaseLocation>;
+  }> {
     const started = Date.now();
     const { dryRun, journal } = this.dependencies;
     const existing = await journal.read();
@@ -197,12 +230,17 @@ export class OnlineSplitService {
             .join(', ')}`,
         );
       return {
-        resumed,
-        copy,
-        cutover,
-        verification: { ok: verification.ok, tables: verification.tables.length },
-        tablesWithReplicaIdentityFull: withoutIdentity,
-        totalMs: Date.now() - started,
+        plan,
+        locations: prepared.locations,
+        report: {
+          resumed,
+          copy,
+          cutover,
+          verification: { ok: verification.ok, tables: verification.tables.length },
+          tablesWithReplicaIdentityFull: withoutIdentity,
+          reverseSync: null,
+          totalMs: Date.now() - started,
+        },
       };
     } catch (error) {
       // A failure or an interruption must not leave a slot retaining WAL: take it all down.

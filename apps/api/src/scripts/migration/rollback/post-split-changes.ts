@@ -3,6 +3,7 @@ import { DatabaseSnapshot } from '../../../modules/database/journal/journal.type
 import { BackupCurrentDatabaseService, compareFingerprints } from '../backup-current-database';
 import { DatabaseToDrop } from './rollback-state';
 import { PostSplitChange } from './rollback.types';
+import { ReverseSyncState } from '../online/reverse-sync-names';
 
 /** Tables whose changes are schema history rather than business data. */
 const SCHEMA_HISTORY = new Set(['public.migrations']);
@@ -28,7 +29,14 @@ export async function postSplitChanges(
   databases: DatabaseToDrop[],
   snapshots: DatabaseSnapshot[],
   splitCompleted: boolean,
+  reverse: ReverseSyncState | null = null,
 ): Promise<PostSplitFindings> {
+  // Tables the reverse sync brings back into the monolith lose nothing: only the others count.
+  const flowsBack = new Set(
+    (reverse?.links ?? []).flatMap((link) =>
+      link.tables.map((table) => `${link.database}|public.${table.target}`),
+    ),
+  );
   const changes: PostSplitChange[] = [];
   const copiesOnly: string[] = [];
   for (const database of databases) {
@@ -44,6 +52,7 @@ export async function postSplitChanges(
     );
     for (const difference of compareFingerprints(recorded, current)) {
       if (SCHEMA_HISTORY.has(difference.table)) continue;
+      if (flowsBack.has(`${database.name}|${difference.table}`)) continue;
       // A table created after the split but still empty holds nothing that could be lost.
       if (!difference.expected && difference.actual?.rows === 0) continue;
       changes.push({
