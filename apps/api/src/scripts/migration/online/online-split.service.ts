@@ -24,7 +24,7 @@ import { SplitTargets } from '../targets/split-targets';
 import { ChangeApplier } from './change-applier';
 import { ChangeStream } from './change-stream';
 import { attemptCutover } from './cutover';
-import { Follower } from './follower';
+import { Follower, reportLag } from './follower';
 import {
   dropSlot,
   releaseSlot,
@@ -125,22 +125,12 @@ export class OnlineSplitService {
   ): Promise<OnlineSplitReport> {
     const { report, plan, locations } = await this.splitAndCutOver(options, run, lock, withoutIdentity);
     // After the try/abandon of the split: a failure here leaves the split complete, never "copying".
-    const reverse = options.reverseSync
+    const reverseSync = options.reverseSync
       ? await run.step('reverse sync', () =>
           enableReverseSync(this.dependencies, { tasks: plan.tasks, locations, run }),
         )
       : null;
-    if (reverse)
-      run.info(
-        `Reverse sync running: ${reverse.links.map((link) => link.database).join(', ')} flow back into the monolith.`,
-      );
-    return {
-      ...report,
-      reverseSync: reverse && {
-        databases: reverse.links.map((link) => link.database),
-        slots: reverse.links.map((link) => link.slot),
-      },
-    };
+    return { ...report, reverseSync };
   }
 
   private async splitAndCutOver(
@@ -323,7 +313,7 @@ export class OnlineSplitService {
         await follower.probe();
         await sleep(200);
         const lag = follower.lagMs();
-        if (tick % 5 === 0) await this.reportLag(online, follower, lag, run);
+        if (tick % 5 === 0) await reportLag(online, follower, lag, run);
         const wanted =
           options.cutover === 'auto'
             ? lag < options.maxLagMs
@@ -383,19 +373,6 @@ export class OnlineSplitService {
       changedTables: () => [...new Set([...context.previous, ...context.applier.touchedTables])],
       drainedTo: (marker, deadline) => context.follower.drainedTo(marker, deadline),
     });
-  }
-
-  private async reportLag(
-    online: OnlineJournal,
-    follower: Follower,
-    lag: number,
-    run: RunContext,
-  ): Promise<void> {
-    const known = Number.isFinite(lag);
-    await online.update({ lagMs: known ? Math.round(lag) : null });
-    run.detail(
-      `  following: lag ${known ? `${Math.round(lag)} ms` : 'unknown'}, ${follower.changesApplied} change(s) applied`,
-    );
   }
 
   private async abandon(

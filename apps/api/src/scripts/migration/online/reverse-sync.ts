@@ -219,7 +219,7 @@ export async function stopReverseSync(
 export async function enableReverseSync(
   dependencies: OnlineDependencies,
   context: { tasks: CopyTask[]; locations: Record<SchemaKind, DatabaseLocation>; run: RunContext },
-): Promise<ReverseSyncState> {
+): Promise<{ databases: string[]; slots: string[] }> {
   const { connections, configService, journal } = dependencies;
   const config = configService.config;
   let state: ReverseSyncState | null = null;
@@ -254,5 +254,7 @@ export async function enableReverseSync(
   }
   const recorded = state;
   await journal.withJournal((repository) => new OnlineJournal(repository.client).setReverseSync(recorded));
-  return recorded;
+  const databases = recorded.links.map((link) => link.database);
+  context.run.info(`Reverse sync running: ${databases.join(', ')} flow back into the monolith.`);
+  return { databases, slots: recorded.links.map((link) => link.slot) };
 }
