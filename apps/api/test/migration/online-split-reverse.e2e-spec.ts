@@ -192,3 +192,54 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     ).toEqual([{ t: null }]);
   }, 300000);
 });
+
+describe('db:rollback:validate after an online split names what cannot go back', () => {
+  let cluster: LogicalCluster;
+  let environment: TestEnvironment;
+
+  beforeAll(async () => {
+    cluster = await startLogicalCluster();
+    environment = TestEnvironment.create('revsoc', cluster);
+    await environment.createMonolith();
+  }, 300000);
+  afterAll(async () => {
+    await environment?.cleanup();
+    await cluster?.stop();
+  }, 60000);
+
+  it('names the rows of a société created after the split, by table and count, and needs --accept-data-loss', async () => {
+    const split = await runCli(['migrate', '--online', '--json', '--jobs', '2'], environment.env());
+    expect(split.code).toBe(0);
+    expect((await runCli(['societe:create', 'ACME', 'Acme'], environment.env())).code).toBe(0);
+    const acme = `${environment.names.tenantPrefix}_acme`;
+    await environment.query(
+      acme,
+      `INSERT INTO clients (societe_id, nom, email, numero_client, created_at, updated_at)
+       SELECT id, 'Acme client', 'client@acme.test', 'ACME-1', now(), now() FROM (SELECT gen_random_uuid() AS id) s`,
+    );
+    // A write in the default tenant flows back: it is not named.
+    await environment.query(environment.names.defaultTenant, "UPDATE clients SET ville = 'Brest' WHERE true");
+
+    const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
+    expect(validate.code).toBe(1);
+    const report = parseJson<{
+      validation?: { postSplitData: { database: string; table: string; rowsNow: number }[] };
+      postSplitData?: { database: string; table: string; rowsNow: number }[];
+    }>(validate);
+    const named = (report.validation?.postSplitData ?? report.postSplitData ?? []).map(
+      (change) => `${change.database}.${change.table}:${change.rowsNow}`,
+    );
+    expect(named).toContain(`${acme}.public.clients:1`);
+    expect(named.some((entry) => entry.startsWith(`${environment.names.defaultTenant}.`))).toBe(false);
+
+    const refused = await runCli(['rollback', '--yes', '--json'], environment.env());
+    expect(refused.code).toBe(1);
+    const accepted = await runCli(['rollback', '--yes', '--accept-data-loss', '--json'], environment.env());
+    if (accepted.code !== 0) throw new Error(`exit ${accepted.code}\n${accepted.stderr.slice(-3000)}`);
+    const [brest] = await environment.query<{ n: string }>(
+      environment.names.monolith,
+      "SELECT count(*)::text AS n FROM clients WHERE ville IS DISTINCT FROM 'Brest'",
+    );
+    expect(brest.n).toBe('0');
+  }, 600000);
+});
