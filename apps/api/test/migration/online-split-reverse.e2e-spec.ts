@@ -137,6 +137,17 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     await expect(
       environment.query(environment.names.monolith, "UPDATE users SET nom = 'x' WHERE false"),
     ).rejects.toThrow(/read-only/);
+    const status = await runCli(['status', '--json'], environment.env());
+    expect(status.code).toBe(0);
+    const links = parseJson<{
+      online: { reverseSync: { database: string; state: string; lagBytes: number | null }[] | null };
+    }>(status).online.reverseSync;
+    expect(links?.map((link) => [link.database, link.state]).sort()).toEqual(
+      Object.values(databaseOf())
+        .sort()
+        .map((database) => [database, 'running']),
+    );
+    expect(links?.every((link) => typeof link.lagBytes === 'number')).toBe(true);
   }, 120000);
 
   it('db:rollback -- --yes, without --accept-data-loss, leaves every committed row in the monolith', async () => {
