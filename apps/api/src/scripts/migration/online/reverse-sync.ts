@@ -17,6 +17,10 @@ import { REVERSE_APPLICATION, ReverseLink, reverseNames, ReverseSyncState } from
 
 const KINDS: SchemaKind[] = ['auth', 'shared', 'tenant'];
 
+/** pg_subscription is shared by the cluster: a name is only ours in the current database. */
+const SUBSCRIPTION_HERE = `SELECT 1 FROM pg_subscription
+  WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
 /** A conninfo value, quoted as libpq reads it (backslash and quote escaped). */
 const conninfoValue = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -130,9 +134,7 @@ async function publish(
 }
 
 async function subscribe(client: Client, link: ReverseLink, connection: string): Promise<void> {
-  const existing = await client.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [
-    link.subscription,
-  ]);
+  const existing = await client.query(SUBSCRIPTION_HERE, [link.subscription]);
   if ((existing.rowCount ?? 0) > 0) await dropSubscription(client, link.subscription);
   try {
     await client.query(
@@ -172,9 +174,7 @@ export async function stopReverseSync(
     async (client) => {
       await client.query('SET default_transaction_read_only = off');
       for (const link of state.links) {
-        const found = await client.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [
-          link.subscription,
-        ]);
+        const found = await client.query(SUBSCRIPTION_HERE, [link.subscription]);
         if ((found.rowCount ?? 0) > 0) await dropSubscription(client, link.subscription);
       }
       for (const { shadow } of state.shadows) await dropShadow(client, shadow);
