@@ -162,8 +162,41 @@ export class TestEnvironment {
       'SELECT datname FROM pg_database WHERE datname LIKE $1',
       [`${this.prefix}%`],
     );
+    // An online split's reverse sync leaves subscriptions and slots that DROP DATABASE refuses to pass.
+    for (const { datname } of databases) await this.dropReplication(datname);
     for (const { datname } of databases)
       await this.query('postgres', `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  }
+
+  private async dropReplication(database: string): Promise<void> {
+    const subscriptions = await this.query<{ subname: string }>(
+      'postgres',
+      'SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = $1',
+      [database],
+    );
+    if (subscriptions.length > 0) {
+      const client = await this.client(database);
+      try {
+        await client.query('SET default_transaction_read_only = off');
+        for (const { subname } of subscriptions) {
+          await client.query(`ALTER SUBSCRIPTION "${subname}" DISABLE`);
+          await client.query(`ALTER SUBSCRIPTION "${subname}" SET (slot_name = NONE)`);
+          await client.query(`DROP SUBSCRIPTION "${subname}"`);
+        }
+      } finally {
+        await this.release(client);
+      }
+    }
+    await this.query(
+      'postgres',
+      `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`,
+      [database],
+    );
+    await this.query(
+      'postgres',
+      `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`,
+      [database],
+    );
   }
 
   async cleanup(): Promise<void> {

@@ -59,9 +59,13 @@ async function expectEqualTables(environment: TestEnvironment): Promise<void> {
   }
 }
 
+/** The online split's own slots; the reverse sync's (topsteel_rev_*) stay after a completed split. */
 async function slots(environment: TestEnvironment): Promise<string[]> {
   return (
-    await environment.query<{ slot_name: string }>('postgres', 'SELECT slot_name FROM pg_replication_slots')
+    await environment.query<{ slot_name: string }>(
+      'postgres',
+      "SELECT slot_name FROM pg_replication_slots WHERE slot_name NOT LIKE 'topsteel\\_rev\\_%'",
+    )
   ).map((row) => row.slot_name);
 }
 

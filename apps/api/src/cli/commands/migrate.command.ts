@@ -92,6 +92,15 @@ export class MigrateCommand extends TopsteelCommand<MigrateOptions, MigrateRepor
     return parsePositiveInteger(value, '--max-pause-ms', 3600000);
   }
 
+  @Option({
+    flags: '--no-reverse-sync',
+    description:
+      'with --online: do not subscribe the monolith to the new databases after the cutover (a rollback then loses the writes made since)',
+  })
+  parseReverseSync(): boolean {
+    return false;
+  }
+
   protected async execute(
     _parameters: string[],
     options: MigrateOptions,

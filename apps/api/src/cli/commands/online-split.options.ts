@@ -5,7 +5,13 @@ import { CHECK } from '../runner/command-output.service';
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
 
 /** The migrate flags of the online split (kept here so migrate.command.ts only branches). */
-export type OnlineFlags = { online?: boolean; cutover?: string; maxLagMs?: number; maxPauseMs?: number };
+export type OnlineFlags = {
+  online?: boolean;
+  cutover?: string;
+  maxLagMs?: number;
+  maxPauseMs?: number;
+  reverseSync?: boolean;
+};
 
 export type OnlineMigrateReport = { mode: 'online' } & OnlineSplitReport;
 
@@ -23,6 +29,7 @@ export function onlineOptionsFrom(
     cutover,
     maxLagMs: flags.maxLagMs ?? 1000,
     maxPauseMs: flags.maxPauseMs ?? 5000,
+    reverseSync: flags.reverseSync !== false,
   };
 }
 
@@ -33,6 +40,9 @@ export function renderOnline(report: OnlineMigrateReport): string {
       ? `Copy in the slot's snapshot: ${report.copy.tables} tables, ${report.copy.rows} rows in ${formatDuration(report.copy.copyMs)}; backup ${report.copy.backup.path}.`
       : 'Copy: done by an earlier run.',
     `Cutover: writes paused ${report.cutover.pauseMs} ms (attempt ${report.cutover.attempts}), ${report.cutover.changesApplied} change(s) applied while following, ${report.cutover.verifiedTables.length} changed table(s) verified in the pause.`,
+    report.reverseSync
+      ? `Reverse sync: ${report.reverseSync.databases.join(', ')} flow back into the monolith (npm run db:status shows the lag; npm run db:rollback loses nothing).`
+      : 'No reverse sync (--no-reverse-sync): a rollback would leave the writes made from now on in its pre-drop dump only.',
     `The monolith is now read-only for applications. Next: restart the application with DB_MODE=multi-tenant.`,
   ].join('\n');
 }

@@ -118,9 +118,11 @@ export class RollbackCommand extends TopsteelCommand<RollbackOptions, RollbackCo
       : [
           `${CHECK} Rollback complete.`,
           rollback.dropped.length > 0 ? `Dropped: ${rollback.dropped.join(', ')}` : 'Nothing dropped.',
-          rollback.restored
-            ? `Monolith restored from ${rollback.backup} and verified.`
-            : 'The monolith matched its backup: not restored.',
+          rollback.reverseSync
+            ? `Monolith brought level by the reverse sync and verified (${rollback.reverseSync.tablesVerified} tables); writes paused ${rollback.pauseMs} ms.`
+            : rollback.restored
+              ? `Monolith restored from ${rollback.backup} and verified.`
+              : 'The monolith matched its backup: not restored.',
           '',
           'Next steps:',
           ...rollback.nextSteps.map((step) => `  - ${step}`),

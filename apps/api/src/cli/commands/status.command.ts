@@ -59,6 +59,7 @@ function render(report: StatusReport): string {
     ...renderMonolith(report.monolith),
     '',
     `Split: ${report.split.status}${report.split.completedAt ? ` (completed ${report.split.completedAt})` : ''}${report.split.status === 'unknown' ? ' (AUTH, which holds the journal, is closed to connections)' : ''}`,
+    ...renderReverseSync(report),
     '',
     'Databases:',
     renderDatabases(report.databases),
@@ -135,4 +136,17 @@ function renderServers(servers: StatusReport['servers']): string {
       server.societes.map((societe) => societe.code).join(', '),
     ]),
   );
+}
+
+/** The reverse sync after an online cutover: one line per new database flowing back into the monolith. */
+function renderReverseSync(report: StatusReport): string[] {
+  const links = report.online?.reverseSync;
+  if (!links) return [];
+  return [
+    'Reverse sync (new databases -> monolith):',
+    ...links.map(
+      (link) =>
+        `  ${link.database}: ${link.state}, lag ${link.lagBytes === null ? 'unknown' : formatBytes(link.lagBytes)}${link.lastMessageAgeMs === null ? '' : `, last message ${Math.round(link.lastMessageAgeMs / 1000)} s ago`}`,
+    ),
+  ];
 }

@@ -21,6 +21,7 @@ import { ROLLBACK_CHECKS } from './rollback/validation-checks';
 import { readValidationFacts } from './rollback/validation-facts';
 import { serverMajor, PgToolsService } from './tools/pg-tools.service';
 import { dropOnlineLeftovers } from './online/online-leftovers';
+import { drainReverseSync, readReverseSync } from './rollback/reverse-drain';
 
 export { nothingToDoMessage } from './rollback/rollback-messages';
 export type {
@@ -87,6 +88,7 @@ export class RollbackMigrationService {
         schemaCompared: facts.schemaCompared,
       },
       postSplitData: facts.postSplit.changes,
+      reverseSync: facts.reverse ? facts.reverseStatus : null,
     };
   }
 
@@ -107,6 +109,8 @@ export class RollbackMigrationService {
         restored: false,
         replacedMonolith: null,
         backup: validation.backup?.path ?? null,
+        pauseMs: null,
+        reverseSync: null,
         nextSteps: [nothingToDoMessage(validation)],
       };
     }
@@ -129,6 +133,9 @@ export class RollbackMigrationService {
         const state = dependencies.stateFile.read() ?? (await newRollbackState(dependencies, current, run));
         dependencies.stateFile.write(state);
         lock.assertHeld();
+        const reverse = await readReverseSync(dependencies);
+        const drained = reverse ? await drainReverseSync(dependencies, reverse, run) : null;
+        lock.assertHeld();
         await dropOnlineLeftovers(this.connections, this.admin, this.configService.config, run);
         if (state.restore.needed && !state.restore.swapped)
           await restoreAndSwap(dependencies, state, run, lock);
@@ -142,6 +149,8 @@ export class RollbackMigrationService {
           restored: state.restore.needed,
           replacedMonolith: state.restore.swapped ? state.restore.replacedName : null,
           backup: state.backup?.path ?? null,
+          pauseMs: drained?.pauseMs ?? null,
+          reverseSync: drained,
           nextSteps: nextSteps(this.catalog, state),
         };
       },

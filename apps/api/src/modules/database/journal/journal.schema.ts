@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS migration_journal.online_split (
   pause_ms integer,
   lag_ms bigint,
   run_id uuid,
+  reverse_sync jsonb,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 `;
@@ -106,6 +107,8 @@ export const JOURNAL_ADDED_COLUMNS = [
   { table: 'online_split', column: 'cutover_outcome', definition: 'text' },
   // The TENANT_SERVERS name of a tenant database, so rollback finds it after its server moved.
   { table: 'databases', column: 'server', definition: 'text' },
+  // The reverse sync after an online cutover (issue 18): its links, identities and shadows.
+  { table: 'online_split', column: 'reverse_sync', definition: 'jsonb' },
 ] as const;
 
 export const JOURNAL_UPGRADE_DDL = JOURNAL_ADDED_COLUMNS.map(

@@ -4,6 +4,7 @@ import { ChangeApplier } from './change-applier';
 import { ChangeStream, StreamEvent } from './change-stream';
 import { CUTOVER_MESSAGE_PREFIX, DDL_MESSAGE_PREFIX, OnlineNames } from './monolith-objects';
 import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.exception';
+import { OnlineJournal } from './online-journal';
 
 const PROBE_PREFIX = 'topsteel-probe';
 
@@ -131,4 +132,18 @@ export class Follower {
       }
     } else if (prefix === CUTOVER_MESSAGE_PREFIX) this.markers.get(content)?.();
   }
+}
+
+/** Records the lag in the journal (what db:status shows) and prints it on the detail channel. */
+export async function reportLag(
+  online: OnlineJournal,
+  follower: Follower,
+  lag: number,
+  run: RunContext,
+): Promise<void> {
+  const known = Number.isFinite(lag);
+  await online.update({ lagMs: known ? Math.round(lag) : null });
+  run.detail(
+    `  following: lag ${known ? `${Math.round(lag)} ms` : 'unknown'}, ${follower.changesApplied} change(s) applied`,
+  );
 }

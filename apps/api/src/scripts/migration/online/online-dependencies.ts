@@ -28,4 +28,6 @@ export type OnlineOptions = {
   cutover: 'auto' | 'manual';
   maxLagMs: number;
   maxPauseMs: number;
+  /** Subscribe the monolith to the new databases after the cutover (default; --no-reverse-sync turns it off). */
+  reverseSync: boolean;
 };

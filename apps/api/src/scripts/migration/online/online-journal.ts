@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { ReverseSyncState } from './reverse-sync-names';
 
 export type OnlinePhase = 'copying' | 'following' | 'cutover' | 'done';
 
@@ -20,10 +21,13 @@ export type OnlineState = {
   pauseMs: number | null;
   lagMs: number | null;
   runId: string | null;
+  /** Set once the reverse sync runs (monolith subscribed to the new databases); null otherwise. */
+  reverseSync: ReverseSyncState | null;
 };
 
 const COLUMNS = `phase, slot_name, publication_name, consistent_lsn::text, applied_lsn::text, replica_identities,
-  changed_tables, changes_applied, cutover_attempts, cutover_requested_at, cutover_outcome, pause_ms, lag_ms, run_id`;
+  changed_tables, changes_applied, cutover_attempts, cutover_requested_at, cutover_outcome, pause_ms, lag_ms, run_id,
+  to_jsonb(o.*) -> 'reverse_sync' AS reverse_sync`;
 
 type Row = {
   phase: OnlinePhase;
@@ -40,6 +44,7 @@ type Row = {
   pause_ms: number | null;
   lag_ms: string | null;
   run_id: string | null;
+  reverse_sync: ReverseSyncState | null;
 };
 
 /** Reads and writes the online split's row through a journal connection (the schema is ensured by the journal). */
@@ -51,7 +56,7 @@ export class OnlineJournal {
       "SELECT to_regclass('migration_journal.online_split') IS NOT NULL AS present",
     );
     if (!present.rows[0].present) return null;
-    const result = await this.client.query<Row>(`SELECT ${COLUMNS} FROM migration_journal.online_split`);
+    const result = await this.client.query<Row>(`SELECT ${COLUMNS} FROM migration_journal.online_split o`);
     const row = result.rows[0];
     if (!row) return null;
     return {
@@ -69,6 +74,7 @@ export class OnlineJournal {
       pauseMs: row.pause_ms,
       lagMs: row.lag_ms === null ? null : Number(row.lag_ms),
       runId: row.run_id,
+      reverseSync: row.reverse_sync ?? null,
     };
   }
 
@@ -103,6 +109,13 @@ export class OnlineJournal {
          changed_tables = ARRAY(SELECT DISTINCT unnest(changed_tables || $3::text[]) ORDER BY 1),
          lag_ms = $4, updated_at = now()`,
       [lsn, changes, tables, lagMs],
+    );
+  }
+
+  async setReverseSync(state: ReverseSyncState | null): Promise<void> {
+    await this.client.query(
+      'UPDATE migration_journal.online_split SET reverse_sync = $1::jsonb, updated_at = now()',
+      [state === null ? null : JSON.stringify(state)],
     );
   }
 

@@ -13,6 +13,7 @@ export enum OnlineSplitExceptionCode {
   CutoverFailed = 'CUTOVER_FAILED',
   CutoverAborted = 'CUTOVER_ABORTED',
   NoOnlineSplit = 'NO_ONLINE_SPLIT',
+  ReverseSyncFailed = 'REVERSE_SYNC_FAILED',
 }
 
 const INFO: Record<OnlineSplitExceptionCode, ExceptionCodeInfo> = {
@@ -43,6 +44,10 @@ const INFO: Record<OnlineSplitExceptionCode, ExceptionCodeInfo> = {
   [OnlineSplitExceptionCode.NoOnlineSplit]: {
     exitCode: ExitCode.Failure,
     hint: 'Start one with npm run db:migrate -- --online --cutover manual, then run npm run db:cutover from another shell.',
+  },
+  [OnlineSplitExceptionCode.ReverseSyncFailed]: {
+    exitCode: ExitCode.Failure,
+    hint: 'The split itself is complete and verified. Look at pg_stat_subscription in the monolith and the server log, fix the cause, then run npm run db:status; npm run db:rollback still works, and says what would not go back.',
   },
 };
 

@@ -24,7 +24,7 @@ import { SplitTargets } from '../targets/split-targets';
 import { ChangeApplier } from './change-applier';
 import { ChangeStream } from './change-stream';
 import { attemptCutover } from './cutover';
-import { Follower } from './follower';
+import { Follower, reportLag } from './follower';
 import {
   dropSlot,
   releaseSlot,
@@ -41,6 +41,7 @@ import { AppliedProgress } from './applied-progress';
 import { OnlineJournal } from './online-journal';
 import { assertOnlinePossible, readOnlinePrerequisites } from './online-prerequisites';
 import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.exception';
+import { enableReverseSync } from './reverse-sync';
 
 export type OnlineSplitReport = {
   resumed: boolean;
@@ -48,6 +49,8 @@ export type OnlineSplitReport = {
   cutover: { attempts: number; pauseMs: number; changesApplied: number; verifiedTables: string[] };
   verification: { ok: boolean; tables: number };
   tablesWithReplicaIdentityFull: string[];
+  /** The new databases flowing back into the monolith, or null with --no-reverse-sync. */
+  reverseSync: { databases: string[]; slots: string[] } | null;
   totalMs: number;
 };
 
@@ -120,6 +123,26 @@ export class OnlineSplitService {
     lock: HeldLock,
     withoutIdentity: string[],
   ): Promise<OnlineSplitReport> {
+    const { report, plan, locations } = await this.splitAndCutOver(options, run, lock, withoutIdentity);
+    // After the try/abandon of the split: a failure here leaves the split complete, never "copying".
+    const reverseSync = options.reverseSync
+      ? await run.step('reverse sync', () =>
+          enableReverseSync(this.dependencies, { tasks: plan.tasks, locations, run }),
+        )
+      : null;
+    return { ...report, reverseSync };
+  }
+
+  private async splitAndCutOver(
+    options: OnlineOptions,
+    run: RunContext,
+    lock: HeldLock,
+    withoutIdentity: string[],
+  ): Promise<{
+    report: OnlineSplitReport;
+    plan: ResolvedPlan;
+    locations: Record<SchemaKind, DatabaseLocation>;
+  }> {
     const started = Date.now();
     const { dryRun, journal } = this.dependencies;
     const existing = await journal.read();
@@ -197,12 +220,17 @@ export class OnlineSplitService {
             .join(', ')}`,
         );
       return {
-        resumed,
-        copy,
-        cutover,
-        verification: { ok: verification.ok, tables: verification.tables.length },
-        tablesWithReplicaIdentityFull: withoutIdentity,
-        totalMs: Date.now() - started,
+        plan,
+        locations: prepared.locations,
+        report: {
+          resumed,
+          copy,
+          cutover,
+          verification: { ok: verification.ok, tables: verification.tables.length },
+          tablesWithReplicaIdentityFull: withoutIdentity,
+          reverseSync: null,
+          totalMs: Date.now() - started,
+        },
       };
     } catch (error) {
       // A failure or an interruption must not leave a slot retaining WAL: take it all down.
@@ -285,7 +313,7 @@ export class OnlineSplitService {
         await follower.probe();
         await sleep(200);
         const lag = follower.lagMs();
-        if (tick % 5 === 0) await this.reportLag(online, follower, lag, run);
+        if (tick % 5 === 0) await reportLag(online, follower, lag, run);
         const wanted =
           options.cutover === 'auto'
             ? lag < options.maxLagMs
@@ -345,19 +373,6 @@ export class OnlineSplitService {
       changedTables: () => [...new Set([...context.previous, ...context.applier.touchedTables])],
       drainedTo: (marker, deadline) => context.follower.drainedTo(marker, deadline),
     });
-  }
-
-  private async reportLag(
-    online: OnlineJournal,
-    follower: Follower,
-    lag: number,
-    run: RunContext,
-  ): Promise<void> {
-    const known = Number.isFinite(lag);
-    await online.update({ lagMs: known ? Math.round(lag) : null });
-    run.detail(
-      `  following: lag ${known ? `${Math.round(lag)} ms` : 'unknown'}, ${follower.changesApplied} change(s) applied`,
-    );
   }
 
   private async abandon(

@@ -1,5 +1,6 @@
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 import { OnlineJournal, OnlinePhase } from './online-journal';
+import { readReverseStatus, ReverseLinkStatus } from './reverse-status';
 
 /** Above this, a slot's retained WAL is worth a warning: the monolith's disk fills while it lives. */
 export const RETAINED_WAL_WARNING_BYTES = 1024 ** 3;
@@ -14,6 +15,8 @@ export type OnlineStatus = {
   cutoverAttempts: number;
   pauseMs: number | null;
   warning: string | null;
+  /** The monolith's subscriptions to the new databases after the cutover, per database; null when none. */
+  reverseSync: ReverseLinkStatus[] | null;
 };
 
 /** The online split as `db:status` shows it, or null when none was started. */
@@ -52,6 +55,9 @@ export async function readOnlineStatus(
     changesApplied: state.changesApplied,
     cutoverAttempts: state.cutoverAttempts,
     pauseMs: state.pauseMs,
+    reverseSync: state.reverseSync
+      ? await readReverseStatus(connections, databases.monolith, state.reverseSync)
+      : null,
     warning:
       retained !== null && retained > RETAINED_WAL_WARNING_BYTES
         ? `the slot ${state.slotName} retains ${Math.round(retained / 1024 ** 2)} MB of WAL on the monolith's server: finish the cutover or roll back`

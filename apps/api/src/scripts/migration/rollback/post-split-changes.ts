@@ -5,6 +5,7 @@ import { BackupCurrentDatabaseService, compareFingerprints } from '../backup-cur
 import { changedTargetTables } from '../split/target-changes';
 import { DatabaseToDrop } from './rollback-state';
 import { PostSplitChange } from './rollback.types';
+import { ReverseSyncState } from '../online/reverse-sync-names';
 
 /** Tables whose changes are schema history rather than business data. */
 const SCHEMA_HISTORY = new Set(['public.migrations']);
@@ -30,8 +31,15 @@ export async function postSplitChanges(
   databases: DatabaseToDrop[],
   journal: { snapshots: DatabaseSnapshot[]; tables: TableCopyState[] },
   splitCompleted: boolean,
+  reverse: ReverseSyncState | null = null,
 ): Promise<PostSplitFindings> {
   const { backups } = services;
+  // Tables the reverse sync brings back into the monolith lose nothing: only the others count.
+  const flowsBack = new Set(
+    (reverse?.links ?? []).flatMap((link) =>
+      link.tables.map((table) => `${link.database}|public.${table.target}`),
+    ),
+  );
   const changes: PostSplitChange[] = [];
   const copiesOnly: string[] = [];
   for (const database of databases) {
@@ -49,6 +57,7 @@ export async function postSplitChanges(
     );
     for (const difference of compareFingerprints(recorded, current)) {
       if (SCHEMA_HISTORY.has(difference.table)) continue;
+      if (flowsBack.has(`${database.name}|${difference.table}`)) continue;
       // A table created after the split but still empty holds nothing that could be lost.
       if (!difference.expected && difference.actual?.rows === 0) continue;
       changes.push({

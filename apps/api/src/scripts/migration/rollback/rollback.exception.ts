@@ -13,6 +13,7 @@ export enum RollbackExceptionCode {
   Inconsistent = 'INCONSISTENT',
   InProgress = 'IN_PROGRESS',
   StoppedBeforeSwap = 'STOPPED_BEFORE_SWAP',
+  ReverseSyncBehind = 'REVERSE_SYNC_BEHIND',
 }
 
 const INFO: Record<RollbackExceptionCode, ExceptionCodeInfo> = {
@@ -43,6 +44,10 @@ const INFO: Record<RollbackExceptionCode, ExceptionCodeInfo> = {
   [RollbackExceptionCode.InProgress]: {
     exitCode: ExitCode.Failure,
     hint: 'Finish it first with npm run db:rollback (it resumes where it stopped), then migrate again.',
+  },
+  [RollbackExceptionCode.ReverseSyncBehind]: {
+    exitCode: ExitCode.Failure,
+    hint: 'Nothing was dropped and the new databases accept writes again. Look at pg_stat_subscription in the monolith and the server log (a conflict stops the apply worker), fix the cause, then run npm run db:rollback again; npm run db:status shows the reverse sync.',
   },
 };
 

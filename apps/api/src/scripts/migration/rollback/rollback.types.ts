@@ -1,3 +1,5 @@
+import { ReverseLinkStatus } from '../online/reverse-status';
+import { ReverseDrainReport } from './reverse-drain';
 import { Check } from '../../../common/run/check';
 import { SplitStatus } from '../../../modules/database/journal/journal.types';
 import { FingerprintDifference } from '../backup-current-database';
@@ -29,6 +31,8 @@ export type RollbackValidation = {
     schemaCompared: boolean;
   };
   postSplitData: PostSplitChange[];
+  /** After an online split: the monolith's subscriptions to the new databases and their lag. */
+  reverseSync: ReverseLinkStatus[] | null;
   /** The split's status in the journal (or the in-progress record); 'none' when no split is recorded. */
   splitStatus: SplitStatus | 'none';
 };
@@ -42,5 +46,8 @@ export type RollbackReport = {
   restored: boolean;
   replacedMonolith: string | null;
   backup: string | null;
+  /** After an online split with reverse sync: the write pause (new databases blocked to monolith writable). */
+  pauseMs: number | null;
+  reverseSync: ReverseDrainReport | null;
   nextSteps: string[];
 };

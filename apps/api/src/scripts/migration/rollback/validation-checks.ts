@@ -91,6 +91,10 @@ function monolithCompared(facts: ValidationFacts): CheckOutcome {
       `${facts.noSplitReason}: ${monolith} ${facts.monolithExists ? 'is the live database' : 'does not exist'} and is never restored by a rollback that has no split to undo`,
     );
   }
+  if (facts.reverse && facts.monolithExists)
+    return pass(
+      `${monolith} follows the new databases through the reverse sync: it is brought level and verified against them, not restored from the backup`,
+    );
   if (!facts.monolithExists) return pass(`${monolith} does not exist: it will be restored`);
   if (facts.monolithClosed)
     return pass(`${monolith} is closed to connections: not compared (see the doors line)`);
@@ -127,6 +131,25 @@ function noPostSplitData(facts: ValidationFacts): CheckOutcome {
     .filter(Boolean)
     .join('; ');
   return { ok: changes.length === 0 || accepted, detail };
+}
+
+/** After an online split: each new database's subscription in the monolith, its state and lag. */
+function reverseSync(facts: ValidationFacts): CheckOutcome | undefined {
+  if (!facts.reverse) return undefined;
+  if (facts.reverse.drainedAt)
+    return note(
+      `drained and verified at ${facts.reverse.drainedAt} by an interrupted rollback: it only remains to take it down`,
+    );
+  const lines = facts.reverseStatus.map(
+    (link) =>
+      `${link.database}: ${link.state}, lag ${link.lagBytes === null ? 'unknown' : `${link.lagBytes} bytes`}${link.state === 'disabled' || link.state === 'stopped' ? ' (resumed by the rollback before draining)' : ''}`,
+  );
+  const missing = facts.reverseStatus.filter((link) => link.state === 'missing' || link.lagBytes === null);
+  return missing.length > 0
+    ? fail(
+        `${lines.join('; ')} — ${missing.map((link) => link.database).join(', ')} cannot be drained (subscription or slot gone): the monolith would miss their changes`,
+      )
+    : pass(`${lines.join('; ')}; the rollback blocks writes there, drains, verifies, then drops the sync`);
 }
 
 function privileges(facts: ValidationFacts): CheckOutcome {
@@ -174,6 +197,7 @@ export const ROLLBACK_CHECKS: NamedCheck<ValidationFacts>[] = [
     label: 'monolith structure compared with the backup manifest',
     run: monolithStructure,
   },
+  { id: 'reverse-sync', label: 'the reverse sync can bring the monolith level', run: reverseSync },
   { id: 'post-split-data', label: 'no data written after the split would be lost', run: noPostSplitData },
   { id: 'privileges', label: "the role's privileges allow the rollback", run: privileges },
   { id: 'disk-space', label: 'free disk space for the pre-drop dumps', run: dumpRoom },

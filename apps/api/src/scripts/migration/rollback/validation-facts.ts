@@ -8,6 +8,9 @@ import { RollbackDependencies } from './rollback-dependencies';
 import { DatabaseToDrop, RollbackState } from './rollback-state';
 import { RollbackOptions } from './rollback.types';
 import { readServerFacts, ServerFacts } from './server-facts';
+import { ReverseSyncState } from '../online/reverse-sync-names';
+import { readReverseStatus, ReverseLinkStatus } from '../online/reverse-status';
+import { readReverseSync } from './reverse-drain';
 
 /** Everything `rollback --validate` looks at, read once; the checks only judge it. */
 export type ValidationFacts = {
@@ -37,6 +40,9 @@ export type ValidationFacts = {
   restoreNeeded: boolean;
   postSplit: PostSplitFindings;
   server: ServerFacts;
+  /** The reverse sync after an online split: what flows back into the monolith, and how far behind. */
+  reverse: ReverseSyncState | null;
+  reverseStatus: ReverseLinkStatus[];
 };
 
 export async function readValidationFacts(
@@ -62,9 +68,13 @@ export async function readValidationFacts(
   const plan = await dropPlan(dependencies, inProgress, journal);
   const closed = await closedDatabases(dependencies, plan.drop);
   const monolith = await compareMonolith(dependencies, splitRecorded, monolithEntry);
-  const restoreNeeded = inProgress
-    ? inProgress.restore.needed && !inProgress.restore.swapped
-    : splitRecorded && (!monolith.monolithExists || monolith.differs);
+  const reverse = await readReverseSync(dependencies);
+  // With reverse sync the monolith differs from its backup by design: it is brought level, not restored.
+  const restoreNeeded = reverse
+    ? false
+    : inProgress
+      ? inProgress.restore.needed && !inProgress.restore.swapped
+      : splitRecorded && (!monolith.monolithExists || monolith.differs);
   // Checked again when resuming: the application may have written while the rollback was stopped.
   const postSplit = await postSplitChanges(
     dependencies,
@@ -74,6 +84,7 @@ export async function readValidationFacts(
       tables: journal?.tables ?? [],
     },
     splitStatus === 'complete',
+    reverse,
   );
   return {
     dependencies,
@@ -92,6 +103,10 @@ export async function readValidationFacts(
     restoreNeeded,
     postSplit,
     server: await readServerFacts(dependencies, plan.drop),
+    reverse,
+    reverseStatus: reverse
+      ? await readReverseStatus(dependencies.connections, config.monolithDatabase, reverse)
+      : [],
   };
 }
 

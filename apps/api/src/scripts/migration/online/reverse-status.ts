@@ -1,0 +1,75 @@
+import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
+import { REVERSE_APPLICATION, ReverseSyncState } from './reverse-sync-names';
+
+/** One new database's reverse sync as `db:status` and `db:rollback:validate` show it. */
+export type ReverseLinkStatus = {
+  database: string;
+  subscription: string;
+  slot: string;
+  /** running: the apply worker is up; stopped: enabled but no worker (error, restart); disabled; missing. */
+  state: 'running' | 'stopped' | 'disabled' | 'missing';
+  /** WAL the monolith has not confirmed yet, from the slot on the new database. */
+  lagBytes: number | null;
+  /** Since the last message the apply worker received (pg_stat_subscription). */
+  lastMessageAgeMs: number | null;
+};
+
+export async function readReverseStatus(
+  connections: PostgresConnectionFactory,
+  monolith: string,
+  state: ReverseSyncState,
+): Promise<ReverseLinkStatus[]> {
+  const subscriptions = await connections
+    .withClient(
+      { database: monolith },
+      async (client) =>
+        (
+          await client.query<{
+            subname: string;
+            subenabled: boolean;
+            pid: number | null;
+            age: string | null;
+          }>(
+            `SELECT s.subname, s.subenabled, st.pid,
+                    (extract(epoch FROM now() - st.last_msg_receipt_time) * 1000)::bigint::text AS age
+             FROM pg_subscription s LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
+             WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          )
+        ).rows,
+      { readOnly: true, applicationName: REVERSE_APPLICATION },
+    )
+    .catch(() => []);
+  const statuses: ReverseLinkStatus[] = [];
+  for (const link of state.links) {
+    const subscription = subscriptions.find((row) => row.subname === link.subscription);
+    const lag = await connections
+      .withClient(
+        { database: link.database, host: link.host, port: link.port },
+        async (client) =>
+          (
+            await client.query<{ lag: string | null }>(
+              `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text AS lag
+               FROM pg_replication_slots WHERE slot_name = $1`,
+              [link.slot],
+            )
+          ).rows[0]?.lag ?? null,
+        { readOnly: true, applicationName: REVERSE_APPLICATION },
+      )
+      .catch(() => null);
+    statuses.push({
+      database: link.database,
+      subscription: link.subscription,
+      slot: link.slot,
+      state: !subscription
+        ? 'missing'
+        : !subscription.subenabled
+          ? 'disabled'
+          : subscription.pid === null
+            ? 'stopped'
+            : 'running',
+      lagBytes: lag === null ? null : Number(lag),
+      lastMessageAgeMs: subscription?.age == null ? null : Number(subscription.age),
+    });
+  }
+  return statuses;
+}

@@ -1,0 +1,205 @@
+import { Client } from 'pg';
+import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
+import { RunContext } from '../../../common/run/run-context';
+import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
+import { OnlineJournal } from '../online/online-journal';
+import { levelFromShadow } from '../online/reverse-sync-materials';
+import { REVERSE_APPLICATION, ReverseLink, ReverseSyncState } from '../online/reverse-sync-names';
+import { stopReverseSync } from '../online/reverse-sync';
+import { RollbackDependencies } from './rollback-dependencies';
+import { RollbackException, RollbackExceptionCode } from './rollback.exception';
+
+/** How long the rollback waits for the monolith to confirm the new databases' last change. */
+const DRAIN_TIMEOUT_MS = 120000;
+
+export type ReverseDrainReport = {
+  /** From blocking writes on the new databases to the monolith writable again. */
+  pauseMs: number;
+  tablesVerified: number;
+  /** Renamed tables brought level from their shadow (shared_materials -> materiaux). */
+  leveled: { table: string; updated: number; inserted: number; deleted: number }[];
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const locationOf = (link: ReverseLink): DatabaseLocation => ({
+  database: link.database,
+  host: link.host,
+  port: link.port,
+});
+
+/** The reverse sync the journal records, or null (offline split, --no-reverse-sync, AUTH gone). */
+export async function readReverseSync(dependencies: RollbackDependencies): Promise<ReverseSyncState | null> {
+  const auth = { database: dependencies.config.authDatabase };
+  if (!(await dependencies.admin.exists(auth))) return null;
+  const state = await dependencies.connections
+    .withClient(auth, (client) => new OnlineJournal(client).read(), { applicationName: REVERSE_APPLICATION })
+    .catch(() => null);
+  return state?.reverseSync ?? null;
+}
+
+/**
+ * `db:rollback` after an online split with reverse sync: block writes on the new databases, let the
+ * monolith's subscriptions apply everything committed there (resuming a disabled one), bring the
+ * renamed tables level, verify the monolith against the new databases over the legacy columns, make
+ * the monolith writable, then take the sync down. A failure before the monolith is writable lets
+ * writes through on the new databases again and changes nothing else.
+ */
+export async function drainReverseSync(
+  dependencies: RollbackDependencies,
+  state: ReverseSyncState,
+  run: RunContext,
+): Promise<ReverseDrainReport> {
+  const { connections, config } = dependencies;
+  const monolith = { database: config.monolithDatabase };
+  const started = Date.now();
+  if (state.drainedAt) {
+    run.info('The reverse sync was drained and verified by an earlier run: taking it down.');
+    await stopReverseSync(connections, config, state);
+    return { pauseMs: 0, tablesVerified: 0, leveled: [] };
+  }
+  await run.step('block writes on the new databases', () => setWritable(dependencies, state.links, false));
+  let report: Omit<ReverseDrainReport, 'pauseMs'>;
+  try {
+    report = await connections.withClient(
+      monolith,
+      async (client) => {
+        await client.query('SET default_transaction_read_only = off');
+        for (const link of state.links)
+          await client.query(`ALTER SUBSCRIPTION ${quoteIdentifier(link.subscription)} ENABLE`);
+        await run.step('drain the reverse sync', () => drain(dependencies, state.links));
+        const leveled = await levelShadows(client, state);
+        const tablesVerified = await verifyMonolith(dependencies, client, state.links);
+        await client.query(
+          `ALTER DATABASE ${quoteIdentifier(monolith.database)} RESET default_transaction_read_only`,
+        );
+        return { leveled, tablesVerified };
+      },
+      { applicationName: REVERSE_APPLICATION },
+    );
+  } catch (error) {
+    await setWritable(dependencies, state.links, true).catch(() => undefined);
+    throw error;
+  }
+  const pauseMs = Date.now() - started;
+  run.info(
+    `Reverse sync drained: ${report.tablesVerified} tables verified, ${monolith.database} writable again after a ${pauseMs} ms write pause.`,
+  );
+  await dependencies.journal.withJournal(async (repository) => {
+    // AUTH is read-only for applications now; the tool's own session opts out.
+    await repository.client.query('SET default_transaction_read_only = off');
+    await new OnlineJournal(repository.client).setReverseSync({
+      ...state,
+      drainedAt: new Date().toISOString(),
+    });
+  });
+  await run.step('stop the reverse sync', () => stopReverseSync(connections, config, state));
+  return { pauseMs, ...report };
+}
+
+/** The application's sessions are ended so that none keeps writing in a transaction already open. */
+async function setWritable(
+  dependencies: RollbackDependencies,
+  links: ReverseLink[],
+  writable: boolean,
+): Promise<void> {
+  for (const link of links)
+    await dependencies.connections.withClient(
+      locationOf(link),
+      async (client) => {
+        const name = quoteIdentifier(link.database);
+        if (writable) {
+          await client.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
+          return;
+        }
+        await client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+        await client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+          [link.database],
+        );
+      },
+      { applicationName: REVERSE_APPLICATION },
+    );
+}
+
+/** Waits until each slot's confirmed position passes the new database's WAL position after the block. */
+async function drain(dependencies: RollbackDependencies, links: ReverseLink[]): Promise<void> {
+  for (const link of links)
+    await dependencies.connections.withClient(
+      locationOf(link),
+      async (client) => {
+        const [{ lsn }] = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))
+          .rows;
+        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+        for (;;) {
+          const { rows } = await client.query<{ done: boolean | null }>(
+            'SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2',
+            [lsn, link.slot],
+          );
+          if (rows[0]?.done) return;
+          if (rows.length === 0 || Date.now() > deadline)
+            throw new RollbackException(
+              RollbackExceptionCode.ReverseSyncBehind,
+              rows.length === 0
+                ? `the slot ${link.slot} on ${link.database} is gone: the monolith cannot be brought level with it`
+                : `the monolith did not confirm ${link.database}'s changes up to ${lsn} within ${DRAIN_TIMEOUT_MS / 1000} s (subscription ${link.subscription})`,
+            );
+          await sleep(100);
+        }
+      },
+      { applicationName: REVERSE_APPLICATION },
+    );
+}
+
+async function levelShadows(client: Client, state: ReverseSyncState): Promise<ReverseDrainReport['leveled']> {
+  const leveled: ReverseDrainReport['leveled'] = [];
+  await client.query('BEGIN');
+  try {
+    for (const { shadow, legacy, columns } of state.shadows)
+      leveled.push({ table: legacy, ...(await levelFromShadow(client, shadow, legacy, columns)) });
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  return leveled;
+}
+
+type TableSum = { rows: string; sum: string };
+
+const sumSql = (table: string, columns: string[]): string =>
+  `SELECT count(*)::text AS rows, coalesce(sum(hashtextextended(ROW(${columns
+    .map((column) => `t.${quoteIdentifier(column)}`)
+    .join(', ')})::text, 0)::numeric), 0)::text AS sum FROM ${quoteQualified('public', table)} t`;
+
+/** Counts and checksums of every published table, monolith against new database, over the legacy columns. */
+async function verifyMonolith(
+  dependencies: RollbackDependencies,
+  monolith: Client,
+  links: ReverseLink[],
+): Promise<number> {
+  const mismatches: string[] = [];
+  let verified = 0;
+  for (const link of links)
+    await dependencies.connections.withClient(
+      locationOf(link),
+      async (client) => {
+        for (const table of link.tables) {
+          const [there] = (await client.query<TableSum>(sumSql(table.target, table.columns))).rows;
+          const [here] = (await monolith.query<TableSum>(sumSql(table.source, table.columns))).rows;
+          verified++;
+          if (there.rows !== here.rows || there.sum !== here.sum)
+            mismatches.push(
+              `${table.source} (${here.rows} rows in the monolith, ${there.rows} in ${link.database})`,
+            );
+        }
+      },
+      { applicationName: REVERSE_APPLICATION, readOnly: true },
+    );
+  if (mismatches.length > 0)
+    throw new RollbackException(
+      RollbackExceptionCode.ReverseSyncBehind,
+      `the monolith differs from the new databases after the drain: ${mismatches.join('; ')}`,
+    );
+  return verified;
+}

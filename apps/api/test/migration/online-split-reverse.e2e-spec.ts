@@ -1,0 +1,256 @@
+import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
+import { parseJson, runCli } from '../../../../test/harness/cli';
+import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
+import { LogicalCluster, startLogicalCluster } from '../../../../test/harness/logical-cluster';
+import { TestEnvironment } from '../../../../test/harness/test-environment';
+
+type OnlineDocument = { reverseSync: { databases: string[]; slots: string[] } | null };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('reverse sync after db:migrate -- --online, and a rollback that loses nothing', () => {
+  let cluster: LogicalCluster;
+  let environment: TestEnvironment;
+  const databaseOf = () => ({
+    auth: environment.names.auth,
+    shared: environment.names.shared,
+    tenant: environment.names.defaultTenant,
+  });
+
+  /** Every planned table, monolith against its new database, over the legacy columns, by independent checksums. */
+  async function differences(shadowed = false): Promise<string[]> {
+    const found: string[] = [];
+    for (const table of DEFAULT_PLAN.tables) {
+      const columns = await legacyColumns(environment, environment.names.monolith, table.source);
+      // Until the rollback, a renamed table flows into its same-named shadow in the monolith.
+      const name = shadowed ? table.target : table.source;
+      const monolith = await tableContent(environment, environment.names.monolith, name, columns);
+      const target = await tableContent(environment, databaseOf()[table.database], table.target, columns);
+      if (monolith.rows !== target.rows || monolith.md5 !== target.md5)
+        found.push(`${table.source}: monolith ${JSON.stringify(monolith)}, new ${JSON.stringify(target)}`);
+    }
+    return found;
+  }
+
+  async function converged(timeoutMs = 60000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    let found = await differences(true);
+    while (found.length > 0 && Date.now() < deadline) {
+      await sleep(500);
+      found = await differences(true);
+    }
+    return found;
+  }
+
+  /** Inserts, updates and deletes in AUTH, SHARED and the tenant, one of them a multi-statement transaction. */
+  async function writeOnNewDatabases(round: number): Promise<void> {
+    const { auth, shared, tenant } = databaseOf();
+    await environment.query(
+      auth,
+      "INSERT INTO users (nom, prenom, email, password, role) VALUES ($1, 'Rev', $2, 'x', 'USER')",
+      [`Reverse ${round}`, `reverse${round}@example.test`],
+    );
+    await environment.query(
+      auth,
+      "UPDATE users SET nom = nom || '*' WHERE id = (SELECT id FROM users ORDER BY id LIMIT 1)",
+    );
+    await environment.query(
+      auth,
+      'DELETE FROM user_sessions WHERE id = (SELECT id FROM user_sessions ORDER BY id LIMIT 1)',
+    );
+    await environment.query(
+      shared,
+      "UPDATE shared_materials SET nom = nom || ' (rev)' WHERE id = (SELECT id FROM shared_materials ORDER BY id LIMIT 1)",
+    );
+    await environment.query(
+      shared,
+      'INSERT INTO shared_materials (nom, code, densite, created_at, updated_at) VALUES ($1, $2, 7.85, now(), now())',
+      [`Rev ${round}`, `REV-${round}`],
+    );
+    const client = await environment.client(tenant);
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO clients (societe_id, nom, email, numero_client, created_at, updated_at)
+         SELECT societe_id, $1, $2, $3, '2024-02-03 04:05:06.123456', now() FROM clients LIMIT 1`,
+        [`Rev ${round}`, `rev${round}@example.test`, `REV-${round}`],
+      );
+      await client.query("UPDATE clients SET ville = 'Nantes' WHERE numero_client = $1", [`REV-${round}`]);
+      await client.query(
+        'DELETE FROM clients WHERE id = (SELECT id FROM clients WHERE numero_client NOT LIKE $1 ORDER BY id DESC LIMIT 1)',
+        ['REV-%'],
+      );
+      await client.query('COMMIT');
+    } finally {
+      await environment.release(client);
+    }
+  }
+
+  beforeAll(async () => {
+    cluster = await startLogicalCluster();
+    environment = TestEnvironment.create('reverse', cluster);
+    await environment.createMonolith();
+  }, 300000);
+  afterAll(async () => {
+    // A failed run may leave subscriptions, which keep the monolith from being dropped.
+    const subscriptions = await environment
+      ?.query<{ subname: string }>(environment.names.monolith, 'SELECT subname FROM pg_subscription')
+      .catch(() => []);
+    if (subscriptions && subscriptions.length > 0) {
+      const client = await environment.client(environment.names.monolith);
+      await client.query('SET default_transaction_read_only = off');
+      for (const { subname } of subscriptions)
+        for (const statement of ['DISABLE', 'SET (slot_name = NONE)', 'DROP'])
+          await client.query(
+            statement === 'DROP'
+              ? `DROP SUBSCRIPTION "${subname}"`
+              : `ALTER SUBSCRIPTION "${subname}" ${statement}`,
+          );
+      await environment.release(client);
+    }
+    await environment?.cleanup();
+    await cluster?.stop();
+  }, 60000);
+
+  it('subscribes the monolith to AUTH, SHARED and the default tenant at the end of the online split', async () => {
+    const result = await runCli(['migrate', '--online', '--json', '--jobs', '2'], environment.env());
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    const document = parseJson<OnlineDocument>(result);
+    expect(document.reverseSync?.databases.sort()).toEqual(Object.values(databaseOf()).sort());
+    expect(result.stdout + result.stderr).not.toContain(cluster.password);
+    const subscriptions = await environment.query<{ subname: string; subenabled: boolean }>(
+      environment.names.monolith,
+      'SELECT subname, subenabled FROM pg_subscription ORDER BY 1',
+    );
+    expect(subscriptions.map((row) => row.subenabled)).toEqual([true, true, true]);
+  }, 600000);
+
+  it('brings every write made on the new databases back into the read-only monolith', async () => {
+    for (let round = 0; round < 3; round++) await writeOnNewDatabases(round);
+    expect(await converged()).toEqual([]);
+    const [kept] = await environment.query<{ ts: string }>(
+      environment.names.monolith,
+      "SELECT created_at::text AS ts FROM clients WHERE numero_client = 'REV-0'",
+    );
+    expect(kept.ts).toBe('2024-02-03 04:05:06.123456');
+    await expect(
+      environment.query(environment.names.monolith, "UPDATE users SET nom = 'x' WHERE false"),
+    ).rejects.toThrow(/read-only/);
+    const status = await runCli(['status', '--json'], environment.env());
+    expect(status.code).toBe(0);
+    const links = parseJson<{
+      online: { reverseSync: { database: string; state: string; lagBytes: number | null }[] | null };
+    }>(status).online.reverseSync;
+    expect(links?.map((link) => [link.database, link.state]).sort()).toEqual(
+      Object.values(databaseOf())
+        .sort()
+        .map((database) => [database, 'running']),
+    );
+    expect(links?.every((link) => typeof link.lagBytes === 'number')).toBe(true);
+  }, 120000);
+
+  it('db:rollback -- --yes, without --accept-data-loss, leaves every committed row in the monolith', async () => {
+    // Writes up to the last moment, and a subscription disabled: the rollback resumes it and drains.
+    await writeOnNewDatabases(10);
+    const client = await environment.client(environment.names.monolith);
+    await client.query('SET default_transaction_read_only = off');
+    await client.query('ALTER SUBSCRIPTION topsteel_rev_tenant DISABLE');
+    await environment.release(client);
+    await writeOnNewDatabases(11);
+    const expected: Record<string, unknown> = {};
+    for (const table of DEFAULT_PLAN.tables) {
+      const columns = await legacyColumns(environment, environment.names.monolith, table.source);
+      expected[table.source] = await tableContent(
+        environment,
+        databaseOf()[table.database],
+        table.target,
+        columns,
+      );
+    }
+    const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
+    expect(validate.code).toBe(0);
+    const result = await runCli(['rollback', '--yes', '--json'], environment.env());
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    const document = parseJson<{ rollback: { pauseMs: number; restored: boolean; dropped: string[] } }>(
+      result,
+    );
+    expect(typeof document.rollback.pauseMs).toBe('number');
+    expect(document.rollback.restored).toBe(false);
+    expect(document.rollback.dropped.sort()).toEqual(Object.values(databaseOf()).sort());
+    for (const table of DEFAULT_PLAN.tables) {
+      const columns = await legacyColumns(environment, environment.names.monolith, table.source);
+      const now = await tableContent(environment, environment.names.monolith, table.source, columns);
+      expect([table.source, now]).toEqual([table.source, expected[table.source]]);
+    }
+    const [row] = await environment.query<{ n: string }>(
+      environment.names.monolith,
+      "SELECT count(*)::text AS n FROM clients WHERE numero_client IN ('REV-10', 'REV-11')",
+    );
+    expect(row.n).toBe('2');
+    // Writable again, nothing of the sync left behind.
+    await environment.query(environment.names.monolith, 'UPDATE users SET nom = nom WHERE false');
+    expect(
+      await environment.query(environment.names.monolith, 'SELECT subname FROM pg_subscription'),
+    ).toEqual([]);
+    expect(await environment.query('postgres', 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
+    expect(
+      await environment.query(
+        environment.names.monolith,
+        "SELECT to_regclass('public.shared_materials') AS t",
+      ),
+    ).toEqual([{ t: null }]);
+  }, 300000);
+});
+
+describe('db:rollback:validate after an online split names what cannot go back', () => {
+  let cluster: LogicalCluster;
+  let environment: TestEnvironment;
+
+  beforeAll(async () => {
+    cluster = await startLogicalCluster();
+    environment = TestEnvironment.create('revsoc', cluster);
+    await environment.createMonolith();
+  }, 300000);
+  afterAll(async () => {
+    await environment?.cleanup();
+    await cluster?.stop();
+  }, 60000);
+
+  it('names the rows of a société created after the split, by table and count, and needs --accept-data-loss', async () => {
+    const split = await runCli(['migrate', '--online', '--json', '--jobs', '2'], environment.env());
+    expect(split.code).toBe(0);
+    expect((await runCli(['societe:create', 'ACME', 'Acme'], environment.env())).code).toBe(0);
+    const acme = `${environment.names.tenantPrefix}_acme`;
+    await environment.query(
+      acme,
+      `INSERT INTO clients (societe_id, nom, email, numero_client, created_at, updated_at)
+       SELECT id, 'Acme client', 'client@acme.test', 'ACME-1', now(), now() FROM (SELECT gen_random_uuid() AS id) s`,
+    );
+    // A write in the default tenant flows back: it is not named.
+    await environment.query(environment.names.defaultTenant, "UPDATE clients SET ville = 'Brest' WHERE true");
+
+    const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
+    expect(validate.code).toBe(1);
+    const report = parseJson<{
+      validation?: { postSplitData: { database: string; table: string; rowsNow: number }[] };
+      postSplitData?: { database: string; table: string; rowsNow: number }[];
+    }>(validate);
+    const named = (report.validation?.postSplitData ?? report.postSplitData ?? []).map(
+      (change) => `${change.database}.${change.table}:${change.rowsNow}`,
+    );
+    expect(named).toContain(`${acme}.public.clients:1`);
+    expect(named.some((entry) => entry.startsWith(`${environment.names.defaultTenant}.`))).toBe(false);
+
+    const refused = await runCli(['rollback', '--yes', '--json'], environment.env());
+    expect(refused.code).toBe(1);
+    const accepted = await runCli(['rollback', '--yes', '--accept-data-loss', '--json'], environment.env());
+    if (accepted.code !== 0) throw new Error(`exit ${accepted.code}\n${accepted.stderr.slice(-3000)}`);
+    const [brest] = await environment.query<{ n: string }>(
+      environment.names.monolith,
+      "SELECT count(*)::text AS n FROM clients WHERE ville IS DISTINCT FROM 'Brest'",
+    );
+    expect(brest.n).toBe('0');
+  }, 600000);
+});
