@@ -59,17 +59,33 @@ async function expectEqualTables(environment: TestEnvironment): Promise<void> {
   }
 }
 
-/** The online split's own slots; the reverse sync's (topsteel_rev_*) stay after a completed split. */
+/**
+ * This environment's online-split slots (named after its monolith), so one test's leftovers never
+ * fail another; the reverse sync's (topsteel_rev_*) stay after a completed split.
+ */
 async function slots(environment: TestEnvironment): Promise<string[]> {
   return (
     await environment.query<{ slot_name: string }>(
       'postgres',
-      "SELECT slot_name FROM pg_replication_slots WHERE slot_name NOT LIKE 'topsteel\\_rev\\_%'",
+      "SELECT slot_name FROM pg_replication_slots WHERE slot_name NOT LIKE 'topsteel\\_rev\\_%' AND strpos(slot_name, $1) > 0",
+      [environment.names.monolith],
     )
   ).map((row) => row.slot_name);
 }
 
-const MANUAL = ['migrate', '--online', '--cutover', 'manual', '--json', '--jobs', '2'];
+// These tests are about resuming, not about the pause: a loaded CI machine must not abort their
+// cutover. The pause test sets its own --max-pause-ms (the last value given wins).
+const MANUAL = [
+  'migrate',
+  '--online',
+  '--cutover',
+  'manual',
+  '--json',
+  '--jobs',
+  '2',
+  '--max-pause-ms',
+  '120000',
+];
 
 describe('online split faults (logical cluster)', () => {
   let cluster: LogicalCluster;
