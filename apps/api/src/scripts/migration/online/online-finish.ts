@@ -1,7 +1,7 @@
 import { RunContext } from '../../../common/run/run-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
-import { targetColumnNames } from '../copy/table-copier';
+import { recordSplitOutcome } from '../split/journal.step';
 import { ResolvedPlan } from '../plan/plan-resolver';
 import { VerificationReport, verifySplit } from '../verify/split-verifier';
 import { ONLINE_APPLICATION, OnlineNames, removeMonolithObjects } from './monolith-objects';
@@ -68,46 +68,19 @@ export async function recordOnlineSplit(
       jobs: context.jobs,
     }),
   );
-  await journal.withJournal(async (repository) => {
-    for (const table of verification.tables) {
-      const task = plan.tasks.find(
-        (candidate) => candidate.database === table.database && candidate.target === table.target,
-      );
-      await repository.setTableState(
-        {
-          sourceTable: table.source,
-          targetDatabase: locations[table.database].database,
-          targetTable: table.target,
-          status: table.ok ? 'verified' : 'failed',
-          rows: table.targetRows,
-          checksum: table.targetChecksum,
-          checksumColumns: task ? targetColumnNames(task) : null,
-        },
-        run.runId,
-      );
-    }
-    if (!verification.ok) {
-      await repository.saveSplit({
-        status: 'failed',
-        sourceDatabase: monolith,
-        runId: run.runId,
-        failure: { tables: verification.tables.filter((table) => !table.ok).map((table) => table.source) },
-      });
-      return;
-    }
-    for (const snapshot of verification.snapshots) await repository.saveSnapshot(snapshot);
-    await repository.saveReferenceBaselines(
-      new Map(
-        verification.references.map((reference) => [reference.reference, reference.sourceDangling ?? 0]),
-      ),
-    );
-    await repository.saveSplit({ status: 'complete', sourceDatabase: monolith, runId: run.runId });
-    await new OnlineJournal(repository.client).update({
-      phase: 'done',
-      pauseMs: context.pauseMs,
-      cutoverOutcome: 'done',
-    });
-    await repository.finishRun(run.runId, 'complete', 0, { tables: plan.tasks.length, online: true });
+  await recordSplitOutcome(journal, {
+    monolith,
+    verification,
+    tasks: plan.tasks,
+    locations,
+    run,
+    onComplete: (repository) =>
+      new OnlineJournal(repository.client).update({
+        phase: 'done',
+        pauseMs: context.pauseMs,
+        cutoverOutcome: 'done',
+      }),
+    runDetails: { online: true },
   });
   return verification;
 }

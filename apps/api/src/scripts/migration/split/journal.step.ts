@@ -1,5 +1,6 @@
 import { RunContext } from '../../../common/run/run-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
+import { JournalRepository } from '../../../modules/database/journal/journal.repository';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
 import { targetColumnNames } from '../copy/table-copier';
@@ -44,6 +45,10 @@ export async function recordSplitOutcome(
     tasks: CopyTask[];
     locations: Record<SchemaKind, DatabaseLocation>;
     run: RunContext;
+    /** More to record in the same journal transaction once the split is complete (the online split's phase). */
+    onComplete?: (repository: JournalRepository) => Promise<void>;
+    /** Extra details of the run's end line. */
+    runDetails?: Record<string, unknown>;
   },
 ): Promise<void> {
   const { monolith, verification, tasks, locations, run } = outcome;
@@ -84,6 +89,7 @@ export async function recordSplitOutcome(
       ),
     );
     await repository.saveSplit({ status: 'complete', sourceDatabase: monolith, runId: run.runId });
-    await repository.finishRun(run.runId, 'complete', 0, { tables: tasks.length });
+    await outcome.onComplete?.(repository);
+    await repository.finishRun(run.runId, 'complete', 0, { tables: tasks.length, ...outcome.runDetails });
   });
 }
