@@ -4,10 +4,10 @@ import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
 import { CopyEngine } from '../copy/copy-engine';
 import { MigrationException, MigrationExceptionCode } from '../migration.exception';
-import { planDrift, ResolvedPlan } from '../plan/plan-resolver';
-import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
-import { computeSchemaFingerprint } from '../snapshot/schema-fingerprint';
-import { computeFingerprints, fingerprintTargets } from '../snapshot/table-fingerprints';
+import { ResolvedPlan } from '../plan/plan-resolver';
+import { ExportedSnapshot } from '../snapshot/exported-snapshot';
+import { recordSplitStart } from '../split/journal.step';
+import { assertPlanMatchesSnapshot, backupStep, fingerprintSnapshot } from '../split/snapshot.step';
 import { SplitTargets } from '../targets/split-targets';
 import { verifySplit } from '../verify/split-verifier';
 import { createSlot, OnlineNames } from './monolith-objects';
@@ -40,7 +40,7 @@ export async function copyInSlotSnapshot(
   },
 ): Promise<OnlineCopyResult> {
   const { connections, configService, journal, backups } = dependencies;
-  const { plan, prepared, names, options, run, lock } = context;
+  const { plan, prepared, names, run } = context;
   const monolith = { database: configService.config.monolithDatabase };
   const slot = await run.step('create the replication slot', () =>
     createSlot(connections.clientConfig(monolith, { applicationName: 'topsteel-online-slot' }), names.slot),
@@ -59,83 +59,21 @@ export async function copyInSlotSnapshot(
     new OnlineJournal(repository.client).update({ consistentLsn: slot.consistentPoint }),
   );
   try {
-    const sourceTables = await fingerprintTargets(snapshot.client);
-    const drift = planDrift(plan, sourceTables);
-    if (drift.length > 0)
-      throw new MigrationException(
-        MigrationExceptionCode.PreflightFailed,
-        `the monolith changed during the pre-flight, nothing was copied:\n${drift.map((problem) => `  ❌ ${problem}`).join('\n')}`,
-        { drift },
-      );
-    const fingerprintSession = await snapshot.join('topsteel-online-fingerprint');
-    const content = await (async () => {
-      try {
-        const schema = await computeSchemaFingerprint(fingerprintSession);
-        return { tables: await computeFingerprints([fingerprintSession], sourceTables), schema };
-      } finally {
-        await releaseClients([fingerprintSession]);
-      }
-    })();
-    const backup = await run.step('backup', async () => {
-      const existing = await backups.findMatchingBackup(monolith.database, content);
-      if (existing) return { path: existing.path, reused: true };
-      const taken = await backups.backupInSnapshot(
-        { location: monolith, role: 'monolith' },
-        snapshot,
-        content,
-        run,
-      );
-      return { path: taken.path, reused: false };
+    // The same steps as the offline split's snapshot phase, in the slot's snapshot.
+    const content = await fingerprintSnapshot(snapshot, await assertPlanMatchesSnapshot(plan, snapshot));
+    const backup = await backupStep(backups, monolith, snapshot, content, run);
+    await recordSplitStart(journal, {
+      monolith: monolith.database,
+      run,
+      backupPath: backup.path,
+      societeId: prepared.societeId,
+      plan,
     });
-    await journal.withJournal((repository) =>
-      repository.saveSplit({
-        status: 'in_progress',
-        sourceDatabase: monolith.database,
-        runId: run.runId,
-        backupPath: backup.path,
-        societeId: prepared.societeId,
-        excludedTables: plan.excluded
-          .filter((exclusion) => exclusion.by === 'operator')
-          .map((exclusion) => exclusion.source),
-      }),
-    );
     const started = Date.now();
-    // Every table is copied again: a copy from an earlier slot's snapshot cannot be followed from this one.
-    const copied = await journal.withJournal(async (repository) => {
-      const engine = new CopyEngine(connections, {
-        snapshot,
-        jobs: options.jobs,
-        societeId: prepared.societeId,
-        locations: prepared.locations,
-        journal: repository,
-        run,
-        lock,
-      });
-      const tables = await run.step('copy', () => engine.copy(plan.tasks));
-      await run.step('restore foreign keys', () => engine.restoreConstraints(['auth', 'shared', 'tenant']));
-      return tables;
-    });
+    const copied = await copyAll(dependencies, context, snapshot);
     const copyMs = Date.now() - started;
     await run.step('link users to the default société', () => context.targets.linkUsers(prepared.societeId));
-    const verification = await run.step('verify the copy in the slot snapshot', () =>
-      verifySplit(connections, {
-        tasks: plan.tasks,
-        cutReferences: plan.cutReferences,
-        locations: prepared.locations,
-        sourceSnapshot: snapshot,
-        plan,
-        societeId: prepared.societeId,
-        jobs: options.jobs,
-      }),
-    );
-    if (!verification.ok) {
-      const tables = verification.tables.filter((table) => !table.ok).map((table) => table.source);
-      throw new MigrationException(
-        MigrationExceptionCode.VerificationFailed,
-        `the copy does not match the slot's snapshot: ${[...verification.problems, ...tables].join(', ')}`,
-        { tables, problems: verification.problems },
-      );
-    }
+    await verifyInSnapshot(dependencies, context, snapshot);
     return {
       consistentLsn: slot.consistentPoint,
       backup,
@@ -145,5 +83,56 @@ export async function copyInSlotSnapshot(
     };
   } finally {
     await snapshot.close();
+  }
+}
+
+type CopyContext = Parameters<typeof copyInSlotSnapshot>[1];
+
+/** Every table is copied again: a copy from an earlier slot's snapshot cannot be followed from this one. */
+async function copyAll(dependencies: OnlineDependencies, context: CopyContext, snapshot: ExportedSnapshot) {
+  const { connections, journal } = dependencies;
+  const { plan, prepared, options, run, lock } = context;
+  return journal.withJournal(async (repository) => {
+    const engine = new CopyEngine(connections, {
+      snapshot,
+      jobs: options.jobs,
+      societeId: prepared.societeId,
+      locations: prepared.locations,
+      journal: repository,
+      run,
+      lock,
+    });
+    const tables = await run.step('copy', () => engine.copy(plan.tasks));
+    await run.step('restore foreign keys', () => engine.restoreConstraints(['auth', 'shared', 'tenant']));
+    return tables;
+  });
+}
+
+/** The copy checked against the slot's own snapshot before any change is applied. */
+async function verifyInSnapshot(
+  dependencies: OnlineDependencies,
+  context: CopyContext,
+  snapshot: ExportedSnapshot,
+): Promise<void> {
+  const { plan, prepared, options, run } = context;
+  const verification = await run.step('verify the copy in the slot snapshot', () =>
+    verifySplit(dependencies.connections, {
+      tasks: plan.tasks,
+      cutReferences: plan.cutReferences,
+      locations: prepared.locations,
+      sourceSnapshot: snapshot,
+      plan,
+      societeId: prepared.societeId,
+      jobs: options.jobs,
+      progress: run.progress,
+    }),
+  );
+  if (!verification.ok) {
+    const tables = verification.tables.filter((table) => !table.ok).map((table) => table.source);
+    throw new MigrationException(
+      MigrationExceptionCode.VerificationFailed,
+      `the copy does not match the slot's snapshot: ${[...verification.problems, ...tables].join(', ')}`,
+      { tables, problems: verification.problems },
+    );
   }
 }

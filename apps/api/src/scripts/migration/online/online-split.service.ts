@@ -21,26 +21,21 @@ import { MigrationException, MigrationExceptionCode } from '../migration.excepti
 import { DEFAULT_PLAN } from '../plan/default-plan';
 import { ResolvedPlan } from '../plan/plan-resolver';
 import { SplitTargets } from '../targets/split-targets';
-import { ChangeApplier } from './change-applier';
-import { ChangeStream } from './change-stream';
-import { attemptCutover } from './cutover';
-import { Follower, reportLag } from './follower';
+import { VerificationReport } from '../verify/split-verifier';
 import {
   dropSlot,
-  releaseSlot,
   slotExists,
   ONLINE_APPLICATION,
   onlineNames,
   OnlineNames,
   prepareMonolith,
 } from './monolith-objects';
+import { followAndCutOver } from './follow-and-cutover';
 import { copyInSlotSnapshot, OnlineCopyResult } from './online-copy';
 import { OnlineDependencies, OnlineOptions } from './online-dependencies';
 import { recordOnlineSplit, removeOnlineObjects } from './online-finish';
-import { AppliedProgress } from './applied-progress';
 import { OnlineJournal } from './online-journal';
 import { assertOnlinePossible, readOnlinePrerequisites } from './online-prerequisites';
-import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.exception';
 import { enableReverseSync } from './reverse-sync';
 
 export type OnlineSplitReport = {
@@ -53,8 +48,6 @@ export type OnlineSplitReport = {
   reverseSync: { databases: string[]; slots: string[] } | null;
   totalMs: number;
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `db:migrate -- --online`: copy in the slot's snapshot, follow the monolith's changes, cut over
@@ -144,25 +137,8 @@ export class OnlineSplitService {
     locations: Record<SchemaKind, DatabaseLocation>;
   }> {
     const started = Date.now();
-    const { dryRun, journal } = this.dependencies;
-    const existing = await journal.read();
-    if (existing?.split?.status === 'complete')
-      throw new MigrationException(
-        MigrationExceptionCode.PreflightFailed,
-        'the split is already complete: run npm run db:migrate (without --online) for schema migrations',
-      );
-    const preflight = await run.step('pre-flight', () =>
-      dryRun.preflight({ excludeTables: options.excludeTables, jobs: options.jobs }),
-    );
-    if (!preflight.report.ok || !preflight.plan) {
-      const failed = preflight.report.checks.filter((check) => !check.ok);
-      throw new MigrationException(
-        MigrationExceptionCode.PreflightFailed,
-        `pre-flight failed, nothing was written:\n${failed.map((check) => `  ❌ ${check.label}: ${check.detail}`).join('\n')}`,
-        { checks: failed },
-      );
-    }
-    const plan = preflight.plan;
+    const { journal } = this.dependencies;
+    const plan = await this.preflight(options, run);
     const names = onlineNames(this.monolith.database);
     const targets = new SplitTargets(
       this.dependencies.configService,
@@ -198,27 +174,15 @@ export class OnlineSplitService {
         });
         await this.onlineJournal((online) => online.update({ phase: 'following' }));
       } else run.info(`Resuming the online split: following from the slot ${names.slot}.`);
-      const cutover = await this.followAndCutOver(names, plan, prepared, options, run, lock);
-      await run.step('remove the slot and the publication', () =>
-        removeOnlineObjects(this.dependencies, names, prepared.locations),
-      );
-      await run.step('analyze', () => targets.analyze());
-      const verification = await recordOnlineSplit(this.dependencies, {
+      const cutover = await followAndCutOver(this.dependencies, {
+        names,
         plan,
-        locations: prepared.locations,
-        societeId: prepared.societeId,
-        jobs: options.jobs,
+        prepared,
+        options,
         run,
-        pauseMs: cutover.pauseMs,
+        lock,
       });
-      if (!verification.ok)
-        throw new MigrationException(
-          MigrationExceptionCode.VerificationFailed,
-          `verification failed after the cutover: ${verification.tables
-            .filter((table) => !table.ok)
-            .map((table) => table.source)
-            .join(', ')}`,
-        );
+      const verification = await this.finish(names, plan, prepared, targets, options, run, cutover.pauseMs);
       return {
         plan,
         locations: prepared.locations,
@@ -237,6 +201,61 @@ export class OnlineSplitService {
       await this.abandon(names, prepared.locations, run);
       throw error;
     }
+  }
+
+  /** The offline pre-flight, refused once the split is complete: nothing is written before it passes. */
+  private async preflight(options: OnlineOptions, run: RunContext): Promise<ResolvedPlan> {
+    const existing = await this.dependencies.journal.read();
+    if (existing?.split?.status === 'complete')
+      throw new MigrationException(
+        MigrationExceptionCode.PreflightFailed,
+        'the split is already complete: run npm run db:migrate (without --online) for schema migrations',
+      );
+    const preflight = await run.step('pre-flight', () =>
+      this.dependencies.dryRun.preflight({ excludeTables: options.excludeTables, jobs: options.jobs }),
+    );
+    if (!preflight.report.ok || !preflight.plan) {
+      const failed = preflight.report.checks.filter((check) => !check.ok);
+      throw new MigrationException(
+        MigrationExceptionCode.PreflightFailed,
+        `pre-flight failed, nothing was written:\n${failed.map((check) => `  ❌ ${check.label}: ${check.detail}`).join('\n')}`,
+        { checks: failed },
+      );
+    }
+    return preflight.plan;
+  }
+
+  /** After the cutover: take the slot down, analyze, verify everything and record the split complete. */
+  private async finish(
+    names: OnlineNames,
+    plan: ResolvedPlan,
+    prepared: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string },
+    targets: SplitTargets,
+    options: OnlineOptions,
+    run: RunContext,
+    pauseMs: number,
+  ): Promise<VerificationReport> {
+    await run.step('remove the slot and the publication', () =>
+      removeOnlineObjects(this.dependencies, names, prepared.locations),
+    );
+    await run.step('analyze', () => targets.analyze());
+    const verification = await recordOnlineSplit(this.dependencies, {
+      plan,
+      locations: prepared.locations,
+      societeId: prepared.societeId,
+      jobs: options.jobs,
+      run,
+      pauseMs,
+    });
+    if (!verification.ok)
+      throw new MigrationException(
+        MigrationExceptionCode.VerificationFailed,
+        `verification failed after the cutover: ${verification.tables
+          .filter((table) => !table.ok)
+          .map((table) => table.source)
+          .join(', ')}`,
+      );
+    return verification;
   }
 
   private async setUp(
@@ -265,114 +284,6 @@ export class OnlineSplitService {
     );
     if (keyless.length > 0)
       run.info(`REPLICA IDENTITY FULL set on ${keyless.join(', ')} (put back at the end).`);
-  }
-
-  private async followAndCutOver(
-    names: OnlineNames,
-    plan: ResolvedPlan,
-    prepared: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string },
-    options: OnlineOptions,
-    run: RunContext,
-    lock: HeldLock,
-  ): Promise<OnlineSplitReport['cutover']> {
-    const { connections, configService } = this.dependencies;
-    const applier = await ChangeApplier.connect(connections, prepared.locations, {
-      tasks: plan.tasks,
-      slot: names.slot,
-      societeId: prepared.societeId,
-    });
-    const journalClient = await connections.connect(
-      { database: configService.config.authDatabase },
-      { applicationName: `${ONLINE_APPLICATION}-journal` },
-    );
-    const probeSession = await connections.connect(this.monolith, {
-      applicationName: `${ONLINE_APPLICATION}-probe`,
-    });
-    await probeSession.query('SET default_transaction_read_only = off');
-    await releaseSlot(probeSession, names.slot);
-    const online = new OnlineJournal(journalClient);
-    const state = await online.read();
-    const progress = new AppliedProgress(online, applier.touchedTables);
-    const stream = new ChangeStream(
-      connections.clientConfig(this.monolith, { applicationName: `${ONLINE_APPLICATION}-follow` }),
-    );
-    const follower = new Follower(stream, applier, probeSession, names, run, (lsn, changes, lagMs) =>
-      progress.applied(lsn, changes, lagMs),
-    );
-    follower.start();
-    run.info(
-      `Following the monolith's changes (cutover ${options.cutover}, max lag ${options.maxLagMs} ms, max pause ${options.maxPauseMs} ms).`,
-    );
-    const cutover = { attempts: state?.cutoverAttempts ?? 0 };
-    const context = { plan, prepared, options, follower, applier, previous: state?.changedTables ?? [] };
-    try {
-      for (let tick = 0; ; tick++) {
-        if (follower.error) throw follower.error;
-        run.shutdown.throwIfRequested();
-        lock.assertHeld();
-        await follower.probe();
-        await sleep(200);
-        const lag = follower.lagMs();
-        if (tick % 5 === 0) await reportLag(online, follower, lag, run);
-        const wanted =
-          options.cutover === 'auto'
-            ? lag < options.maxLagMs
-            : (await online.read())?.cutoverRequestedAt != null;
-        if (!wanted) continue;
-        cutover.attempts++;
-        await online.update({ phase: 'cutover', cutoverAttempts: cutover.attempts });
-        const outcome = await this.attempt(context);
-        if (outcome.ok) {
-          await progress.flush(follower.appliedLsn);
-          await online.update({ pauseMs: outcome.pauseMs });
-          run.info(
-            `Cutover done: writes paused ${outcome.pauseMs} ms, ${outcome.verifiedTables.length} changed table(s) verified.`,
-          );
-          return {
-            attempts: cutover.attempts,
-            pauseMs: outcome.pauseMs,
-            changesApplied: (state?.changesApplied ?? 0) + follower.changesApplied,
-            verifiedTables: outcome.verifiedTables,
-          };
-        }
-        if (outcome.reason.startsWith('verification failed'))
-          throw new OnlineSplitException(
-            OnlineSplitExceptionCode.CutoverFailed,
-            `cutover attempt ${cutover.attempts}: ${outcome.reason}`,
-          );
-        run.info(
-          `Cutover attempt ${cutover.attempts} aborted after ${outcome.pauseMs} ms (${outcome.reason}); writes resumed, following again.`,
-        );
-        await online.update({ phase: 'following', cutoverOutcome: 'aborted', cutoverRequestedAt: null });
-        if (options.cutover === 'auto') await sleep(Math.min(5000, 500 * cutover.attempts));
-      }
-    } finally {
-      await follower.stop();
-      await probeSession.end().catch(() => undefined);
-      await journalClient.end().catch(() => undefined);
-    }
-  }
-
-  private attempt(context: {
-    plan: ResolvedPlan;
-    prepared: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string };
-    options: OnlineOptions;
-    follower: Follower;
-    applier: ChangeApplier;
-    previous: string[];
-  }): ReturnType<typeof attemptCutover> {
-    const { configService, connections } = this.dependencies;
-    return attemptCutover({
-      connections,
-      monolith: this.monolith,
-      maintenance: { database: configService.config.maintenanceDatabase },
-      locations: context.prepared.locations,
-      tasks: context.plan.tasks,
-      societeId: context.prepared.societeId,
-      maxPauseMs: context.options.maxPauseMs,
-      changedTables: () => [...new Set([...context.previous, ...context.applier.touchedTables])],
-      drainedTo: (marker, deadline) => context.follower.drainedTo(marker, deadline),
-    });
   }
 
   private async abandon(
