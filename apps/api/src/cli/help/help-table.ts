@@ -26,6 +26,8 @@ type HelpCommand = {
   aliases: string[];
   arguments: HelpArgument[];
   options: HelpOption[];
+  /** Text the command adds after its help (addHelpText 'after'), without its final newline. */
+  after?: string;
 };
 
 /** The CLI's commands as `--help` shows them, written at build time from the decorated commands. */
@@ -67,8 +69,18 @@ export function describeProgram(program: Command): HelpTable {
       aliases: command.aliases(),
       arguments: command.registeredArguments.map(describeArgument),
       options: command.options.map(describeOption),
+      after: textAfterHelp(command),
     })),
   };
+}
+
+/** What the command prints after commander's own help: its 'after' help text, as registered. */
+function textAfterHelp(command: Command): string | undefined {
+  let written = '';
+  command.configureOutput({ writeOut: (text) => (written += text) });
+  command.outputHelp();
+  const after = written.slice(command.helpInformation().length).replace(/\n$/, '');
+  return after === '' ? undefined : after;
 }
 
 function rebuildOption(described: HelpOption): Option {
@@ -99,6 +111,7 @@ export function rebuildProgram(table: HelpTable, name: string): Command {
     for (const alias of described.aliases) command.alias(alias);
     for (const argument of described.arguments) command.addArgument(rebuildArgument(argument));
     for (const option of described.options) command.addOption(rebuildOption(option));
+    if (described.after !== undefined) command.addHelpText('after', described.after);
     program.addCommand(command);
   }
   return program;

@@ -56,11 +56,8 @@ export async function attemptCutover(context: CutoverContext): Promise<CutoverOu
     await session.query('SET default_transaction_read_only = off');
     await session.query('BEGIN');
     try {
+      await lockWithoutDeadlocks(session, [...new Set(context.tasks.map((task) => task.source))], remaining);
       await session.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(remaining()))}`);
-      const tables = [...new Set(context.tasks.map((task) => task.source))];
-      await session.query(
-        `LOCK TABLE ${tables.map((table) => quoteQualified('public', table)).join(', ')} IN EXCLUSIVE MODE`,
-      );
       const marker = `${started}-${process.pid}`;
       await session.query('SELECT pg_logical_emit_message(false, $1, $2)', [CUTOVER_MESSAGE_PREFIX, marker]);
       if ((await context.drainedTo(marker, deadline)) === 'timeout')
@@ -90,6 +87,37 @@ export async function attemptCutover(context: CutoverContext): Promise<CutoverOu
     }
   } finally {
     await session.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Takes the write locks in short tries, each shorter than the server's deadlock_timeout, giving
+ * back whatever it got between tries. An application transaction that waits for one of these
+ * locks while holding another is therefore never kept waiting long enough for PostgreSQL to find
+ * a deadlock and cancel it: the cutover yields instead, and tries again within --max-pause-ms.
+ */
+async function lockWithoutDeadlocks(
+  session: Client,
+  tables: string[],
+  remaining: () => number,
+): Promise<void> {
+  const setting = await session.query<{ ms: number }>(
+    "SELECT setting::int AS ms FROM pg_settings WHERE name = 'deadlock_timeout'",
+  );
+  const tryMs = Math.max(10, Math.floor((setting.rows[0]?.ms ?? 1000) / 2));
+  const lock = `LOCK TABLE ${tables.map((table) => quoteQualified('public', table)).join(', ')} IN EXCLUSIVE MODE`;
+  for (;;) {
+    const left = remaining();
+    await session.query('SAVEPOINT topsteel_cutover_lock');
+    await session.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.min(tryMs, Math.floor(left)))}`);
+    try {
+      await session.query(lock);
+      await session.query('RELEASE SAVEPOINT topsteel_cutover_lock');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03') throw error;
+      await session.query('ROLLBACK TO SAVEPOINT topsteel_cutover_lock');
+    }
   }
 }
 
