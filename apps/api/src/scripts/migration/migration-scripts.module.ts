@@ -15,6 +15,7 @@ import { MigrationStatusService } from './status/migration-status.service';
 import { ServerStatusService } from './status/server-status.service';
 import { RollbackMigrationService } from './rollback-migration';
 import { SplitOrchestrator } from './split/split-orchestrator';
+import { SplitTargets } from './targets/split-targets';
 import { PgToolsService } from './tools/pg-tools.service';
 import { VerifyMigrationService } from './verify-command/verify-migration.service';
 
@@ -28,6 +29,7 @@ const SERVICES = [
   AuditService,
   CleanTestDataService,
   DryRunMigrationService,
+  SplitTargets,
   SplitOrchestrator,
   MigrationService,
   OnlineSplitService,

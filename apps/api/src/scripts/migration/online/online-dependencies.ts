@@ -4,7 +4,6 @@ import { MigrationJournalService } from '../../../modules/database/journal/migra
 import { MigrationLockService } from '../../../modules/database/migration-lock.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
-import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
 import { BackupCurrentDatabaseService } from '../backup-current-database';
 import { DryRunMigrationService } from '../dry-run-migration';
 
@@ -18,7 +17,6 @@ export type OnlineDependencies = {
   journal: MigrationJournalService;
   dryRun: DryRunMigrationService;
   backups: BackupCurrentDatabaseService;
-  provisioning: SocieteProvisioningService;
 };
 
 export type OnlineOptions = {

@@ -14,7 +14,6 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
-import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
 import { BackupCurrentDatabaseService } from '../backup-current-database';
 import { DryRunMigrationService } from '../dry-run-migration';
 import { MigrationException, MigrationExceptionCode } from '../migration.exception';
@@ -30,7 +29,7 @@ import {
   OnlineNames,
   prepareMonolith,
 } from './monolith-objects';
-import { followAndCutOver } from './follow-and-cutover';
+import { CutoverReport, followAndCutOver } from './follow-and-cutover';
 import { copyInSlotSnapshot, OnlineCopyResult } from './online-copy';
 import { OnlineDependencies, OnlineOptions } from './online-dependencies';
 import { recordOnlineSplit, removeOnlineObjects } from './online-finish';
@@ -41,7 +40,7 @@ import { enableReverseSync } from './reverse-sync';
 export type OnlineSplitReport = {
   resumed: boolean;
   copy: OnlineCopyResult | null;
-  cutover: { attempts: number; pauseMs: number; changesApplied: number; verifiedTables: string[] };
+  cutover: CutoverReport;
   verification: { ok: boolean; tables: number };
   tablesWithReplicaIdentityFull: string[];
   /** The new databases flowing back into the monolith, or null with --no-reverse-sync. */
@@ -68,7 +67,7 @@ export class OnlineSplitService {
     journal: MigrationJournalService,
     dryRun: DryRunMigrationService,
     backups: BackupCurrentDatabaseService,
-    provisioning: SocieteProvisioningService,
+    private readonly targets: SplitTargets,
   ) {
     this.dependencies = {
       configService,
@@ -79,7 +78,6 @@ export class OnlineSplitService {
       journal,
       dryRun,
       backups,
-      provisioning,
     };
   }
 
@@ -140,14 +138,7 @@ export class OnlineSplitService {
     const { journal } = this.dependencies;
     const plan = await this.preflight(options, run);
     const names = onlineNames(this.monolith.database);
-    const targets = new SplitTargets(
-      this.dependencies.configService,
-      this.dependencies.connections,
-      this.dependencies.admin,
-      this.dependencies.schemaMigrations,
-      journal,
-      this.dependencies.provisioning,
-    );
+    const targets = this.targets;
     const prepared = await this.dependencies.connections.withClient(this.monolith, (client) =>
       run.step('prepare databases', () => targets.prepare(run, client, lock)),
     );

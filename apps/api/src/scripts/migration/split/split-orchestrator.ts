@@ -1,10 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
-import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
-import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
-import { SocieteProvisioningService } from '../../../modules/societes/societe-provisioning.service';
 import { BackupCurrentDatabaseService } from '../backup-current-database';
 import { TableFingerprint } from '../backup/backup-manifest';
 import { DryRunMigrationService } from '../dry-run-migration';
@@ -37,14 +33,11 @@ type Staged = {
 @Injectable()
 export class SplitOrchestrator {
   constructor(
-    private readonly configService: DatabaseConfigService,
     private readonly connections: PostgresConnectionFactory,
-    private readonly admin: DatabaseAdminService,
-    private readonly schemaMigrations: SchemaMigrationService,
     private readonly journal: MigrationJournalService,
     private readonly dryRun: DryRunMigrationService,
     private readonly backups: BackupCurrentDatabaseService,
-    private readonly provisioning: SocieteProvisioningService,
+    private readonly splitTargets: SplitTargets,
   ) {}
 
   async split(split: SplitRun): Promise<SplitReport> {
@@ -56,7 +49,7 @@ export class SplitOrchestrator {
     const preflightTime = timer();
     const plan = await planStep(this.dryRun, split);
     const preflightMs = preflightTime();
-    const targets = this.targets();
+    const targets = this.splitTargets;
     const { staged, copy } = await this.inSnapshot(split, plan, targets);
     const { prepared } = staged;
     const linkUsersTime = timer();
@@ -129,17 +122,6 @@ export class SplitOrchestrator {
     } finally {
       await snapshot.close();
     }
-  }
-
-  private targets(): SplitTargets {
-    return new SplitTargets(
-      this.configService,
-      this.connections,
-      this.admin,
-      this.schemaMigrations,
-      this.journal,
-      this.provisioning,
-    );
   }
 
   /** The snapshot's fingerprints while the targets are prepared, then the backup, then the journal says "in progress". */

@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { Client } from 'pg';
 import { RunContext } from '../../../common/run/run-context';
@@ -41,6 +42,7 @@ export type PreparedTargets = {
  * creates), SHARED, the default société's tenant database (like the monolith: same encoding and
  * collation), their 001 migrations, then the default société through the provisioning service.
  */
+@Injectable()
 export class SplitTargets {
   constructor(
     private readonly configService: DatabaseConfigService,
