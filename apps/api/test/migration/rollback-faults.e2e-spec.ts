@@ -12,6 +12,7 @@ import {
   newDatabases,
   RollbackDocument,
   splitEnvironment,
+  splitKilledMidCopy,
   statePath,
 } from './split-environment';
 
@@ -116,12 +117,8 @@ describe('db:rollback under faults', () => {
   it('rolls back a split killed mid-copy without --accept-data-loss: the new databases hold only copies', async () => {
     const environment = TestEnvironment.create('rbhalf');
     try {
-      await environment.createMonolith({ scale: 10 });
+      await splitKilledMidCopy(environment);
       const before = await databaseContent(environment, environment.names.monolith);
-      const migrate = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
-      await migrate.waitFor(/✔ (auth|shared|tenant)\./, 3);
-      migrate.child.kill('SIGKILL');
-      expect((await migrate.done).signal).toBe('SIGKILL');
 
       const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
       expect(validate.code).toBe(0);
@@ -147,11 +144,7 @@ describe('db:rollback under faults', () => {
   it('names a table of an unfinished split written into since the tool loaded it, and needs --accept-data-loss', async () => {
     const environment = TestEnvironment.create('rbwritten');
     try {
-      await environment.createMonolith({ scale: 10 });
-      const migrate = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
-      await migrate.waitFor(/✔ (auth|shared|tenant)\./, 3);
-      migrate.child.kill('SIGKILL');
-      await migrate.done;
+      await splitKilledMidCopy(environment);
       const [loaded] = await environment.query<{ database: string; table: string }>(
         environment.names.auth,
         `SELECT target_database AS database, target_table AS "table" FROM migration_journal.split_tables

@@ -22,6 +22,15 @@ export async function splitEnvironment(label: string): Promise<TestEnvironment> 
   return environment;
 }
 
+/** A scale-10 monolith whose split was killed with -9 after three tables were copied. */
+export async function splitKilledMidCopy(environment: TestEnvironment): Promise<void> {
+  await environment.createMonolith({ scale: 10 });
+  const migrate = new WatchedProcess(spawnCli(['migrate', '--jobs', '1'], environment.env()));
+  await migrate.waitFor(/✔ (auth|shared|tenant)\./, 3);
+  migrate.child.kill('SIGKILL');
+  expect((await migrate.done).signal).toBe('SIGKILL');
+}
+
 /** The databases the split created: AUTH, SHARED and the default société's. */
 export const newDatabases = (environment: TestEnvironment): string[] => [
   environment.names.auth,
