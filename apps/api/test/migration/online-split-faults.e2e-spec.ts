@@ -159,6 +159,78 @@ describe('online split faults (logical cluster)', () => {
     expect(identity.identity).toBe('d');
   }, 900000);
 
+  it('kill -9 between two target commits of one source transaction, then the same command again: nothing applied twice, nothing skipped', async () => {
+    const env = await environment('onlinecommits');
+    const monolith = env.names.monolith;
+    // The test-only hook kills the CLI right after the first target of a multi-target transaction commits.
+    const first = spawnCli(MANUAL, { ...env.env(), TOPSTEEL_FAULT_CRASH_BETWEEN_COMMITS: '1' });
+    const firstDone = finished(first);
+    await waitForPhase(env, 'following');
+    // One source transaction over AUTH (a keyless table: applied twice, the row would be there twice),
+    // the tenant and SHARED, in that order: AUTH commits first, then the process dies.
+    const client = await env.client(monolith);
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        "INSERT INTO user_settings_backup (id, key, value) VALUES ('00000000-0000-0000-0000-0000000000cc', 'between', 'v')",
+      );
+      await client.query("INSERT INTO clients (nom, numero_client) VALUES ('Between', 'BETWEEN-1')");
+      await client.query(
+        "UPDATE materiaux SET nom = nom || ' (between)' WHERE id = (SELECT id FROM materiaux ORDER BY id LIMIT 1)",
+      );
+      await client.query('COMMIT');
+    } finally {
+      await env.release(client);
+    }
+    const killed = await Promise.race([
+      firstDone,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the CLI was not killed between the commits')), 240000),
+      ),
+    ]);
+    expect(killed.signal).toBe('SIGKILL');
+    const count = async (database: string, sql: string) =>
+      Number((await env.query<{ n: string }>(database, sql))[0].n);
+    expect(
+      await count(env.names.auth, "SELECT count(*) AS n FROM user_settings_backup WHERE key = 'between'"),
+    ).toBe(1);
+    expect(
+      await count(
+        env.names.defaultTenant,
+        "SELECT count(*) AS n FROM clients WHERE numero_client = 'BETWEEN-1'",
+      ),
+    ).toBe(0);
+    // Written while no one follows: the slot keeps them for the rerun.
+    await env.query(monolith, "UPDATE clients SET ville = 'Lyon' WHERE numero_client = 'BETWEEN-1'");
+
+    const second = spawnCli(MANUAL, env.env());
+    const secondDone = finished(second);
+    await waitForPhase(env, 'following');
+    const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
+    expect(cutover.code).toBe(0);
+    const result = await secondDone;
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(true);
+    await expectEqualTables(env);
+    expect(
+      await count(env.names.auth, "SELECT count(*) AS n FROM user_settings_backup WHERE key = 'between'"),
+    ).toBe(1);
+    expect(
+      await count(
+        env.names.defaultTenant,
+        "SELECT count(*) AS n FROM clients WHERE numero_client = 'BETWEEN-1' AND ville = 'Lyon'",
+      ),
+    ).toBe(1);
+    expect(
+      await count(
+        env.names.shared,
+        "SELECT count(*) AS n FROM shared_materials WHERE nom LIKE '% (between)'",
+      ),
+    ).toBe(1);
+    expect(await slots(env)).toEqual([]);
+  }, 900000);
+
   it('kill -9 while copying, then the same command again: copies again in a new slot and completes', async () => {
     const env = await environment('onlinecopykill');
     const first = spawnCli(['migrate', '--online', '--json', '--jobs', '2'], env.env());

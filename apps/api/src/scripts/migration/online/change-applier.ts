@@ -45,6 +45,12 @@ type Run =
 
 const RUN_LIMIT = 1000;
 
+/**
+ * Fault injection for the specs only: kill -9 this process right after the first target committed
+ * a source transaction that spans several targets, before the others commit.
+ */
+const CRASH_BETWEEN_COMMITS = process.env.TOPSTEEL_FAULT_CRASH_BETWEEN_COMMITS === '1';
+
 const pick = (row: TextRow, names: string[]): TextRow =>
   Object.fromEntries(names.map((name) => [name, row[name]]));
 
@@ -195,6 +201,8 @@ export class ChangeApplier {
       );
       await client.query('COMMIT');
       this.positions.set(kind, this.commitLsn as string);
+      if (CRASH_BETWEEN_COMMITS && this.open.size > 1 && kind !== [...this.open].at(-1))
+        process.kill(process.pid, 'SIGKILL');
     }
     this.open.clear();
     return this.transactionChanges;
