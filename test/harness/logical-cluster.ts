@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TestServer } from './test-server';
 
 const BINARIES = '/usr/lib/postgresql/15/bin';
@@ -91,4 +91,24 @@ async function startEmbeddedLogical(_password: string): Promise<LogicalCluster> 
   throw new Error(
     `no PostgreSQL 15 binaries in ${BINARIES}: the online split specs need a cluster with wal_level=logical`,
   );
+}
+
+/**
+ * Restarts a cluster started by startLogicalCluster (`pg_ctl restart`, fast shutdown: sessions are
+ * ended, as on a real server restart), with the settings it was started with. Its data folder is
+ * asked from the server itself, so this needs nothing startLogicalCluster keeps.
+ */
+export async function restartLogicalCluster(cluster: LogicalCluster): Promise<void> {
+  const { Client } = await import('pg');
+  const client = new Client({
+    host: cluster.host,
+    port: cluster.port,
+    user: cluster.user,
+    database: 'postgres',
+  });
+  await client.connect();
+  const data = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0].data_directory;
+  await client.end();
+  // -l again: without it the server would keep pg_ctl's output pipe, and this call would never return.
+  asPostgres('pg_ctl', ['-D', data, '-l', join(dirname(data), 'server.log'), '-m', 'fast', '-w', 'restart']);
 }

@@ -1,91 +1,19 @@
-import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
 import { parseJson, runCli } from '../../../../test/harness/cli';
-import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { LogicalCluster, startLogicalCluster } from '../../../../test/harness/logical-cluster';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import {
+  monolithContents,
+  newDatabaseContents,
+  newDatabases,
+  reverseConverged,
+  writeOnNewDatabases,
+} from './reverse-sync-fixture';
 
 type OnlineDocument = { reverseSync: { databases: string[]; slots: string[] } | null };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('reverse sync after db:migrate -- --online, and a rollback that loses nothing', () => {
   let cluster: LogicalCluster;
   let environment: TestEnvironment;
-  const databaseOf = () => ({
-    auth: environment.names.auth,
-    shared: environment.names.shared,
-    tenant: environment.names.defaultTenant,
-  });
-
-  /** Every planned table, monolith against its new database, over the legacy columns, by independent checksums. */
-  async function differences(shadowed = false): Promise<string[]> {
-    const found: string[] = [];
-    for (const table of DEFAULT_PLAN.tables) {
-      const columns = await legacyColumns(environment, environment.names.monolith, table.source);
-      // Until the rollback, a renamed table flows into its same-named shadow in the monolith.
-      const name = shadowed ? table.target : table.source;
-      const monolith = await tableContent(environment, environment.names.monolith, name, columns);
-      const target = await tableContent(environment, databaseOf()[table.database], table.target, columns);
-      if (monolith.rows !== target.rows || monolith.md5 !== target.md5)
-        found.push(`${table.source}: monolith ${JSON.stringify(monolith)}, new ${JSON.stringify(target)}`);
-    }
-    return found;
-  }
-
-  async function converged(timeoutMs = 60000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    let found = await differences(true);
-    while (found.length > 0 && Date.now() < deadline) {
-      await sleep(500);
-      found = await differences(true);
-    }
-    return found;
-  }
-
-  /** Inserts, updates and deletes in AUTH, SHARED and the tenant, one of them a multi-statement transaction. */
-  async function writeOnNewDatabases(round: number): Promise<void> {
-    const { auth, shared, tenant } = databaseOf();
-    await environment.query(
-      auth,
-      "INSERT INTO users (nom, prenom, email, password, role) VALUES ($1, 'Rev', $2, 'x', 'USER')",
-      [`Reverse ${round}`, `reverse${round}@example.test`],
-    );
-    await environment.query(
-      auth,
-      "UPDATE users SET nom = nom || '*' WHERE id = (SELECT id FROM users ORDER BY id LIMIT 1)",
-    );
-    await environment.query(
-      auth,
-      'DELETE FROM user_sessions WHERE id = (SELECT id FROM user_sessions ORDER BY id LIMIT 1)',
-    );
-    await environment.query(
-      shared,
-      "UPDATE shared_materials SET nom = nom || ' (rev)' WHERE id = (SELECT id FROM shared_materials ORDER BY id LIMIT 1)",
-    );
-    await environment.query(
-      shared,
-      'INSERT INTO shared_materials (nom, code, densite, created_at, updated_at) VALUES ($1, $2, 7.85, now(), now())',
-      [`Rev ${round}`, `REV-${round}`],
-    );
-    const client = await environment.client(tenant);
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO clients (societe_id, nom, email, numero_client, created_at, updated_at)
-         SELECT societe_id, $1, $2, $3, '2024-02-03 04:05:06.123456', now() FROM clients LIMIT 1`,
-        [`Rev ${round}`, `rev${round}@example.test`, `REV-${round}`],
-      );
-      await client.query("UPDATE clients SET ville = 'Nantes' WHERE numero_client = $1", [`REV-${round}`]);
-      await client.query(
-        'DELETE FROM clients WHERE id = (SELECT id FROM clients WHERE numero_client NOT LIKE $1 ORDER BY id DESC LIMIT 1)',
-        ['REV-%'],
-      );
-      await client.query('COMMIT');
-    } finally {
-      await environment.release(client);
-    }
-  }
-
   beforeAll(async () => {
     cluster = await startLogicalCluster();
     environment = TestEnvironment.create('reverse', cluster);
@@ -117,7 +45,7 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     if (result.code !== 0)
       throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
     const document = parseJson<OnlineDocument>(result);
-    expect(document.reverseSync?.databases.sort()).toEqual(Object.values(databaseOf()).sort());
+    expect(document.reverseSync?.databases.sort()).toEqual(Object.values(newDatabases(environment)).sort());
     expect(result.stdout + result.stderr).not.toContain(cluster.password);
     const subscriptions = await environment.query<{ subname: string; subenabled: boolean }>(
       environment.names.monolith,
@@ -127,8 +55,8 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
   }, 600000);
 
   it('brings every write made on the new databases back into the read-only monolith', async () => {
-    for (let round = 0; round < 3; round++) await writeOnNewDatabases(round);
-    expect(await converged()).toEqual([]);
+    for (let round = 0; round < 3; round++) await writeOnNewDatabases(environment, round);
+    expect(await reverseConverged(environment)).toEqual([]);
     const [kept] = await environment.query<{ ts: string }>(
       environment.names.monolith,
       "SELECT created_at::text AS ts FROM clients WHERE numero_client = 'REV-0'",
@@ -143,7 +71,7 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
       online: { reverseSync: { database: string; state: string; lagBytes: number | null }[] | null };
     }>(status).online.reverseSync;
     expect(links?.map((link) => [link.database, link.state]).sort()).toEqual(
-      Object.values(databaseOf())
+      Object.values(newDatabases(environment))
         .sort()
         .map((database) => [database, 'running']),
     );
@@ -151,23 +79,11 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
   }, 120000);
 
   it('db:rollback -- --yes, without --accept-data-loss, leaves every committed row in the monolith', async () => {
-    // Writes up to the last moment, and a subscription disabled: the rollback resumes it and drains.
-    await writeOnNewDatabases(10);
-    const client = await environment.client(environment.names.monolith);
-    await client.query('SET default_transaction_read_only = off');
-    await client.query('ALTER SUBSCRIPTION topsteel_rev_tenant DISABLE');
-    await environment.release(client);
-    await writeOnNewDatabases(11);
-    const expected: Record<string, unknown> = {};
-    for (const table of DEFAULT_PLAN.tables) {
-      const columns = await legacyColumns(environment, environment.names.monolith, table.source);
-      expected[table.source] = await tableContent(
-        environment,
-        databaseOf()[table.database],
-        table.target,
-        columns,
-      );
-    }
+    // Writes up to the last moment: the rollback drains them (a disabled subscription is refused:
+    // online-split-reverse-faults covers it).
+    await writeOnNewDatabases(environment, 10);
+    await writeOnNewDatabases(environment, 11);
+    const expected = await newDatabaseContents(environment);
     const validate = await runCli(['rollback', '--validate', '--json'], environment.env());
     expect(validate.code).toBe(0);
     const result = await runCli(['rollback', '--yes', '--json'], environment.env());
@@ -178,12 +94,8 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     );
     expect(typeof document.rollback.pauseMs).toBe('number');
     expect(document.rollback.restored).toBe(false);
-    expect(document.rollback.dropped.sort()).toEqual(Object.values(databaseOf()).sort());
-    for (const table of DEFAULT_PLAN.tables) {
-      const columns = await legacyColumns(environment, environment.names.monolith, table.source);
-      const now = await tableContent(environment, environment.names.monolith, table.source, columns);
-      expect([table.source, now]).toEqual([table.source, expected[table.source]]);
-    }
+    expect(document.rollback.dropped.sort()).toEqual(Object.values(newDatabases(environment)).sort());
+    expect(await monolithContents(environment)).toEqual(expected);
     const [row] = await environment.query<{ n: string }>(
       environment.names.monolith,
       "SELECT count(*)::text AS n FROM clients WHERE numero_client IN ('REV-10', 'REV-11')",

@@ -146,7 +146,7 @@ function renderReverseSync(report: StatusReport): string[] {
     'Reverse sync (new databases -> monolith):',
     ...links.map(
       (link) =>
-        `  ${link.database}: ${link.state}, lag ${link.lagBytes === null ? 'unknown' : formatBytes(link.lagBytes)}${link.lastMessageAgeMs === null ? '' : `, last message ${Math.round(link.lastMessageAgeMs / 1000)} s ago`}`,
+        `  ${link.database}: ${link.state}, lag ${link.lagBytes === null ? 'unknown' : formatBytes(link.lagBytes)}${link.lastMessageAgeMs === null ? '' : `, last message ${Math.round(link.lastMessageAgeMs / 1000)} s ago`}${link.applyErrors ? `, ${link.applyErrors} apply error(s)` : ''}${link.conflict ? `\n    conflict: ${link.conflict.description}` : ''}`,
     ),
   ];
 }

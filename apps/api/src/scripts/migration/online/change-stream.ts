@@ -95,6 +95,15 @@ function toEvent(message: Pgoutput.Message): StreamEvent | null {
 }
 
 /**
+ * Decodes pgoutput messages read from a slot through SQL (pg_logical_slot_peek_binary_changes), in
+ * order: a relation's message comes before its rows, as on the stream.
+ */
+export function decodeMessages(publication: string, messages: Buffer[]): StreamEvent[] {
+  const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [publication] });
+  return messages.map((message) => toEvent(plugin.parse(message))).filter((event) => event !== null);
+}
+
+/**
  * The slot's changes, one event at a time: the next is not read before the handler's promise
  * settles (flow control), and nothing is acknowledged unless `acknowledge` is called. The library's
  * periodic acknowledgement is off too: it would confirm positions the targets do not hold yet.

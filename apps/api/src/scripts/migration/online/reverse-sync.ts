@@ -133,6 +133,10 @@ async function publish(
   return identities;
 }
 
+/**
+ * disable_on_error: a conflict (a row the monolith already holds) stops the sync at once and
+ * visibly (subenabled false, pg_stat_subscription_stats counts it) instead of retrying forever.
+ */
 async function subscribe(client: Client, link: ReverseLink, connection: string): Promise<void> {
   const existing = await client.query(SUBSCRIPTION_HERE, [link.subscription]);
   if ((existing.rowCount ?? 0) > 0) await dropSubscription(client, link.subscription);
@@ -140,7 +144,8 @@ async function subscribe(client: Client, link: ReverseLink, connection: string):
     await client.query(
       `CREATE SUBSCRIPTION ${quoteIdentifier(link.subscription)} CONNECTION ${quoteLiteral(connection)}
        PUBLICATION ${quoteIdentifier(link.publication)}
-       WITH (create_slot = false, slot_name = ${quoteLiteral(link.slot)}, copy_data = false)`,
+       WITH (create_slot = false, slot_name = ${quoteLiteral(link.slot)}, copy_data = false,
+             disable_on_error = true)`,
     );
   } catch (error) {
     // The driver's message never quotes the statement; the password is scrubbed all the same.

@@ -6,6 +6,8 @@ import { OnlineJournal } from '../online/online-journal';
 import { levelFromShadow } from '../online/reverse-sync-materials';
 import { REVERSE_APPLICATION, ReverseLink, ReverseSyncState } from '../online/reverse-sync-names';
 import { stopReverseSync } from '../online/reverse-sync';
+import { findReverseConflict } from '../online/reverse-conflict';
+import { enableHint } from './rollback-messages';
 import { RollbackDependencies } from './rollback-dependencies';
 import { RollbackException, RollbackExceptionCode } from './rollback.exception';
 
@@ -64,9 +66,8 @@ export async function drainReverseSync(
       monolith,
       async (client) => {
         await client.query('SET default_transaction_read_only = off');
-        for (const link of state.links)
-          await client.query(`ALTER SUBSCRIPTION ${quoteIdentifier(link.subscription)} ENABLE`);
-        await run.step('drain the reverse sync', () => drain(dependencies, state.links));
+        // A disabled subscription is not resumed here: the validation refused it, naming why.
+        await run.step('drain the reverse sync', () => drain(dependencies, client, state.links));
         const leveled = await levelShadows(client, state);
         const tablesVerified = await verifyMonolith(dependencies, client, state.links);
         await client.query(
@@ -122,8 +123,16 @@ async function setWritable(
     );
 }
 
-/** Waits until each slot's confirmed position passes the new database's WAL position after the block. */
-async function drain(dependencies: RollbackDependencies, links: ReverseLink[]): Promise<void> {
+/**
+ * Waits until each slot's confirmed position passes the new database's WAL position after the
+ * block. A subscription that PostgreSQL disables on the way (a conflict, disable_on_error) ends
+ * the wait at once, naming the change that fails.
+ */
+async function drain(
+  dependencies: RollbackDependencies,
+  monolith: Client,
+  links: ReverseLink[],
+): Promise<void> {
   for (const link of links)
     await dependencies.connections.withClient(
       locationOf(link),
@@ -137,18 +146,34 @@ async function drain(dependencies: RollbackDependencies, links: ReverseLink[]): 
             [lsn, link.slot],
           );
           if (rows[0]?.done) return;
-          if (rows.length === 0 || Date.now() > deadline)
-            throw new RollbackException(
-              RollbackExceptionCode.ReverseSyncBehind,
-              rows.length === 0
-                ? `the slot ${link.slot} on ${link.database} is gone: the monolith cannot be brought level with it`
-                : `the monolith did not confirm ${link.database}'s changes up to ${lsn} within ${DRAIN_TIMEOUT_MS / 1000} s (subscription ${link.subscription})`,
+          if (rows.length === 0)
+            throw behind(
+              `the slot ${link.slot} on ${link.database} is gone: the monolith cannot be brought level with it`,
+            );
+          if (!(await enabled(monolith, link.subscription)))
+            throw behind(
+              `the subscription ${link.subscription} was disabled before the monolith caught up with ${link.database}: ${(await findReverseConflict(dependencies.connections, monolith, link).catch(() => null))?.description ?? 'the server log says why'}. Resolve it, then ${enableHint(dependencies.config.monolithDatabase, link.subscription)}`,
+            );
+          if (Date.now() > deadline)
+            throw behind(
+              `the monolith did not confirm ${link.database}'s changes up to ${lsn} within ${DRAIN_TIMEOUT_MS / 1000} s (subscription ${link.subscription})`,
             );
           await sleep(100);
         }
       },
       { applicationName: REVERSE_APPLICATION },
     );
+}
+
+const behind = (message: string) => new RollbackException(RollbackExceptionCode.ReverseSyncBehind, message);
+
+async function enabled(monolith: Client, subscription: string): Promise<boolean> {
+  const { rows } = await monolith.query<{ enabled: boolean }>(
+    `SELECT subenabled AS enabled FROM pg_subscription
+     WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [subscription],
+  );
+  return rows[0]?.enabled ?? false;
 }
 
 async function levelShadows(client: Client, state: ReverseSyncState): Promise<ReverseDrainReport['leveled']> {

@@ -22,3 +22,7 @@ export function describeDifferences(tables: FingerprintDifference[], schema: Sch
 
 /** Megabytes as the operator reads them in a check line. */
 export const megabytes = (bytes: number): string => `${Math.round(bytes / 1048576)} MB`;
+
+/** How to resume one subscription in the read-only monolith (the session has to opt out first). */
+export const enableHint = (monolith: string, subscription: string): string =>
+  `psql -d ${monolith} -c 'SET default_transaction_read_only = off' -c 'ALTER SUBSCRIPTION ${subscription} ENABLE'`;

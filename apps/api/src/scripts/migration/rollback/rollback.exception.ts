@@ -47,7 +47,7 @@ const INFO: Record<RollbackExceptionCode, ExceptionCodeInfo> = {
   },
   [RollbackExceptionCode.ReverseSyncBehind]: {
     exitCode: ExitCode.Failure,
-    hint: 'Nothing was dropped and the new databases accept writes again. Look at pg_stat_subscription in the monolith and the server log (a conflict stops the apply worker), fix the cause, then run npm run db:rollback again; npm run db:status shows the reverse sync.',
+    hint: 'Nothing was dropped and the new databases accept writes again. The message names the subscription and, for a conflict, the row the monolith already holds; resolve it, enable the subscription again as the message shows, then run npm run db:rollback again; npm run db:status shows the reverse sync.',
   },
 };
 

@@ -1,6 +1,6 @@
 import { CheckOutcome, NamedCheck } from '../../../common/run/checklist';
 import { isOurs } from '../../../modules/database/ownership-marker';
-import { describeDifferences, megabytes } from './rollback-messages';
+import { describeDifferences, enableHint, megabytes } from './rollback-messages';
 import { restoreRoom } from './server-facts';
 import { isConfiguredName, ValidationFacts } from './validation-facts';
 import { freeBytes } from '../../../common/fs/free-bytes';
@@ -133,6 +133,21 @@ function noPostSplitData(facts: ValidationFacts): CheckOutcome {
   return { ok: changes.length === 0 || accepted, detail };
 }
 
+/** One line per new database: state, lag and, for one that is down, why and what to do. */
+function describeLink(facts: ValidationFacts, link: ValidationFacts['reverseStatus'][number]): string {
+  const monolith = facts.dependencies.config.monolithDatabase;
+  const head = `${link.database}: ${link.state}, lag ${link.lagBytes === null ? 'unknown' : `${link.lagBytes} bytes`}`;
+  if (link.state !== 'disabled') return head;
+  const enable = enableHint(monolith, link.subscription);
+  if ((link.applyErrors ?? 0) === 0)
+    return `${head} (subscription ${link.subscription} was disabled without an apply error, by hand: the rollback does not resume what someone stopped; once it may run, ${enable})`;
+  const stopped = `${head} (subscription ${link.subscription} stopped after ${link.applyErrors} apply error(s)`;
+  if (!link.conflict)
+    return `${stopped}; the server log names the change that failed; fix it, then ${enable})`;
+  if (!link.conflict.reproduces) return `${stopped}; ${link.conflict.description}; ${enable})`;
+  return `${stopped}: ${link.conflict.description}; the monolith holds a row it should not: keep a copy of it, delete it from ${monolith}, then ${enable})`;
+}
+
 /** After an online split: each new database's subscription in the monolith, its state and lag. */
 function reverseSync(facts: ValidationFacts): CheckOutcome | undefined {
   if (!facts.reverse) return undefined;
@@ -140,16 +155,18 @@ function reverseSync(facts: ValidationFacts): CheckOutcome | undefined {
     return note(
       `drained and verified at ${facts.reverse.drainedAt} by an interrupted rollback: it only remains to take it down`,
     );
-  const lines = facts.reverseStatus.map(
-    (link) =>
-      `${link.database}: ${link.state}, lag ${link.lagBytes === null ? 'unknown' : `${link.lagBytes} bytes`}${link.state === 'disabled' || link.state === 'stopped' ? ' (resumed by the rollback before draining)' : ''}`,
-  );
+  const lines = facts.reverseStatus.map((link) => describeLink(facts, link));
   const missing = facts.reverseStatus.filter((link) => link.state === 'missing' || link.lagBytes === null);
-  return missing.length > 0
-    ? fail(
-        `${lines.join('; ')} — ${missing.map((link) => link.database).join(', ')} cannot be drained (subscription or slot gone): the monolith would miss their changes`,
-      )
-    : pass(`${lines.join('; ')}; the rollback blocks writes there, drains, verifies, then drops the sync`);
+  if (missing.length > 0)
+    return fail(
+      `${lines.join('; ')} — ${missing.map((link) => link.database).join(', ')} cannot be drained (subscription or slot gone): the monolith would miss their changes`,
+    );
+  const disabled = facts.reverseStatus.filter((link) => link.state === 'disabled');
+  if (disabled.length > 0)
+    return fail(
+      `${lines.join('; ')} — ${disabled.map((link) => link.subscription).join(', ')} disabled: the monolith would miss their changes, so the rollback waits for you to resume them`,
+    );
+  return pass(`${lines.join('; ')}; the rollback blocks writes there, drains, verifies, then drops the sync`);
 }
 
 function privileges(facts: ValidationFacts): CheckOutcome {
