@@ -1,4 +1,4 @@
-import { parseJson, runCli } from '../../../../test/harness/cli';
+import { collectRun, parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import {
   LogicalCluster,
   restartLogicalCluster,
@@ -27,6 +27,14 @@ type Check = { id: string; ok: boolean; detail: string };
 type ValidateDocument = { validation: { ok: boolean; checks: Check[]; reverseSync: LinkStatus[] | null } };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 120000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await sleep(250);
+  }
+}
 
 /**
  * Issue 18's faults of the reverse sync: the server restarted, a subscription disabled, a conflict
@@ -134,6 +142,62 @@ describe('reverse sync stopped, restarted or in conflict: status tells, rollback
     await waitForLink(tenant, (candidate) => candidate.state === 'running');
   }, 300000);
 
+  it('a conflict that appears while the rollback drains ends the wait at once, naming it, and changes nothing', async () => {
+    const tenant = environment.names.defaultTenant;
+    // A superuser's transaction in the monolith holds a unique key; the tenant's row with the same key
+    // then keeps the apply worker waiting (running, so the validation passes) until that commits.
+    const holder = await environment.client(environment.names.monolith);
+    await holder.query('SET default_transaction_read_only = off');
+    await holder.query('BEGIN');
+    await holder.query(
+      "INSERT INTO clients (nom, numero_client, email) VALUES ('Held in the monolith', 'CLASH-2', 'clash2-mono@example.test')",
+    );
+    await environment.query(
+      tenant,
+      `INSERT INTO clients (societe_id, nom, numero_client, email, created_at, updated_at)
+       SELECT societe_id, 'Tenant during the drain', 'CLASH-2', 'clash2@tenant.test', now(), now() FROM clients LIMIT 1`,
+    );
+    await waitFor(async () => {
+      const waiting = await environment.query(
+        environment.names.monolith,
+        "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'logical replication worker' AND wait_event_type = 'Lock'",
+      );
+      return waiting.length > 0;
+    });
+    const rollback = collectRun(spawnCli(['rollback', '--yes', '--json'], environment.env()));
+    // The rollback blocked writes on the new databases: it is draining now.
+    await waitFor(async () => {
+      const settings = await environment.query(
+        'postgres',
+        `SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+         WHERE d.datname = $1 AND 'default_transaction_read_only=on' = ANY (s.setconfig)`,
+        [tenant],
+      );
+      return settings.length > 0;
+    });
+    await holder.query('COMMIT');
+    await environment.release(holder);
+    const result = await rollback;
+    expect(result.code).toBe(1);
+    const error = parseJson<{ error: { code: string; message: string } }>(result).error;
+    expect(error.code).toBe('REVERSE_SYNC_BEHIND');
+    expect(error.message).toContain('topsteel_rev_tenant');
+    expect(error.message).toContain('(numero_client)=(CLASH-2) already exists');
+    // Writes go through on the tenant again; nothing was dropped.
+    await environment.query(tenant, "UPDATE clients SET ville = 'Rennes' WHERE numero_client = 'CLASH-2'");
+    for (const database of Object.values(newDatabases(environment)))
+      expect(await environment.databaseExists(database)).toBe(true);
+    // No unfinished rollback is left on record (db:migrate would refuse to run).
+    const after = await runCli(['rollback', '--validate', '--json'], environment.env());
+    expect(parseJson<{ validation: { inProgress: boolean } }>(after).validation.inProgress).toBe(false);
+
+    await onMonolith(environment, [
+      "DELETE FROM clients WHERE numero_client = 'CLASH-2'",
+      'ALTER SUBSCRIPTION topsteel_rev_tenant ENABLE',
+    ]);
+    expect(await reverseConverged(environment, 120000)).toEqual([]);
+  }, 300000);
+
   it('a conflict stops the sync loudly: status and validation name the row, the rollback refuses; resolved, it exits 0 and the monolith holds every row', async () => {
     const tenant = environment.names.defaultTenant;
     await writeOnNewDatabases(environment, 3);
@@ -187,11 +251,12 @@ describe('reverse sync stopped, restarted or in conflict: status tells, rollback
     expect(await monolithContents(environment)).toEqual(expected);
     const rows = await environment.query<{ nom: string }>(
       environment.names.monolith,
-      "SELECT nom FROM clients WHERE numero_client IN ('AFTER-1', 'CLASH-1', 'REV-2', 'REV-3') ORDER BY numero_client",
+      "SELECT nom FROM clients WHERE numero_client IN ('AFTER-1', 'CLASH-1', 'CLASH-2', 'REV-2', 'REV-3') ORDER BY numero_client",
     );
     expect(rows.map((row) => row.nom)).toEqual([
       'Queued behind the conflict',
       'Written on the tenant',
+      'Tenant during the drain',
       'Rev 2',
       'Rev 3',
     ]);

@@ -15,7 +15,7 @@ import { restoreAndSwap } from './rollback/restore-and-swap';
 import { RollbackDependencies } from './rollback/rollback-dependencies';
 import { RollbackException, RollbackExceptionCode } from './rollback/rollback.exception';
 import { nothingToDoMessage } from './rollback/rollback-messages';
-import { RollbackStateFile } from './rollback/rollback-state';
+import { nothingDoneYet, RollbackStateFile } from './rollback/rollback-state';
 import { RollbackOptions, RollbackReport, RollbackValidation } from './rollback/rollback.types';
 import { ROLLBACK_CHECKS } from './rollback/validation-checks';
 import { readValidationFacts } from './rollback/validation-facts';
@@ -134,7 +134,13 @@ export class RollbackMigrationService {
         dependencies.stateFile.write(state);
         lock.assertHeld();
         const reverse = await readReverseSync(dependencies);
-        const drained = reverse ? await drainReverseSync(dependencies, reverse, run) : null;
+        const drained = reverse
+          ? await drainReverseSync(dependencies, reverse, run).catch((error: unknown) => {
+              // A drain that failed changed nothing: no unfinished rollback is left on record.
+              if (nothingDoneYet(state)) dependencies.stateFile.discard();
+              throw error;
+            })
+          : null;
         lock.assertHeld();
         await dropOnlineLeftovers(this.connections, this.admin, this.configService.config, run);
         if (state.restore.needed && !state.restore.swapped)

@@ -78,7 +78,11 @@ export async function drainReverseSync(
       { applicationName: REVERSE_APPLICATION },
     );
   } catch (error) {
-    await setWritable(dependencies, state.links, true).catch(() => undefined);
+    await setWritable(dependencies, state.links, true).catch((reopen: unknown) =>
+      run.info(
+        `Could not let writes through again on ${state.links.map((link) => link.database).join(', ')} (${reopen instanceof Error ? reopen.message : String(reopen)}): run ALTER DATABASE … RESET default_transaction_read_only there.`,
+      ),
+    );
     throw error;
   }
   const pauseMs = Date.now() - started;
@@ -109,6 +113,8 @@ async function setWritable(
       async (client) => {
         const name = quoteIdentifier(link.database);
         if (writable) {
+          // This session started read-only (the database's default now): ALTER DATABASE would be refused.
+          await client.query('SET default_transaction_read_only = off');
           await client.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
           return;
         }

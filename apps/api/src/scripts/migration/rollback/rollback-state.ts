@@ -135,3 +135,11 @@ export class RollbackStateFile {
     return ours ? this.#legacyPath : null;
   }
 }
+
+/** True while a rollback has closed, restored, dumped and dropped nothing: its record can go. */
+export const nothingDoneYet = (state: RollbackState): boolean =>
+  state.dropped.length === 0 &&
+  !state.preDropBackup &&
+  state.closedDoors.length === 0 &&
+  !state.restore.restored &&
+  !state.restore.swapped;
