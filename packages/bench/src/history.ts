@@ -13,11 +13,24 @@ const HISTORY_SECTION = [
   '',
   // The rows are not column-aligned: prettier would rewrite the table on every run.
   '<!-- prettier-ignore-start -->',
-  '| date | machine | scale | shape | db:migrate ÷ pg_restore | ÷ pgcopydb | copy ÷ pg_restore | verify ÷ pg_restore | db:backup ÷ pg_dump | --help s | db:status s |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| date | machine | scale | shape | db:migrate ÷ pg_restore | ÷ pgcopydb | copy ÷ pg_restore | verify ÷ pg_restore | db:backup ÷ pg_dump | --help s | db:status s | 3 servers: tenants, idle s / new migration s, peak per server |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   HISTORY_MARKER,
   '<!-- prettier-ignore-end -->',
 ];
+
+/** `1000: 12.3 / 25.1, peak 4`: the issue-16 figures, or empty when the scenario did not run. */
+function serversCell(results: Results): string {
+  const servers = results.servers;
+  if (!servers) return '';
+  const peak = Math.max(
+    ...[servers.nothingPending, servers.oneNewMigration].flatMap((measure) => [
+      ...Object.values(measure.peakSampled),
+      ...Object.values(measure.peakReported),
+    ]),
+  );
+  return `${servers.tenants}: ${servers.nothingPending.seconds.median.toFixed(1)} / ${servers.oneNewMigration.seconds.median.toFixed(1)}, peak ${peak} (load ${servers.loadAverage.before})`;
+}
 
 /** One row per shape measured in this run; start-up figures go with every row. */
 export function historyRows(results: Results, scale: number): string[] {
@@ -26,9 +39,12 @@ export function historyRows(results: Results, scale: number): string[] {
   const status = results.startup
     ? `${results.startup.nodeStatus.median.toFixed(2)} (${results.startup.tenants} tenants)`
     : '';
+  const servers = serversCell(results);
   const splits = results.splits ?? [];
   if (splits.length === 0)
-    return [`| ${results.date.slice(0, 16)} | ${machine} | ${scale} | – | | | | | | ${help} | ${status} |`];
+    return [
+      `| ${results.date.slice(0, 16)} | ${machine} | ${scale} | – | | | | | | ${help} | ${status} | ${servers} |`,
+    ];
   return splits.map((split) => {
     const base = split.pgDumpRestore.median;
     const cells = [
@@ -43,6 +59,7 @@ export function historyRows(results: Results, scale: number): string[] {
       `${ratio(split.backup.tool.median, split.backup.pgDump.median)}×`,
       help,
       status,
+      servers,
     ];
     return `| ${cells.join(' | ')} |`;
   });

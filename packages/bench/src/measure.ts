@@ -35,6 +35,20 @@ function peakRss(pid: number): number | null {
   }
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null once reaped.
+ * On a shared machine wall time says more about the neighbours than about the tool: this does not.
+ */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) "; in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** Resident memory of a live process now (VmRSS), in MB; null once it has exited. */
 export function currentRssMb(pid: number): number | null {
   try {
@@ -51,6 +65,8 @@ export type RunResult = {
   stdout: string;
   stderr: string;
   peakRssMb: number;
+  /** CPU time of the process itself (not of the servers it talks to). */
+  cpuSeconds: number;
 };
 
 /** Runs a command to completion: wall time, output, and the peak RSS of the process itself. */
@@ -66,11 +82,13 @@ export function run(
     let stdout = '';
     let stderr = '';
     let peak = 0;
+    let cpu = 0;
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const sampler = setInterval(() => {
       const rss = child.pid ? peakRss(child.pid) : null;
       if (rss !== null) peak = Math.max(peak, rss);
+      cpu = (child.pid ? cpuSeconds(child.pid) : null) ?? cpu;
     }, 25);
     child.once('error', (error) => {
       clearInterval(sampler);
@@ -80,6 +98,7 @@ export function run(
       // VmHWM is readable until the parent reaps the child; one last look.
       const rss = child.pid ? peakRss(child.pid) : null;
       if (rss !== null) peak = Math.max(peak, rss);
+      cpu = (child.pid ? cpuSeconds(child.pid) : null) ?? cpu;
     });
     child.once('close', (code) => {
       clearInterval(sampler);
@@ -89,6 +108,7 @@ export function run(
         stdout,
         stderr,
         peakRssMb: round(peak),
+        cpuSeconds: round(cpu),
       });
     });
   });

@@ -3,6 +3,7 @@ import { renderBreakdown } from './split-breakdown';
 import { SplitFigures } from './split.scenario';
 import { FanOutFigures } from './fan-out.scenario';
 import { RoutingFigures } from './routing.scenario';
+import { ServersFigures } from './servers.scenario';
 import { StartupFigures } from './startup.scenario';
 
 export type Results = {
@@ -14,6 +15,7 @@ export type Results = {
   fanOut?: FanOutFigures;
   startup?: StartupFigures;
   routing?: RoutingFigures;
+  servers?: ServersFigures;
   targets: { name: string; target: string; measured: string; ok: boolean }[];
 };
 
@@ -142,7 +144,62 @@ export function targets(results: Results): Results['targets'] {
       });
     }
   }
+  if (results.servers) list.push(...serversTargets(results.servers));
   return list;
+}
+
+/** Issue 16: 1,000 tenants over 3 servers, within the per-server connection cap. */
+function serversTargets(servers: ServersFigures): Results['targets'] {
+  const peak = (figures: Record<string, number>[]) =>
+    Math.max(...figures.flatMap((record) => Object.values(record)), 0);
+  const sampled = peak([servers.nothingPending.peakSampled, servers.oneNewMigration.peakSampled]);
+  const reported = peak([servers.nothingPending.peakReported, servers.oneNewMigration.peakReported]);
+  return [
+    {
+      name: `3 servers, ${servers.tenants} tenants: db:migrate, nothing pending`,
+      target: '≤ 30 s',
+      measured: `${servers.nothingPending.seconds.median} s`,
+      ok: servers.nothingPending.seconds.median <= 30,
+    },
+    {
+      name: `3 servers, ${servers.tenants} tenants: db:migrate, one new tenant migration`,
+      target: '≤ 60 s',
+      measured: `${servers.oneNewMigration.seconds.median} s`,
+      ok: servers.oneNewMigration.seconds.median <= 60,
+    },
+    {
+      name: '3 servers: peak tenant connections on one server (pg_stat_activity / peakPerServer)',
+      target: `≤ ${servers.cap}`,
+      measured: `${sampled} / ${reported}`,
+      ok: sampled <= servers.cap && reported <= servers.cap,
+    },
+  ];
+}
+
+function renderServers(servers: ServersFigures): string[] {
+  const row = (what: string, measure: ServersFigures['nothingPending']) =>
+    `| ${what} | ${seconds(measure.seconds)} | ${seconds(measure.cliCpuSeconds)} | ${Object.keys(
+      servers.placement,
+    )
+      .map((name) => `${name} ${measure.peakSampled[name] ?? 0} / ${measure.peakReported[name] ?? 0}`)
+      .join(', ')} |`;
+  const placement = Object.entries(servers.placement)
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ');
+  return [
+    `${servers.tenants} tenants over 3 servers (${placement}), db:migrate --jobs ${servers.jobs}, TENANT_SERVER_MAX_CONNECTIONS=${servers.cap}, provisioned in ${servers.provisionSeconds} s; load average ${servers.loadAverage.before} before, ${servers.loadAverage.after} after:`,
+    '',
+    '| db:migrate | seconds | CPU of the CLI process | peak tenant connections per server (pg_stat_activity / peakPerServer) |',
+    '| --- | --- | --- | --- |',
+    row('nothing pending', servers.nothingPending),
+    row('one new tenant migration', servers.oneNewMigration),
+    ...[...servers.nothingPending.overCap, ...servers.oneNewMigration.overCap]
+      .slice(0, 3)
+      .map(
+        (sample, index) =>
+          `${index === 0 ? '\nAbove the cap, pg_stat_activity showed (pid application state database):\n\n' : ''}- ${sample}`,
+      ),
+  ];
 }
 
 export function render(results: Results): string {
@@ -175,6 +232,7 @@ export function render(results: Results): string {
       '',
     );
   }
+  if (results.servers) lines.push(...renderServers(results.servers), '');
   lines.push('| target | required | measured | |', '| --- | --- | --- | --- |');
   for (const target of results.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.ok ? '✅' : '❌'} |`);

@@ -1,5 +1,5 @@
 import { ADMIN_ACCOUNT } from '@topsteel/legacy-fixture';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { SchemaFanOutReport } from '../../src/scripts/migration/fan-out/schema-fan-out';
@@ -282,7 +282,7 @@ describe('tenants on several PostgreSQL servers', () => {
     expect(await hasRating(eu2, database('DELTA'))).toBe(true);
   });
 
-  it('db:backup dumps every tenant on every server', async () => {
+  it('db:backup dumps every tenant on every server and records each server by name', async () => {
     const result = await runNpmScript('db:backup', ['--json'], env());
     expect(result.code).toBe(0);
     const backup = parseJson<{ path: string; manifest: { databases: { database: string; file: string }[] } }>(
@@ -293,6 +293,16 @@ describe('tenants on several PostgreSQL servers', () => {
       expect(dumped).toContain(database(code));
     for (const entry of backup.manifest.databases)
       expect(existsSync(join(backup.path, entry.file))).toBe(true);
+    // The manifest on disk, as a restore reads it: the server's declared name, never its address.
+    const manifest = JSON.parse(readFileSync(join(backup.path, 'manifest.json'), 'utf8')) as {
+      databases: { database: string; server: string | null }[];
+    };
+    const servers = new Map(manifest.databases.map((entry) => [entry.database, entry.server]));
+    expect(
+      ['ALPHA', 'ALPHB', 'BETA', 'DELTA', 'GAMMA', 'TOPSTEEL'].map((code) => servers.get(database(code))),
+    ).toEqual(['eu1', 'eu1', 'eu2', 'eu2', 'default', 'default']);
+    expect(servers.get(environment.names.auth)).toBe('default');
+    expect(servers.get(environment.names.monolith)).toBe('default');
     expect(result.stdout + result.stderr).not.toContain(EU1_PASSWORD);
   });
 
@@ -301,6 +311,50 @@ describe('tenants on several PostgreSQL servers', () => {
     expect({ code: result.code, stdout: result.stdout }).toMatchObject({ code: 0 });
     const checks = parseJson<{ checks: { id: string; ok: boolean; label: string }[] }>(result).checks;
     expect(checks.find((check) => check.id === 'other-tenants')).toMatchObject({ ok: true });
+  });
+
+  it('rollback refuses before dropping anything when the role on an extra server does not own its databases', async () => {
+    // An operator role on eu2 that can read the sociétés' databases but owns none of them.
+    const operatorPassword = 'eu2-operator-password-3d9e';
+    await onCluster(eu2, 'postgres', `CREATE ROLE topsteel_operator LOGIN PASSWORD '${operatorPassword}'`);
+    await onCluster(eu2, 'postgres', 'GRANT pg_read_all_data TO topsteel_operator');
+    for (const code of ['BETA', 'DELTA'])
+      await onCluster(eu2, 'postgres', `GRANT CONNECT ON DATABASE "${database(code)}" TO topsteel_operator`);
+    const asOperator = env({
+      TENANT_SERVER_EU2_USERNAME: 'topsteel_operator',
+      TENANT_SERVER_EU2_PASSWORD: operatorPassword,
+    });
+    try {
+      const validate = await runNpmScript('db:rollback:validate', ['--json'], asOperator);
+      expect(validate.code).toBe(1);
+      const { checks } = parseJson<{ validation: { checks: { id: string; ok: boolean; detail: string }[] } }>(
+        validate,
+      ).validation;
+      const privileges = checks.find((check) => check.id === 'privileges');
+      expect(privileges?.ok).toBe(false);
+      expect(privileges?.detail).toContain('topsteel_operator does not own');
+      expect(privileges?.detail).toContain(database('BETA'));
+      expect(privileges?.detail).toContain('eu2');
+
+      const rollback = await runNpmScript('db:rollback', ['--yes', '--accept-data-loss'], asOperator);
+      expect(rollback.code).toBe(1);
+      expect(rollback.stderr).toContain('topsteel_operator does not own');
+      expect(rollback.stdout + rollback.stderr).not.toContain(operatorPassword);
+    } finally {
+      for (const code of ['BETA', 'DELTA'])
+        await onCluster(
+          eu2,
+          'postgres',
+          `REVOKE CONNECT ON DATABASE "${database(code)}" FROM topsteel_operator`,
+        );
+      await onCluster(eu2, 'postgres', 'REVOKE pg_read_all_data FROM topsteel_operator');
+      await onCluster(eu2, 'postgres', 'DROP ROLE topsteel_operator');
+    }
+    // Nothing was dropped, on any server.
+    expect(await existsOn(eu1, database('ALPHA'))).toBe(true);
+    expect(await existsOn(eu2, database('BETA'))).toBe(true);
+    expect(await existsOn('default', database('GAMMA'))).toBe(true);
+    expect(await existsOn('default', environment.names.auth)).toBe(true);
   });
 
   it('rollback refuses before dropping anything while a server is down, then drops on every server', async () => {

@@ -88,3 +88,43 @@ export function createDataSource(
     ...postgresConnectionSettings(connections, location, options),
   });
 }
+
+/** The part of pg's Pool that tells when a connection is really closed. */
+type ClosablePool = {
+  totalCount: number;
+  on(event: 'remove', listener: () => void): unknown;
+  off(event: 'remove', listener: () => void): unknown;
+};
+
+/** Longest wait for the server to close a destroyed DataSource's connections. */
+const CLOSE_WAIT_MS = 5000;
+
+/**
+ * Destroys a DataSource and waits until the server has closed its connections. pg-pool's `end()`
+ * resolves as soon as it has asked each client to end, before the sockets close: a caller that
+ * counts connections per server (TENANT_SERVER_MAX_CONNECTIONS) would open the next one while the
+ * server still holds the old one, and the server would see one more than the cap.
+ */
+export async function destroyDataSource(dataSource: DataSource): Promise<void> {
+  if (!dataSource.isInitialized) return;
+  const pool = (dataSource.driver as unknown as { master?: ClosablePool }).master;
+  let open = pool?.totalCount ?? 0;
+  let timer: NodeJS.Timeout | undefined;
+  let listener: (() => void) | undefined;
+  const closed = new Promise<void>((resolve) => {
+    if (!pool || open === 0) return resolve();
+    listener = () => {
+      open -= 1;
+      if (open <= 0) resolve();
+    };
+    pool.on('remove', listener);
+    timer = setTimeout(resolve, CLOSE_WAIT_MS);
+  });
+  try {
+    await dataSource.destroy();
+    await closed;
+  } finally {
+    clearTimeout(timer);
+    if (pool && listener) pool.off('remove', listener);
+  }
+}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { createDataSource } from './data-source.factory';
+import { createDataSource, destroyDataSource } from './data-source.factory';
 import {
   MigrationClass,
   migrationName,
@@ -99,7 +99,7 @@ export class SchemaMigrationService {
     } catch (error) {
       throw translateDatabaseError(error, this.connections.describe(location));
     } finally {
-      if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+      await destroyDataSource(dataSource).catch(() => undefined);
     }
   }
 }

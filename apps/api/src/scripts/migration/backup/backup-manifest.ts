@@ -25,6 +25,13 @@ export type DatabaseFingerprint = { tables: Record<string, TableFingerprint>; sc
 export type BackupDatabaseEntry = {
   database: string;
   role: DatabaseRole;
+  /**
+   * The TENANT_SERVERS name of the server it was dumped from (`default` is DB_HOST:DB_PORT), so a
+   * restore knows where the database lived; null for a tenant recorded with an explicit host before
+   * servers were named. Absent from manifests written before it existed: those are all `default`
+   * except such tenants.
+   */
+  server?: string | null;
   file: string;
   bytes: number;
   sha256: string;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ProgressTask, RunContext } from '../../../common/run/run-context';
+import { DEFAULT_SERVER } from '../../../database/config/tenant-servers.config';
 import {
   DatabaseLocation,
   PostgresConnectionFactory,
@@ -90,6 +91,7 @@ export async function dumpDatabase(
     return {
       database: database.location.database,
       role: database.role,
+      server: serverName(database.location),
       file,
       bytes,
       sha256,
@@ -110,6 +112,12 @@ export async function dumpDatabase(
     await releaseClients(sessions);
     if (!existing) await snapshot.close();
   }
+}
+
+/** The declared name only: host and port stay in the configuration (the manifest may travel). */
+function serverName(location: DatabaseLocation): string | null {
+  if (location.server) return location.server;
+  return location.host ? null : DEFAULT_SERVER;
 }
 
 /** What pg_restore does not carry (encoding, locale, ALTER DATABASE … SET, grants); refuses an old pg_dump. */

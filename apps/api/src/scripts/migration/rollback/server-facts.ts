@@ -6,12 +6,22 @@ import { RollbackDependencies } from './rollback-dependencies';
 import { megabytes } from './rollback-messages';
 import { DatabaseToDrop } from './rollback-state';
 
-/** What the server says about the role, the databases to drop and the room for a restore. */
+/** A database the rollback would drop, its owner and size, and the server (declared name) it is on. */
+export type DropOwner = { name: string; owner: string; size: string; server: string };
+
+/** The role the tool logs in as on one server that holds databases to drop. */
+export type ServerRole = { server: string; username: string; superuser: boolean };
+
+/** What the servers say about the roles, the databases to drop and the room for a restore. */
 export type ServerFacts = {
+  /** The default server's role: the restore of the monolith happens there. */
   superuser: boolean;
   createdb: boolean;
   versionNumber: number;
-  owners: { name: string; owner: string; size: string }[];
+  /** Every database to drop, on whichever server holds it. */
+  owners: DropOwner[];
+  /** One per server holding a database to drop: DROP DATABASE needs ownership or superuser there. */
+  roles: ServerRole[];
   /** The monolith's current size: what a restore of it will take again, about. Null when it is gone. */
   monolithBytes: number | null;
   /** The server's data directory, when this role may read it (superuser or pg_read_all_settings). */
@@ -23,34 +33,80 @@ export async function readServerFacts(
   drop: DatabaseToDrop[],
 ): Promise<ServerFacts> {
   const config = dependencies.config;
-  return dependencies.connections.withClient({ database: config.maintenanceDatabase }, async (client) => {
-    const role = await client.query<{
-      superuser: boolean;
-      createdb: boolean;
-      number: string;
-      directory: string | null;
-    }>(
-      `SELECT rolsuper AS superuser, rolcreatedb AS createdb, current_setting('server_version_num') AS number,
-              CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
-                   THEN current_setting('data_directory') END AS directory
-       FROM pg_roles WHERE rolname = current_user`,
+  const facts = await dependencies.connections.withClient(
+    { database: config.maintenanceDatabase },
+    async (client) => {
+      const role = await client.query<{
+        superuser: boolean;
+        createdb: boolean;
+        number: string;
+        directory: string | null;
+      }>(
+        `SELECT rolsuper AS superuser, rolcreatedb AS createdb, current_setting('server_version_num') AS number,
+                CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
+                     THEN current_setting('data_directory') END AS directory
+         FROM pg_roles WHERE rolname = current_user`,
+      );
+      const monolith = await client.query<{ size: string }>(
+        "SELECT pg_database_size(oid) AS size FROM pg_database WHERE datname = $1 AND datallowconn AND has_database_privilege(oid, 'CONNECT')",
+        [config.monolithDatabase],
+      );
+      const [row] = role.rows;
+      return {
+        superuser: row.superuser,
+        createdb: row.createdb,
+        versionNumber: Number(row.number),
+        monolithBytes: monolith.rows[0] ? Number(monolith.rows[0].size) : null,
+        dataDirectory: row.directory,
+      };
+    },
+  );
+  const perServer = await Promise.all(
+    groupByServer(dependencies, drop).map((group) => readDropOwners(dependencies, group)),
+  );
+  return {
+    ...facts,
+    owners: perServer.flatMap((server) => server.owners),
+    roles: perServer.map((server) => server.role),
+  };
+}
+
+type ServerGroup = { server: string; location: Omit<DatabaseToDrop, 'name' | 'kind'>; names: string[] };
+
+/** The databases to drop by the server that holds them (the journal's server name, or host:port). */
+function groupByServer(dependencies: RollbackDependencies, drop: DatabaseToDrop[]): ServerGroup[] {
+  const groups = new Map<string, ServerGroup>();
+  for (const database of drop) {
+    const location = { server: database.server ?? null, host: database.host, port: database.port };
+    const server = dependencies.connections.server(location).name;
+    const group = groups.get(server) ?? { server, location, names: [] };
+    group.names.push(database.name);
+    groups.set(server, group);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Each server's role is checked where the databases are: TENANT_SERVER_<NAME>_USERNAME may be
+ * another role than DB_USERNAME, and ownership on the default server says nothing about the others.
+ */
+async function readDropOwners(
+  dependencies: RollbackDependencies,
+  group: ServerGroup,
+): Promise<{ owners: DropOwner[]; role: ServerRole }> {
+  const location = { ...group.location, database: dependencies.config.maintenanceDatabase };
+  const username = dependencies.connections.server(location).username;
+  return dependencies.connections.withClient(location, async (client) => {
+    const role = await client.query<{ superuser: boolean }>(
+      'SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
     );
     const owners = await client.query<{ name: string; owner: string; size: string }>(
       'SELECT datname AS name, pg_get_userbyid(datdba) AS owner, pg_database_size(oid) AS size FROM pg_database WHERE datname = ANY($1::text[])',
-      [drop.map((database) => database.name)],
+      [group.names],
     );
-    const monolith = await client.query<{ size: string }>(
-      "SELECT pg_database_size(oid) AS size FROM pg_database WHERE datname = $1 AND datallowconn AND has_database_privilege(oid, 'CONNECT')",
-      [config.monolithDatabase],
-    );
-    const [row] = role.rows;
     return {
-      superuser: row.superuser,
-      createdb: row.createdb,
-      versionNumber: Number(row.number),
-      owners: owners.rows,
-      monolithBytes: monolith.rows[0] ? Number(monolith.rows[0].size) : null,
-      dataDirectory: row.directory,
+      owners: owners.rows.map((row) => ({ ...row, server: group.server })),
+      role: { server: group.server, username, superuser: role.rows[0]?.superuser ?? false },
     };
   });
 }

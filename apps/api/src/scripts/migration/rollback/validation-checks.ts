@@ -1,4 +1,5 @@
 import { CheckOutcome, NamedCheck } from '../../../common/run/checklist';
+import { DEFAULT_SERVER } from '../../../database/config/tenant-servers.config';
 import { isOurs } from '../../../modules/database/ownership-marker';
 import { describeDifferences, enableHint, megabytes } from './rollback-messages';
 import { restoreRoom } from './server-facts';
@@ -169,20 +170,33 @@ function reverseSync(facts: ValidationFacts): CheckOutcome | undefined {
   return pass(`${lines.join('; ')}; the rollback blocks writes there, drains, verifies, then drops the sync`);
 }
 
+/**
+ * DROP DATABASE needs ownership (or superuser) on the server that holds each database, and the
+ * restore needs CREATEDB on the default server: all judged before anything is dropped.
+ */
 function privileges(facts: ValidationFacts): CheckOutcome {
   const { server } = facts;
   const username = facts.dependencies.config.username;
-  const notOwned = server.superuser
-    ? []
-    : server.owners.filter((row) => row.owner !== username).map((row) => row.name);
+  const notOwned = server.roles.flatMap((role) => {
+    const names = server.owners
+      .filter((row) => row.server === role.server && !role.superuser && row.owner !== role.username)
+      .map((row) => row.name);
+    if (names.length === 0) return [];
+    const where = role.server === DEFAULT_SERVER ? '' : ` on server ${role.server}`;
+    return [`${role.username} does not own ${names.join(', ')}${where}`];
+  });
   const canCreate = server.superuser || server.createdb || !facts.restoreNeeded;
-  const problems = [
-    notOwned.length > 0 ? `${username} does not own ${notOwned.join(', ')}` : '',
-    !canCreate ? `${username} lacks CREATEDB for the restore` : '',
-  ].filter(Boolean);
+  const problems = [...notOwned, !canCreate ? `${username} lacks CREATEDB for the restore` : ''].filter(
+    Boolean,
+  );
+  const others = server.roles.filter((role) => role.server !== DEFAULT_SERVER);
   return problems.length > 0
-    ? fail(problems.join('; '))
-    : pass(`${username}${server.superuser ? ' is superuser' : ' owns the databases'}`);
+    ? fail(
+        `${problems.join('; ')}: connect as the owner or a superuser (DB_USERNAME, TENANT_SERVER_<NAME>_USERNAME), or transfer ownership with ALTER DATABASE … OWNER TO, then run the rollback again`,
+      )
+    : pass(
+        `${username}${server.superuser ? ' is superuser' : ' owns the databases'}${others.length > 0 ? `; ${others.map((role) => `${role.username} on ${role.server}`).join(', ')} too` : ''}`,
+      );
 }
 
 function dumpRoom(facts: ValidationFacts): CheckOutcome {
