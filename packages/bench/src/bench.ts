@@ -12,18 +12,46 @@ import { render, Results, targets } from './report';
 import { routingScenario } from './routing.scenario';
 import { ensureMonolith, migrateOnce, splitScenario } from './split.scenario';
 import { startupScenario } from './startup.scenario';
+import { LogicalServer, startLogicalServer } from './logical-server';
+import { OnlineFigures, onlineScenario } from './online.scenario';
 
-const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--only split,memory,fanout,startup,routing]
+const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--only split,memory,fanout,startup,routing,online]
                      [--shapes ${DISTRIBUTIONS.join(',')}] [--history docs/benchmarks.md|none]
+                     [--online-scales 100,1000] [--online-rate 200] [--online-follow-limit 120]
 
 Generates monoliths with the legacy fixture (kept as bench_s<scale> for later runs; the
 one-large-table shape as bench_s<scale>_one_large_table), then measures on the PostgreSQL named by
 PG* (default 127.0.0.1:5432): the split of each shape against pg_dump | pg_restore (and pgcopydb
 when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory at
-two scales, the tenant fan-out, CLI start-up and HTTP routing. Results: bench/results/<date>.json, a
+two scales, the tenant fan-out, CLI start-up and HTTP routing. The online scenario (only when named in
+--only) starts its own PostgreSQL 15 cluster with wal_level=logical (binaries from BENCH_PG_BIN_DIR,
+default /usr/lib/postgresql/15/bin) and, at each of --online-scales, measures db:migrate -- --online
+under --online-rate transactions/s against the offline split (a follow still behind after
+--online-follow-limit seconds is interrupted and counts as a missed target), then db:rollback under
+the same load.
+Results: bench/results/<date>.json, a
 table on stdout, and one row of the main ratios appended to the history in docs/benchmarks.md.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
+
+/** Runs `work` on a throwaway wal_level=logical cluster, removed afterwards, on failure and on Ctrl-C too. */
+async function withLogicalServer<T>(work: (server: LogicalServer) => Promise<T>): Promise<T> {
+  const server = await startLogicalServer();
+  const interrupted = (signal: NodeJS.Signals) => {
+    server.stop();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    return await work(server);
+  } finally {
+    // Handlers kept until the cluster is gone: a Ctrl-C during the stop must not leave its folder.
+    server.stop();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -35,6 +63,9 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       shapes: { type: 'string', default: DISTRIBUTIONS.join(',') },
       history: { type: 'string', default: 'docs/benchmarks.md' },
+      'online-scales': { type: 'string', default: '100,1000' },
+      'online-rate': { type: 'string', default: '200' },
+      'online-follow-limit': { type: 'string', default: '120' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -116,6 +147,28 @@ async function main(): Promise<number> {
       concurrency: 16,
       maxDataSources: 10,
       runs,
+    });
+  }
+
+  if (only.has('online')) {
+    const scales = values['online-scales'].split(',').map(Number);
+    results.online = await withLogicalServer(async (logical) => {
+      const figures: OnlineFigures[] = [];
+      for (const onlineScale of scales) {
+        log(
+          `Online split at scale ${onlineScale} under ${values['online-rate']} tx/s (wal_level=logical cluster on port ${logical.port})`,
+        );
+        figures.push(
+          await onlineScenario(
+            logical,
+            onlineScale,
+            runs,
+            Number(values['online-rate']),
+            Number(values['online-follow-limit']),
+          ),
+        );
+      }
+      return figures;
     });
   }
 

@@ -4,6 +4,8 @@ import { SplitFigures } from './split.scenario';
 import { FanOutFigures } from './fan-out.scenario';
 import { RoutingFigures } from './routing.scenario';
 import { StartupFigures } from './startup.scenario';
+import { onlineTargets, renderOnline } from './online-report';
+import { OnlineFigures } from './online.scenario';
 
 export type Results = {
   date: string;
@@ -14,6 +16,8 @@ export type Results = {
   fanOut?: FanOutFigures;
   startup?: StartupFigures;
   routing?: RoutingFigures;
+  /** One per scale, smallest first (issues 17 and 18). */
+  online?: OnlineFigures[];
   targets: { name: string; target: string; measured: string; ok: boolean }[];
 };
 
@@ -142,6 +146,7 @@ export function targets(results: Results): Results['targets'] {
       });
     }
   }
+  if (results.online) list.push(...onlineTargets(results.online));
   return list;
 }
 
@@ -175,6 +180,7 @@ export function render(results: Results): string {
       '',
     );
   }
+  if (results.online && results.online.length > 0) lines.push(...renderOnline(results.online), '');
   lines.push('| target | required | measured | |', '| --- | --- | --- | --- |');
   for (const target of results.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.ok ? '✅' : '❌'} |`);
