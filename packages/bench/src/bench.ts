@@ -13,10 +13,13 @@ import { routingScenario } from './routing.scenario';
 import { serversScenario } from './servers.scenario';
 import { ensureMonolith, migrateOnce, splitScenario } from './split.scenario';
 import { startupScenario } from './startup.scenario';
+import { LogicalServer, startLogicalServer } from './logical-server';
+import { OnlineFigures, onlineScenario } from './online.scenario';
 
 const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--server-tenants 1000]
-                     [--only split,memory,fanout,startup,routing,servers]
+                     [--only split,memory,fanout,startup,routing,servers,online]
                      [--shapes ${DISTRIBUTIONS.join(',')}] [--history docs/benchmarks.md|none]
+                     [--online-scales 100,1000] [--online-rate 200] [--online-follow-limit 120]
 
 Generates monoliths with the legacy fixture (kept as bench_s<scale> for later runs; the
 one-large-table shape as bench_s<scale>_one_large_table), then measures on the PostgreSQL named by
@@ -24,10 +27,34 @@ PG* (default 127.0.0.1:5432): the split of each shape against pg_dump | pg_resto
 when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory at
 two scales, the tenant fan-out, CLI start-up, HTTP routing, and db:migrate over --server-tenants
 sociétés on the default server plus two clusters the bench starts (initdb/pg_ctl) and removes
-(bench_servers, a scale-1 monolith). Results: bench/results/<date>.json, a table on stdout, and one
-row of the main ratios appended to the history in docs/benchmarks.md.`;
+(bench_servers, a scale-1 monolith). The online scenario (only when named in --only) starts its own
+PostgreSQL 15 cluster with wal_level=logical (binaries from BENCH_PG_BIN_DIR, default
+/usr/lib/postgresql/15/bin) and, at each of --online-scales, measures db:migrate -- --online under
+--online-rate transactions/s against the offline split (a follow still behind after
+--online-follow-limit seconds is interrupted and counts as a missed target), then db:rollback under
+the same load. Results: bench/results/<date>.json, a table on stdout, and one row of the main
+ratios appended to the history in docs/benchmarks.md.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
+
+/** Runs `work` on a throwaway wal_level=logical cluster, removed afterwards, on failure and on Ctrl-C too. */
+async function withLogicalServer<T>(work: (server: LogicalServer) => Promise<T>): Promise<T> {
+  const server = await startLogicalServer();
+  const interrupted = (signal: NodeJS.Signals) => {
+    server.stop();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    return await work(server);
+  } finally {
+    // Handlers kept until the cluster is gone: a Ctrl-C during the stop must not leave its folder.
+    server.stop();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -40,6 +67,9 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       shapes: { type: 'string', default: DISTRIBUTIONS.join(',') },
       history: { type: 'string', default: 'docs/benchmarks.md' },
+      'online-scales': { type: 'string', default: '100,1000' },
+      'online-rate': { type: 'string', default: '200' },
+      'online-follow-limit': { type: 'string', default: '120' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -128,6 +158,28 @@ async function main(): Promise<number> {
     const serverTenants = Number(values['server-tenants']);
     log(`Tenants over 3 servers: ${serverTenants} sociétés, db:migrate fan-out`);
     results.servers = await serversScenario(server, serverTenants, runs);
+  }
+
+  if (only.has('online')) {
+    const scales = values['online-scales'].split(',').map(Number);
+    results.online = await withLogicalServer(async (logical) => {
+      const figures: OnlineFigures[] = [];
+      for (const onlineScale of scales) {
+        log(
+          `Online split at scale ${onlineScale} under ${values['online-rate']} tx/s (wal_level=logical cluster on port ${logical.port})`,
+        );
+        figures.push(
+          await onlineScenario(
+            logical,
+            onlineScale,
+            runs,
+            Number(values['online-rate']),
+            Number(values['online-follow-limit']),
+          ),
+        );
+      }
+      return figures;
+    });
   }
 
   results.targets = targets(results);

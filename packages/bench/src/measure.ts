@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export type Sample = {
@@ -74,17 +74,25 @@ export function run(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { shell?: boolean } = {},
+  options: {
+    shell?: boolean;
+    onStderr?: (text: string) => void;
+    onSpawn?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], shell: options.shell });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     let peak = 0;
     let cpu = 0;
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(chunk.toString());
+    });
     const sampler = setInterval(() => {
       const rss = child.pid ? peakRss(child.pid) : null;
       if (rss !== null) peak = Math.max(peak, rss);

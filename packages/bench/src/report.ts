@@ -5,6 +5,8 @@ import { FanOutFigures } from './fan-out.scenario';
 import { RoutingFigures } from './routing.scenario';
 import { ServersFigures } from './servers.scenario';
 import { StartupFigures } from './startup.scenario';
+import { onlineTargets, renderOnline } from './online-report';
+import { OnlineFigures } from './online.scenario';
 
 export type Results = {
   date: string;
@@ -16,6 +18,8 @@ export type Results = {
   startup?: StartupFigures;
   routing?: RoutingFigures;
   servers?: ServersFigures;
+  /** One per scale, smallest first (issues 17 and 18). */
+  online?: OnlineFigures[];
   targets: { name: string; target: string; measured: string; ok: boolean }[];
 };
 
@@ -145,6 +149,7 @@ export function targets(results: Results): Results['targets'] {
     }
   }
   if (results.servers) list.push(...serversTargets(results.servers));
+  if (results.online) list.push(...onlineTargets(results.online));
   return list;
 }
 
@@ -233,6 +238,7 @@ export function render(results: Results): string {
     );
   }
   if (results.servers) lines.push(...renderServers(results.servers), '');
+  if (results.online && results.online.length > 0) lines.push(...renderOnline(results.online), '');
   lines.push('| target | required | measured | |', '| --- | --- | --- | --- |');
   for (const target of results.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.ok ? '✅' : '❌'} |`);

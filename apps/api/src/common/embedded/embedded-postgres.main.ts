@@ -7,7 +7,14 @@ import { startEmbeddedPostgres } from './embedded-postgres.server';
  * its connection on stdout when ready. The test harness uses it when no server answers.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, port: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      dir: { type: 'string' },
+      port: { type: 'string' },
+      // Server settings for this instance, e.g. `--setting wal_level=logical` for the online split's specs.
+      setting: { type: 'string', multiple: true },
+    },
+  });
   if (!values.dir) throw new Error('--dir is required');
   const password = process.env.EMBEDDED_PG_PASSWORD ?? 'postgres';
   const handle = await startEmbeddedPostgres({
@@ -15,6 +22,7 @@ async function main(): Promise<void> {
     port: values.port ? Number(values.port) : undefined,
     password,
     persistent: false,
+    settings: values.setting,
   });
   process.stdout.write(`${JSON.stringify({ host: handle.host, port: handle.port, user: handle.user })}\n`);
   const stop = () => {

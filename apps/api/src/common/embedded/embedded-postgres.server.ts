@@ -11,6 +11,8 @@ export type EmbeddedServerOptions = {
   password: string;
   /** Keep the data folder when stopping (the demo does; tests do not). */
   persistent: boolean;
+  /** Extra server settings as `name=value` (each becomes a `-c` flag), e.g. `wal_level=logical`. */
+  settings?: string[];
 };
 
 export type EmbeddedServerHandle = {
@@ -71,11 +73,25 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     persistent: options.persistent,
     onLog: () => undefined,
     onError: () => undefined,
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: [
+      '-c',
+      'max_connections=200',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      ...serverSettings(options.settings ?? []).flatMap((setting) => ['-c', setting]),
+    ],
   });
   if (!initialised) await server.initialise();
   await server.start();
   return { host: '127.0.0.1', port, user, password: options.password, stop: () => server.stop() };
+}
+
+/** `name=value` settings, checked so that nothing but a setting reaches the server's command line. */
+function serverSettings(settings: string[]): string[] {
+  const invalid = settings.find((setting) => !/^[a-z_]+=[A-Za-z0-9_.]+$/.test(setting));
+  if (invalid !== undefined)
+    throw new Error(`invalid server setting "${invalid}": expected name=value, e.g. wal_level=logical`);
+  return settings;
 }
 
 /** Thrown, with one sentence saying why and what to do, when the server could not run from here. */
