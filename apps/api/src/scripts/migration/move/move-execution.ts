@@ -90,8 +90,21 @@ export class MoveExecution {
     }
   }
 
-  /** Steps 5-7 after the commit point: dump the old database, drop it, forget the move. */
+  /**
+   * Steps 5-7 after the commit point: dump the old database, drop it, forget the move. A signal stops
+   * it after the current step (a dump cut short is not kept as done); the rerun finishes.
+   */
   async finish(): Promise<void> {
+    try {
+      await this.finishSteps();
+    } catch (error) {
+      const signal = this.request.run.shutdown.requested;
+      if (signal && !(error instanceof InterruptedException)) throw new InterruptedException(signal);
+      throw error;
+    }
+  }
+
+  private async finishSteps(): Promise<void> {
     const { run } = this.request;
     if (this.state.step === 'switched') {
       run.shutdown.throwIfRequested();
