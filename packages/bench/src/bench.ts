@@ -9,18 +9,21 @@ import { DISTRIBUTIONS, Distribution } from '@topsteel/legacy-fixture';
 import { figure } from './measure';
 import { appendHistory } from './history';
 import { render, Results, targets } from './report';
+import { moveScenario } from './move.scenario';
 import { routingScenario } from './routing.scenario';
 import { ensureMonolith, migrateOnce, splitScenario } from './split.scenario';
 import { startupScenario } from './startup.scenario';
 
-const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--only split,memory,fanout,startup,routing]
+const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--only split,memory,fanout,startup,routing,move]
+                     [--move-scale 1000]
                      [--shapes ${DISTRIBUTIONS.join(',')}] [--history docs/benchmarks.md|none]
 
 Generates monoliths with the legacy fixture (kept as bench_s<scale> for later runs; the
 one-large-table shape as bench_s<scale>_one_large_table), then measures on the PostgreSQL named by
 PG* (default 127.0.0.1:5432): the split of each shape against pg_dump | pg_restore (and pgcopydb
 when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory at
-two scales, the tenant fan-out, CLI start-up and HTTP routing. Results: bench/results/<date>.json, a
+two scales, the tenant fan-out, CLI start-up, HTTP routing, and db:societe:move of the default
+société (--move-scale × 1,000 commandes) to a throwaway second server against pg_dump | pg_restore. Results: bench/results/<date>.json, a
 table on stdout, and one row of the main ratios appended to the history in docs/benchmarks.md.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
@@ -32,6 +35,7 @@ async function main(): Promise<number> {
       'small-scale': { type: 'string' },
       runs: { type: 'string', default: '3' },
       tenants: { type: 'string', default: '200' },
+      'move-scale': { type: 'string' },
       only: { type: 'string' },
       shapes: { type: 'string', default: DISTRIBUTIONS.join(',') },
       history: { type: 'string', default: 'docs/benchmarks.md' },
@@ -46,7 +50,7 @@ async function main(): Promise<number> {
   const smallScale = Number(values['small-scale'] ?? scale / 10);
   const runs = Number(values.runs);
   const tenants = Number(values.tenants);
-  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing').split(','));
+  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing,move').split(','));
   const shapes = values.shapes.split(',') as Distribution[];
   const unknownShape = shapes.find((shape) => !DISTRIBUTIONS.includes(shape));
   if (unknownShape !== undefined) {
@@ -117,6 +121,14 @@ async function main(): Promise<number> {
       maxDataSources: 10,
       runs,
     });
+  }
+
+  if (only.has('move')) {
+    const moveScale = Number(values['move-scale'] ?? scale);
+    log(`Move: db:societe:move of a société with ${moveScale * 1000} commandes to a second server`);
+    // Its own installation: the split scenario drops the targets of the others between runs.
+    const installation = new BenchInstallation(server, `move_s${String(moveScale).replace('.', '_')}`);
+    results.move = await moveScenario(installation, moveScale, runs);
   }
 
   results.targets = targets(results);

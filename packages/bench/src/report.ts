@@ -2,6 +2,7 @@ import { Figure, round } from './measure';
 import { renderBreakdown } from './split-breakdown';
 import { SplitFigures } from './split.scenario';
 import { FanOutFigures } from './fan-out.scenario';
+import { MoveFigures } from './move.scenario';
 import { RoutingFigures } from './routing.scenario';
 import { StartupFigures } from './startup.scenario';
 
@@ -14,6 +15,7 @@ export type Results = {
   fanOut?: FanOutFigures;
   startup?: StartupFigures;
   routing?: RoutingFigures;
+  move?: MoveFigures;
   targets: { name: string; target: string; measured: string; ok: boolean }[];
 };
 
@@ -175,8 +177,25 @@ export function render(results: Results): string {
       '',
     );
   }
+  if (results.move) lines.push(...renderMove(results.move), '');
   lines.push('| target | required | measured | |', '| --- | --- | --- | --- |');
   for (const target of results.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.ok ? '✅' : '❌'} |`);
   return lines.join('\n');
+}
+
+function renderMove(move: MoveFigures): string[] {
+  const base = move.pgDumpRestore.median;
+  return [
+    `Moving a société with ${move.commandes} commandes (${move.databaseMb} MB) to a second server, median of runs (min–max):`,
+    '',
+    '| measure | seconds | vs pg_dump \\| pg_restore |',
+    '| --- | --- | --- |',
+    `| pg_dump -Fc \\| pg_restore onto the other server | ${seconds(move.pgDumpRestore)} | 1.00× |`,
+    `| db:societe:move, whole command | ${seconds(move.move)} | ${ratio(move.move.median, base)}× |`,
+    `| of which the société answered 503 (mark → switch) | ${seconds(move.unavailable)} | ${ratio(move.unavailable.median, base)}× |`,
+    ...Object.entries(move.steps).map(
+      ([step, value]) => `| step ${step} | ${seconds(value)} | ${ratio(value.median, base)}× |`,
+    ),
+  ];
 }
