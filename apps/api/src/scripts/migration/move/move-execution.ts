@@ -238,12 +238,7 @@ export class MoveExecution {
   async undo(cause?: unknown): Promise<void> {
     const { admin, connections, maintenanceDatabase } = this.dependencies;
     try {
-      if (
-        (await admin.exists(this.target)) &&
-        createdByMove(await admin.comment(this.target), this.state.moveId)
-      ) {
-        await admin.drop(this.target, { requireOwnership: true });
-      }
+      if (await this.isOwnLeftover()) await admin.drop(this.target, { requireOwnership: false });
       await this.journal.forgetDeferredConstraints(this.state.database);
       await unfenceSource(connections, this.source, maintenanceDatabase);
       this.report.unavailableMs = await this.moves.abandon(this.state.societeId);
@@ -255,6 +250,18 @@ export class MoveExecution {
       const reason = undoError instanceof Error ? undoError.message : String(undoError);
       this.request.run.info(`undoing the move failed too (${reason}); run the same move again to undo it`);
     }
+  }
+
+  /**
+   * The target is this move's: it carries the move's marker, or (a kill -9 between CREATE DATABASE and
+   * COMMENT, journal at `copying`) it is unmarked and empty, so dropping it cannot lose anything.
+   */
+  private async isOwnLeftover(): Promise<boolean> {
+    const { admin } = this.dependencies;
+    if (!(await admin.exists(this.target))) return false;
+    const comment = await admin.comment(this.target);
+    if (createdByMove(comment, this.state.moveId)) return true;
+    return this.state.step === 'copying' && comment === null && (await admin.isEmpty(this.target));
   }
 
   private async timed<T>(step: string, work: () => Promise<T>): Promise<T> {
