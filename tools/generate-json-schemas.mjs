@@ -18,6 +18,7 @@ const DOCUMENTS = {
   rollback: 'RollbackDocument',
   'societe:create': 'SocieteCreateDocument',
   'societe:list': 'SocieteListDocument',
+  'societe:move': 'SocieteMoveDocument',
   cutover: 'CutoverDocument',
   demo: 'DemoDocument',
 };

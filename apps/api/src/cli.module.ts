@@ -8,6 +8,7 @@ import { MigrateCommand } from './cli/commands/migrate.command';
 import { RollbackCommand } from './cli/commands/rollback.command';
 import { SocieteCreateCommand } from './cli/commands/societe-create.command';
 import { SocieteListCommand } from './cli/commands/societe-list.command';
+import { SocieteMoveCommand } from './cli/commands/societe-move.command';
 import { StatusCommand } from './cli/commands/status.command';
 import { CutoverCommand } from './cli/commands/cutover.command';
 import { VerifyCommand } from './cli/commands/verify.command';
@@ -30,6 +31,7 @@ const COMMANDS = [
   RollbackCommand,
   SocieteCreateCommand,
   SocieteListCommand,
+  SocieteMoveCommand,
   DemoCommand,
 ];
 

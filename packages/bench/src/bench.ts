@@ -9,6 +9,7 @@ import { DISTRIBUTIONS, Distribution } from '@topsteel/legacy-fixture';
 import { figure } from './measure';
 import { appendHistory } from './history';
 import { render, Results, targets } from './report';
+import { moveScenario } from './move.scenario';
 import { routingScenario } from './routing.scenario';
 import { serversScenario } from './servers.scenario';
 import { ensureMonolith, migrateOnce, splitScenario } from './split.scenario';
@@ -17,7 +18,7 @@ import { LogicalServer, startLogicalServer } from './logical-server';
 import { OnlineFigures, onlineScenario } from './online.scenario';
 
 const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--server-tenants 1000]
-                     [--only split,memory,fanout,startup,routing,servers,online]
+                     [--only split,memory,fanout,startup,routing,servers,move,online] [--move-scale 1000]
                      [--shapes ${DISTRIBUTIONS.join(',')}] [--history docs/benchmarks.md|none]
                      [--online-scales 100,1000] [--online-rate 200] [--online-follow-limit 120]
 
@@ -32,8 +33,10 @@ PostgreSQL 15 cluster with wal_level=logical (binaries from BENCH_PG_BIN_DIR, de
 /usr/lib/postgresql/15/bin) and, at each of --online-scales, measures db:migrate -- --online under
 --online-rate transactions/s against the offline split (a follow still behind after
 --online-follow-limit seconds is interrupted and counts as a missed target), then db:rollback under
-the same load. Results: bench/results/<date>.json, a table on stdout, and one row of the main
-ratios appended to the history in docs/benchmarks.md.`;
+the same load. The move scenario times db:societe:move of the default société (--move-scale × 1,000
+commandes) to a throwaway second server against pg_dump | pg_restore. Results:
+bench/results/<date>.json, a table on stdout, and one row of the main ratios appended to the history
+in docs/benchmarks.md.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -64,6 +67,7 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '3' },
       tenants: { type: 'string', default: '200' },
       'server-tenants': { type: 'string', default: '1000' },
+      'move-scale': { type: 'string' },
       only: { type: 'string' },
       shapes: { type: 'string', default: DISTRIBUTIONS.join(',') },
       history: { type: 'string', default: 'docs/benchmarks.md' },
@@ -81,7 +85,7 @@ async function main(): Promise<number> {
   const smallScale = Number(values['small-scale'] ?? scale / 10);
   const runs = Number(values.runs);
   const tenants = Number(values.tenants);
-  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing,servers').split(','));
+  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing,servers,move').split(','));
   const shapes = values.shapes.split(',') as Distribution[];
   const unknownShape = shapes.find((shape) => !DISTRIBUTIONS.includes(shape));
   if (unknownShape !== undefined) {
@@ -180,6 +184,14 @@ async function main(): Promise<number> {
       }
       return figures;
     });
+  }
+
+  if (only.has('move')) {
+    const moveScale = Number(values['move-scale'] ?? scale);
+    log(`Move: db:societe:move of a société with ${moveScale * 1000} commandes to a second server`);
+    // Its own installation: the split scenario drops the targets of the others between runs.
+    const installation = new BenchInstallation(server, `move_s${String(moveScale).replace('.', '_')}`);
+    results.move = await moveScenario(installation, moveScale, runs);
   }
 
   results.targets = targets(results);

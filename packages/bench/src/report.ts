@@ -2,6 +2,7 @@ import { Figure, round } from './measure';
 import { renderBreakdown } from './split-breakdown';
 import { SplitFigures } from './split.scenario';
 import { FanOutFigures } from './fan-out.scenario';
+import { MoveFigures } from './move.scenario';
 import { RoutingFigures } from './routing.scenario';
 import { ServersFigures } from './servers.scenario';
 import { StartupFigures } from './startup.scenario';
@@ -20,6 +21,7 @@ export type Results = {
   servers?: ServersFigures;
   /** One per scale, smallest first (issues 17 and 18). */
   online?: OnlineFigures[];
+  move?: MoveFigures;
   targets: { name: string; target: string; measured: string; ok: boolean }[];
 };
 
@@ -239,8 +241,25 @@ export function render(results: Results): string {
   }
   if (results.servers) lines.push(...renderServers(results.servers), '');
   if (results.online && results.online.length > 0) lines.push(...renderOnline(results.online), '');
+  if (results.move) lines.push(...renderMove(results.move), '');
   lines.push('| target | required | measured | |', '| --- | --- | --- | --- |');
   for (const target of results.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.ok ? '✅' : '❌'} |`);
   return lines.join('\n');
+}
+
+function renderMove(move: MoveFigures): string[] {
+  const base = move.pgDumpRestore.median;
+  return [
+    `Moving a société with ${move.commandes} commandes (${move.databaseMb} MB) to a second server, median of runs (min–max):`,
+    '',
+    '| measure | seconds | vs pg_dump \\| pg_restore |',
+    '| --- | --- | --- |',
+    `| pg_dump -Fc \\| pg_restore onto the other server | ${seconds(move.pgDumpRestore)} | 1.00× |`,
+    `| db:societe:move, whole command | ${seconds(move.move)} | ${ratio(move.move.median, base)}× |`,
+    `| of which the société answered 503 (mark → switch) | ${seconds(move.unavailable)} | ${ratio(move.unavailable.median, base)}× |`,
+    ...Object.entries(move.steps).map(
+      ([step, value]) => `| step ${step} | ${seconds(value)} | ${ratio(value.median, base)}× |`,
+    ),
+  ];
 }

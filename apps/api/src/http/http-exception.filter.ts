@@ -17,6 +17,7 @@ const STATUS: Record<string, number> = {
   [AccessExceptionCode.SocieteInactive]: 403,
   [AccessExceptionCode.AdminRequired]: 403,
   [AccessExceptionCode.MonolithMode]: 409,
+  [AccessExceptionCode.SocieteMoving]: 503,
   [SocieteExceptionCode.InvalidCode]: 400,
   [SocieteExceptionCode.InvalidInput]: 400,
   [SocieteExceptionCode.Conflict]: 409,

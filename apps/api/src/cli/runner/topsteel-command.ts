@@ -21,6 +21,7 @@ const NPM_SCRIPTS: Record<string, string> = {
   rollback: 'db:rollback',
   'societe:create': 'db:societe:create',
   'societe:list': 'db:societe:list',
+  'societe:move': 'db:societe:move',
   cutover: 'db:cutover',
   demo: 'demo',
 };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MigrationInterface } from 'typeorm';
 import { CreateAuthTables1751328000001 } from './auth/001-CreateAuthTables';
 import { AddSocieteServer1751328000004 } from './auth/002-AddSocieteServer';
+import { AddSocieteMoving1751328000016 } from './auth/003-AddSocieteMoving';
 import { CreateSharedTables1751328000002 } from './shared/001-CreateSharedTables';
 import { CreateTenantTables1751328000003 } from './tenant/001-CreateTenantTables';
 
@@ -13,7 +14,7 @@ export type MigrationClass = new () => MigrationInterface;
 
 /** The migrations shipped with the tool, in order. A new migration is appended to its kind's list. */
 const BUILT_IN: Record<SchemaKind, MigrationClass[]> = {
-  auth: [CreateAuthTables1751328000001, AddSocieteServer1751328000004],
+  auth: [CreateAuthTables1751328000001, AddSocieteServer1751328000004, AddSocieteMoving1751328000016],
   shared: [CreateSharedTables1751328000002],
   tenant: [CreateTenantTables1751328000003],
 };

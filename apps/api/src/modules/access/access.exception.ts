@@ -16,6 +16,7 @@ export enum AccessExceptionCode {
   AdminRequired = 'ADMIN_REQUIRED',
   MonolithMode = 'NOT_AVAILABLE_IN_MONOLITH_MODE',
   GrantNotIssued = 'GRANT_NOT_ISSUED',
+  SocieteMoving = 'SOCIETE_MOVING',
 }
 
 const INFO: Record<AccessExceptionCode, ExceptionCodeInfo> = {
@@ -59,13 +60,29 @@ const INFO: Record<AccessExceptionCode, ExceptionCodeInfo> = {
     exitCode: ExitCode.Failure,
     hint: 'This is a bug: tenant data was requested without a grant from TenantAccessService.authorize.',
   },
+  [AccessExceptionCode.SocieteMoving]: {
+    exitCode: ExitCode.Failure,
+    hint: 'The société is being moved to another server (db:societe:move); retry after the delay the answer gives.',
+  },
 };
+
+/** How long a client should wait before retrying a société that is being moved (Retry-After). */
+export const MOVING_RETRY_AFTER_SECONDS = 5;
 
 /** Authentication and authorisation failures, for the HTTP app and for db:verify alike. */
 export class AccessException extends TopsteelException<AccessExceptionCode> {
   readonly domain = 'access';
 
-  constructor(code: AccessExceptionCode, message: string, details: ExceptionDetails = {}) {
+  /** Sent as Retry-After by the HTTP filter (set for SOCIETE_MOVING). */
+  readonly retryAfterSeconds?: number;
+
+  constructor(
+    code: AccessExceptionCode,
+    message: string,
+    details: ExceptionDetails = {},
+    options: { retryAfterSeconds?: number } = {},
+  ) {
     super(code, message, INFO[code], details);
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

@@ -9,7 +9,7 @@ import {
 } from '../database/tenant-data-source.provider';
 import { DataModeService } from '../database/data-mode.service';
 import { MemberSociete, SocieteMembershipService } from '../societes/societe-membership.service';
-import { AccessException, AccessExceptionCode } from './access.exception';
+import { AccessException, AccessExceptionCode, MOVING_RETRY_AFTER_SECONDS } from './access.exception';
 import { AuthenticatedUser, AuthenticationService } from './authentication.service';
 
 /** A société the user may open; `societeId` is null in monolith mode, where only the code exists. */
@@ -80,7 +80,17 @@ export class TenantAccessService {
         `société ${member.code} is ${member.status}`,
       );
     }
-    const { location, ...societe } = member;
+    if (member.movingSince !== null) {
+      // db:societe:move is copying this société's database: no request may open it until the
+      // registry points at its new place, and the client is told when to come back.
+      throw new AccessException(
+        AccessExceptionCode.SocieteMoving,
+        `société ${member.code} is being moved since ${member.movingSince}`,
+        { societe: member.code },
+        { retryAfterSeconds: MOVING_RETRY_AFTER_SECONDS },
+      );
+    }
+    const { location, movingSince: _movingSince, ...societe } = member;
     return this.issue(user, societe, {
       kind: 'tenant',
       location: {

@@ -84,7 +84,7 @@ export class SocieteMembershipService {
   async membership(
     userId: string,
     societeReference: string,
-  ): Promise<(MemberSociete & { location: SocieteRecord }) | null> {
+  ): Promise<(MemberSociete & { location: SocieteRecord; movingSince: string | null }) | null> {
     if (!UUID_PATTERN.test(userId)) return null;
     const auth = await this.opener.ready(this.authDataSource);
     const rows = await auth.query<
@@ -93,11 +93,12 @@ export class SocieteMembershipService {
         database_host: string | null;
         database_port: number | null;
         database_server: string | null;
+        moving_since: string | null;
         created_at: Date;
       })[]
     >(
       `SELECT s.id, s.code, s.nom, s.status, s.database_name, s.database_host, s.database_port, ${serverColumn('s')}, s.created_at,
-              su.role, su.is_default
+              (to_jsonb(s) ->> 'moving_since') AS moving_since, su.role, su.is_default
        FROM societe_users su JOIN societes s ON s.id = su.societe_id JOIN users u ON u.id = su.user_id
        WHERE su.user_id = $1::uuid AND ${societeReferenceCondition(societeReference, '$2', 's')}
          AND s.deleted_at IS NULL AND u.deleted_at IS NULL AND u.actif`,
@@ -105,7 +106,12 @@ export class SocieteMembershipService {
     );
     const row = rows[0];
     if (!row) return null;
-    return { ...toMemberSociete(row), location: toSocieteRecord({ ...row, deleted_at: null }) };
+    return {
+      ...toMemberSociete(row),
+      location: toSocieteRecord({ ...row, deleted_at: null }),
+      // AUTH migration 003; read through the row so that an AUTH without it still answers.
+      movingSince: row.moving_since,
+    };
   }
 
   async members(societeReference: string): Promise<SocieteMember[]> {

@@ -8,6 +8,7 @@ import { ConnectionBudgetService } from './copy/connection-budget.service';
 import { DryRunMigrationService } from './dry-run-migration';
 import { MigrationJournalModule } from '../../modules/database/journal/migration-journal.module';
 import { MigrationService } from './migration-service';
+import { SocieteMoveService } from './move/societe-move.service';
 import { CutoverRequestService } from './online/cutover-request.service';
 import { OnlinePreflightService } from './online/online-preflight.service';
 import { OnlineSplitService } from './online/online-split.service';
@@ -37,6 +38,7 @@ const SERVICES = [
   CutoverRequestService,
   VerifyMigrationService,
   RollbackMigrationService,
+  SocieteMoveService,
 ];
 
 /** The services behind the guide's scripts; commands and tests drive them. */

@@ -93,6 +93,19 @@ CREATE TABLE IF NOT EXISTS migration_journal.online_split (
   reverse_sync jsonb,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS migration_journal.societe_moves (
+  societe_id uuid PRIMARY KEY,
+  move_id uuid NOT NULL,
+  code text NOT NULL,
+  database text NOT NULL,
+  from_server text NOT NULL,
+  to_server text NOT NULL,
+  step text NOT NULL CHECK (step IN ('marked', 'copying', 'copied', 'verified', 'switched', 'dumped', 'dropped')),
+  dump_path text,
+  details jsonb NOT NULL DEFAULT '{}',
+  started_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
 `;
 
 /**
@@ -109,6 +122,8 @@ export const JOURNAL_ADDED_COLUMNS = [
   { table: 'databases', column: 'server', definition: 'text' },
   // The reverse sync after an online cutover (issue 18): its links, identities and shadows.
   { table: 'online_split', column: 'reverse_sync', definition: 'jsonb' },
+  // db:societe:move (issue 16): one row per société being moved; JOURNAL_DDL creates the table.
+  { table: 'societe_moves', column: 'step', definition: 'text' },
 ] as const;
 
 export const JOURNAL_UPGRADE_DDL = JOURNAL_ADDED_COLUMNS.map(
