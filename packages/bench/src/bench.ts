@@ -1,27 +1,33 @@
 #!/usr/bin/env node
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchInstallation, benchServer, ROOT } from './bench-environment';
 import { fanOutScenario, provisionTenants } from './fan-out.scenario';
 import { DISTRIBUTIONS, Distribution } from '@topsteel/legacy-fixture';
-import { figure } from './measure';
+import { fixedCostsScenario } from './fixed-costs.scenario';
+import { memoryScenario } from './memory.scenario';
 import { appendHistory } from './history';
 import { render, Results, targets } from './report';
 import { routingScenario } from './routing.scenario';
 import { ensureMonolith, migrateOnce, splitScenario } from './split.scenario';
 import { startupScenario } from './startup.scenario';
 
-const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--only split,memory,fanout,startup,routing]
-                     [--shapes ${DISTRIBUTIONS.join(',')}] [--history docs/benchmarks.md|none]
+const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200]
+                     [--only split,memory,fanout,startup,routing,fixed] [--shapes ${DISTRIBUTIONS.join(',')}]
+                     [--memory-scales 100,1000] [--tiny-scale 1] [--prefix bench] [--history docs/benchmarks.md|none]
 
 Generates monoliths with the legacy fixture (kept as bench_s<scale> for later runs; the
 one-large-table shape as bench_s<scale>_one_large_table), then measures on the PostgreSQL named by
 PG* (default 127.0.0.1:5432): the split of each shape against pg_dump | pg_restore (and pgcopydb
-when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory at
-two scales, the tenant fan-out, CLI start-up and HTTP routing. Results: bench/results/<date>.json, a
-table on stdout, and one row of the main ratios appended to the history in docs/benchmarks.md.`;
+when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory of
+db:migrate and its children at each of --memory-scales (default: --small-scale and --scale), the
+tenant fan-out, CLI start-up, HTTP routing, and the fixed costs of db:backup and db:migrate on a
+--tiny-scale monolith. --prefix names the databases (<prefix>_s<scale>…) so that runs on a shared
+server stay apart. Results: bench/results/<date>.json, a table on stdout, and one row of the main
+ratios appended to the history in docs/benchmarks.md. Each scenario records the load average
+before and after it: on a shared machine, read its seconds with that in mind.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -35,6 +41,9 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       shapes: { type: 'string', default: DISTRIBUTIONS.join(',') },
       history: { type: 'string', default: 'docs/benchmarks.md' },
+      'memory-scales': { type: 'string' },
+      'tiny-scale': { type: 'string', default: '1' },
+      prefix: { type: 'string', default: 'bench' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -46,7 +55,9 @@ async function main(): Promise<number> {
   const smallScale = Number(values['small-scale'] ?? scale / 10);
   const runs = Number(values.runs);
   const tenants = Number(values.tenants);
-  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing').split(','));
+  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing,fixed').split(','));
+  const memoryScales = (values['memory-scales'] ?? `${smallScale},${scale}`).split(',').map(Number);
+  const tinyScale = Number(values['tiny-scale']);
   const shapes = values.shapes.split(',') as Distribution[];
   const unknownShape = shapes.find((shape) => !DISTRIBUTIONS.includes(shape));
   if (unknownShape !== undefined) {
@@ -54,8 +65,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const server = benchServer();
-  const large = new BenchInstallation(server, `s${String(scale).replace('.', '_')}`);
-  const small = new BenchInstallation(server, `s${String(smallScale).replace('.', '_')}`);
+  const installationAt = (at: number) =>
+    new BenchInstallation(server, `s${String(at).replace('.', '_')}`, values.prefix);
+  const large = installationAt(scale);
+  const small = installationAt(smallScale);
   const [version] = await large.query<{ server_version: string }>('postgres', 'SHOW server_version');
   const results: Results = {
     date: new Date().toISOString(),
@@ -76,25 +89,21 @@ async function main(): Promise<number> {
       const installation =
         shape === 'spread'
           ? large
-          : new BenchInstallation(server, `${large.label}_${shape.replaceAll('-', '_')}`);
+          : new BenchInstallation(server, `${large.label}_${shape.replaceAll('-', '_')}`, values.prefix);
       results.splits.push(await splitScenario(installation, scale, runs, shape));
     }
   }
   if (only.has('memory')) {
-    log(`Memory: db:migrate at scales ${smallScale} and ${scale}`);
-    await ensureMonolith(small, smallScale);
-    const smallRss: number[] = [];
-    for (let index = 0; index < runs; index++) smallRss.push((await migrateOnce(small)).peakRssMb);
-    const largeRss =
-      results.splits?.find((split) => split.shape === 'spread')?.migrate.peakRssMb ??
-      (await (async () => {
-        await ensureMonolith(large, scale);
-        const values: number[] = [];
-        for (let index = 0; index < runs; index++) values.push((await migrateOnce(large)).peakRssMb);
-        await large.dropTargets();
-        return figure(values);
-      })());
-    results.memory = { scales: [smallScale, scale], peakRssMb: [figure(smallRss), largeRss] };
+    log(`Memory: db:migrate at scales ${memoryScales.join(', ')}`);
+    const before = loadavg();
+    const scales = await memoryScenario(installationAt, memoryScales, runs, results.splits);
+    results.memory = { scales, load: { before, after: loadavg() } };
+  }
+  if (only.has('fixed')) {
+    log(`Fixed costs: db:backup and db:migrate at scale ${tinyScale}`);
+    const before = loadavg();
+    const figures = await fixedCostsScenario(installationAt(tinyScale), tinyScale, Math.max(runs, 5));
+    results.fixedCosts = { ...figures, load: { before, after: loadavg() } };
   }
   if (only.has('fanout') || only.has('routing') || only.has('startup')) {
     await ensureMonolith(small, smallScale);
@@ -106,7 +115,11 @@ async function main(): Promise<number> {
   }
   if (only.has('startup')) {
     log('Start-up');
-    results.startup = await startupScenario(small, Math.max(runs, 5));
+    const before = loadavg();
+    results.startup = {
+      ...(await startupScenario(small, Math.max(runs, 5))),
+      load: { before, after: loadavg() },
+    };
   }
   if (only.has('routing')) {
     log('Routing: GET /tenant/clients over 50 sociétés, TENANT_MAX_DATASOURCES=10');
