@@ -1,10 +1,10 @@
 import 'reflect-metadata';
+import { Type } from '@nestjs/common';
 import { CommanderError } from 'commander';
 import { CommandFactory } from 'nest-commander';
 import { ExitCode } from './common/exceptions/exit-code';
 import { isTopsteelException } from './common/exceptions/topsteel.exception';
 import { redactSecrets } from './common/secrets/secret';
-import { CliModule } from './cli.module';
 import { CommandShutdownService } from './cli/runner/command-shutdown.service';
 
 /** Exit code for an error that escaped a command: commander's parse errors are usage errors. */
@@ -18,6 +18,22 @@ function exitCodeFor(error: unknown): ExitCode {
 }
 
 /**
+ * Commands whose module holds only what they use, loaded instead of CliModule when the command is
+ * the first argument. Anything else (another command, an error, `help`) gets the full CLI.
+ */
+const OWN_MODULES: Record<string, () => Type> = {
+  status: () =>
+    (require('./cli/status-cli.module') as typeof import('./cli/status-cli.module')).StatusCliModule,
+  backup: () =>
+    (require('./cli/backup-cli.module') as typeof import('./cli/backup-cli.module')).BackupCliModule,
+};
+
+function rootModule(argv: readonly string[]): Type {
+  const own = OWN_MODULES[argv[0]];
+  return own ? own() : (require('./cli.module') as typeof import('./cli.module')).CliModule;
+}
+
+/**
  * The CLI entry: a Nest application context without HTTP, our own error handling (commander errors
  * are exit 2, domain errors carry their exit code), graceful signals, and every pool closed before
  * the process exits with the command's code.
@@ -26,7 +42,7 @@ async function bootstrap(): Promise<void> {
   // Commander names the program after argv[1]; help and errors should say "topsteel", not "cli".
   process.argv[1] = 'topsteel';
   let escaped: unknown;
-  const app = await CommandFactory.createWithoutRunning(CliModule, {
+  const app = await CommandFactory.createWithoutRunning(rootModule(process.argv.slice(2)), {
     logger: ['error'],
     cliName: 'topsteel',
     errorHandler: (error) => {

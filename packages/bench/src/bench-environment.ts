@@ -23,11 +23,13 @@ export class BenchInstallation {
   readonly monolith: string;
   readonly directory: string;
 
+  /** prefix: another than `bench` keeps one engineer's runs apart from another's on a shared server. */
   constructor(
     readonly server: Server,
     readonly label: string,
+    prefix = 'bench',
   ) {
-    this.monolith = `bench_${label}`;
+    this.monolith = `${prefix}_${label}`;
     this.directory = join(ROOT, 'bench', 'work', label);
     mkdirSync(this.directory, { recursive: true });
   }

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchInstallation, benchServer, ROOT } from './bench-environment';
 import { fanOutScenario, provisionTenants } from './fan-out.scenario';
 import { DISTRIBUTIONS, Distribution } from '@topsteel/legacy-fixture';
-import { figure } from './measure';
+import { fixedCostsScenario } from './fixed-costs.scenario';
+import { memoryScenario } from './memory.scenario';
 import { appendHistory } from './history';
 import { render, Results, targets } from './report';
 import { moveScenario } from './move.scenario';
@@ -18,25 +19,29 @@ import { LogicalServer, startLogicalServer } from './logical-server';
 import { OnlineFigures, onlineScenario } from './online.scenario';
 
 const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--server-tenants 1000]
-                     [--only split,memory,fanout,startup,routing,servers,move,online] [--move-scale 1000]
-                     [--shapes ${DISTRIBUTIONS.join(',')}] [--history docs/benchmarks.md|none]
+                     [--only split,memory,fanout,startup,routing,fixed,servers,move,online] [--move-scale 1000]
+                     [--shapes ${DISTRIBUTIONS.join(',')}] [--memory-scales 100,1000] [--tiny-scale 1] [--prefix bench]
+                     [--history docs/benchmarks.md|none]
                      [--online-scales 100,1000] [--online-rate 200] [--online-follow-limit 120]
 
 Generates monoliths with the legacy fixture (kept as bench_s<scale> for later runs; the
 one-large-table shape as bench_s<scale>_one_large_table), then measures on the PostgreSQL named by
 PG* (default 127.0.0.1:5432): the split of each shape against pg_dump | pg_restore (and pgcopydb
-when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory at
-two scales, the tenant fan-out, CLI start-up, HTTP routing, and db:migrate over --server-tenants
-sociétés on the default server plus two clusters the bench starts (initdb/pg_ctl) and removes
-(bench_servers, a scale-1 monolith). The online scenario (only when named in --only) starts its own
-PostgreSQL 15 cluster with wal_level=logical (binaries from BENCH_PG_BIN_DIR, default
-/usr/lib/postgresql/15/bin) and, at each of --online-scales, measures db:migrate -- --online under
---online-rate transactions/s against the offline split (a follow still behind after
---online-follow-limit seconds is interrupted and counts as a missed target), then db:rollback under
-the same load. The move scenario times db:societe:move of the default société (--move-scale × 1,000
-commandes) to a throwaway second server against pg_dump | pg_restore. Results:
-bench/results/<date>.json, a table on stdout, and one row of the main ratios appended to the history
-in docs/benchmarks.md.`;
+when installed) with the step breakdown of db:migrate, db:backup against pg_dump -Fc, peak memory of
+db:migrate and its children at each of --memory-scales (default: --small-scale and --scale), the
+tenant fan-out, CLI start-up, HTTP routing, the fixed costs of db:backup and db:migrate on a
+--tiny-scale monolith, and db:migrate over --server-tenants sociétés on the default server plus two
+clusters the bench starts (initdb/pg_ctl) and removes (bench_servers, a scale-1 monolith). The online
+scenario (only when named in --only) starts its own PostgreSQL 15 cluster with wal_level=logical
+(binaries from BENCH_PG_BIN_DIR, default /usr/lib/postgresql/15/bin) and, at each of
+--online-scales, measures db:migrate -- --online under --online-rate transactions/s against the
+offline split (a follow still behind after --online-follow-limit seconds is interrupted and counts
+as a missed target), then db:rollback under the same load. The move scenario times db:societe:move
+of the default société (--move-scale × 1,000 commandes) to a throwaway second server against
+pg_dump | pg_restore. --prefix names the databases (<prefix>_s<scale>…) so that runs on a shared
+server stay apart. Results: bench/results/<date>.json, a table on stdout, and one row of the main
+ratios appended to the history in docs/benchmarks.md. Each scenario records the load average
+before and after it: on a shared machine, read its seconds with that in mind.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -74,6 +79,9 @@ async function main(): Promise<number> {
       'online-scales': { type: 'string', default: '100,1000' },
       'online-rate': { type: 'string', default: '200' },
       'online-follow-limit': { type: 'string', default: '120' },
+      'memory-scales': { type: 'string' },
+      'tiny-scale': { type: 'string', default: '1' },
+      prefix: { type: 'string', default: 'bench' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -85,7 +93,9 @@ async function main(): Promise<number> {
   const smallScale = Number(values['small-scale'] ?? scale / 10);
   const runs = Number(values.runs);
   const tenants = Number(values.tenants);
-  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing,servers,move').split(','));
+  const only = new Set((values.only ?? 'split,memory,fanout,startup,routing,fixed,servers,move').split(','));
+  const memoryScales = (values['memory-scales'] ?? `${smallScale},${scale}`).split(',').map(Number);
+  const tinyScale = Number(values['tiny-scale']);
   const shapes = values.shapes.split(',') as Distribution[];
   const unknownShape = shapes.find((shape) => !DISTRIBUTIONS.includes(shape));
   if (unknownShape !== undefined) {
@@ -93,8 +103,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const server = benchServer();
-  const large = new BenchInstallation(server, `s${String(scale).replace('.', '_')}`);
-  const small = new BenchInstallation(server, `s${String(smallScale).replace('.', '_')}`);
+  const installationAt = (at: number) =>
+    new BenchInstallation(server, `s${String(at).replace('.', '_')}`, values.prefix);
+  const large = installationAt(scale);
+  const small = installationAt(smallScale);
   const [version] = await large.query<{ server_version: string }>('postgres', 'SHOW server_version');
   const results: Results = {
     date: new Date().toISOString(),
@@ -115,25 +127,21 @@ async function main(): Promise<number> {
       const installation =
         shape === 'spread'
           ? large
-          : new BenchInstallation(server, `${large.label}_${shape.replaceAll('-', '_')}`);
+          : new BenchInstallation(server, `${large.label}_${shape.replaceAll('-', '_')}`, values.prefix);
       results.splits.push(await splitScenario(installation, scale, runs, shape));
     }
   }
   if (only.has('memory')) {
-    log(`Memory: db:migrate at scales ${smallScale} and ${scale}`);
-    await ensureMonolith(small, smallScale);
-    const smallRss: number[] = [];
-    for (let index = 0; index < runs; index++) smallRss.push((await migrateOnce(small)).peakRssMb);
-    const largeRss =
-      results.splits?.find((split) => split.shape === 'spread')?.migrate.peakRssMb ??
-      (await (async () => {
-        await ensureMonolith(large, scale);
-        const values: number[] = [];
-        for (let index = 0; index < runs; index++) values.push((await migrateOnce(large)).peakRssMb);
-        await large.dropTargets();
-        return figure(values);
-      })());
-    results.memory = { scales: [smallScale, scale], peakRssMb: [figure(smallRss), largeRss] };
+    log(`Memory: db:migrate at scales ${memoryScales.join(', ')}`);
+    const before = loadavg();
+    const scales = await memoryScenario(installationAt, memoryScales, runs, results.splits);
+    results.memory = { scales, load: { before, after: loadavg() } };
+  }
+  if (only.has('fixed')) {
+    log(`Fixed costs: db:backup and db:migrate at scale ${tinyScale}`);
+    const before = loadavg();
+    const figures = await fixedCostsScenario(installationAt(tinyScale), tinyScale, Math.max(runs, 5));
+    results.fixedCosts = { ...figures, load: { before, after: loadavg() } };
   }
   if (only.has('fanout') || only.has('routing') || only.has('startup')) {
     await ensureMonolith(small, smallScale);
@@ -145,7 +153,11 @@ async function main(): Promise<number> {
   }
   if (only.has('startup')) {
     log('Start-up');
-    results.startup = await startupScenario(small, Math.max(runs, 5));
+    const before = loadavg();
+    results.startup = {
+      ...(await startupScenario(small, Math.max(runs, 5))),
+      load: { before, after: loadavg() },
+    };
   }
   if (only.has('routing')) {
     log('Routing: GET /tenant/clients over 50 sociétés, TENANT_MAX_DATASOURCES=10');

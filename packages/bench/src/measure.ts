@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export type Sample = {
   seconds: number;
@@ -35,20 +35,6 @@ function peakRss(pid: number): number | null {
   }
 }
 
-/**
- * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null once reaped.
- * On a shared machine wall time says more about the neighbours than about the tool: this does not.
- */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) "; in clock ticks (100/s).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
 /** Resident memory of a live process now (VmRSS), in MB; null once it has exited. */
 export function currentRssMb(pid: number): number | null {
   try {
@@ -59,23 +45,75 @@ export function currentRssMb(pid: number): number | null {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU fields (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** Parent of every live process, from /proc/<pid>/stat (the field after the command's closing parenthesis). */
+function parents(): Map<number, number> {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return parentOf;
+}
+
+/** Resident memory of a process and all its descendants now (pg_dump, pg_restore…), in MB. */
+function treeRssMb(pid: number): number {
+  const parentOf = parents();
+  const tree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [child, parent] of parentOf)
+      if (tree.has(parent) && !tree.has(child)) {
+        tree.add(child);
+        grew = true;
+      }
+  }
+  let total = 0;
+  for (const member of tree) total += currentRssMb(member) ?? 0;
+  return total;
+}
+
+/** CPU seconds of a process and of the children it has waited for (utime+stime+cutime+cstime). */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14-17 of stat(5), counted from the state (field 3) at index 0.
+    return fields.slice(11, 15).reduce((total, ticks) => total + Number(ticks), 0) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
 export type RunResult = {
   seconds: number;
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Peak resident memory of the process itself (VmHWM). */
   peakRssMb: number;
-  /** CPU time of the process itself (not of the servers it talks to). */
+  /** Highest sampled sum of the resident memory of the process and its children (every 100 ms). */
+  peakTreeRssMb: number;
+  /** CPU time of the process and its children, as last sampled (at most 25 ms before it exited). */
   cpuSeconds: number;
 };
 
-/** Runs a command to completion: wall time, output, and the peak RSS of the process itself. */
+/** Runs a command to completion: wall time, CPU time, output, and the peak RSS of the process (and its children). */
 export function run(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
+  /** tree: also sample the resident memory of the children (walks /proc, so only where it is measured). */
   options: {
     shell?: boolean;
+    tree?: boolean;
     onStderr?: (text: string) => void;
     onSpawn?: (child: ChildProcess) => void;
   } = {},
@@ -87,26 +125,30 @@ export function run(
     let stdout = '';
     let stderr = '';
     let peak = 0;
+    let treePeak = 0;
     let cpu = 0;
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       options.onStderr?.(chunk.toString());
     });
-    const sampler = setInterval(() => {
-      const rss = child.pid ? peakRss(child.pid) : null;
+    const sample = (withTree: boolean) => {
+      if (!child.pid) return;
+      const rss = peakRss(child.pid);
       if (rss !== null) peak = Math.max(peak, rss);
-      cpu = (child.pid ? cpuSeconds(child.pid) : null) ?? cpu;
-    }, 25);
+      cpu = cpuSeconds(child.pid) ?? cpu;
+      if (withTree) treePeak = Math.max(treePeak, treeRssMb(child.pid));
+    };
+    // The tree walks all of /proc: every fourth tick is enough for memory that builds up over seconds.
+    let tick = 0;
+    const sampler = setInterval(() => sample((options.tree ?? false) && tick++ % 4 === 0), 25);
     child.once('error', (error) => {
       clearInterval(sampler);
       reject(error);
     });
     child.once('exit', () => {
       // VmHWM is readable until the parent reaps the child; one last look.
-      const rss = child.pid ? peakRss(child.pid) : null;
-      if (rss !== null) peak = Math.max(peak, rss);
-      cpu = (child.pid ? cpuSeconds(child.pid) : null) ?? cpu;
+      sample(false);
     });
     child.once('close', (code) => {
       clearInterval(sampler);
@@ -116,6 +158,7 @@ export function run(
         stdout,
         stderr,
         peakRssMb: round(peak),
+        peakTreeRssMb: round(Math.max(treePeak, peak)),
         cpuSeconds: round(cpu),
       });
     });

@@ -8,15 +8,21 @@ import { ServersFigures } from './servers.scenario';
 import { StartupFigures } from './startup.scenario';
 import { onlineTargets, renderOnline } from './online-report';
 import { OnlineFigures } from './online.scenario';
+import { MEMORY_LIMIT_MB, MemoryFigure } from './memory.scenario';
+import { BACKUP_OVERHEAD_S, FixedCostFigures, TINY_MIGRATE_S, Timed } from './fixed-costs.scenario';
+
+/** The 1-minute load average before and after a scenario (os.loadavg: 1, 5 and 15 minutes). */
+export type Load = { before: number[]; after: number[] };
 
 export type Results = {
   date: string;
   machine: { cpu: string; cores: number; memoryGb: number; node: string; postgres: string };
   /** One per data shape, spread-out monolith first. */
   splits?: SplitFigures[];
-  memory?: { scales: [number, number]; peakRssMb: [Figure, Figure] };
+  memory?: { scales: MemoryFigure[]; load: Load };
   fanOut?: FanOutFigures;
-  startup?: StartupFigures;
+  startup?: StartupFigures & { load?: Load };
+  fixedCosts?: FixedCostFigures & { load: Load };
   routing?: RoutingFigures;
   servers?: ServersFigures;
   /** One per scale, smallest first (issues 17 and 18). */
@@ -28,6 +34,11 @@ export type Results = {
 export const ratio = (value: number, base: number) => Math.round((value / base) * 100) / 100;
 const seconds = (figure: Figure) =>
   `${figure.median.toFixed(2)} s (${figure.min.toFixed(2)}–${figure.max.toFixed(2)})`;
+const withCpu = (timed: Timed) => `${seconds(timed.seconds)}, CPU ${timed.cpuSeconds.median.toFixed(2)} s`;
+const loadText = (load: Load | undefined) =>
+  load
+    ? `load average ${load.before[0].toFixed(1)} before, ${load.after[0].toFixed(1)} after`
+    : 'load not recorded';
 
 /** The issue's bar on every shape: the whole verified run against pg_dump | pg_restore and pgcopydb. */
 function splitTargets(split: SplitFigures): Results['targets'] {
@@ -91,12 +102,28 @@ export function targets(results: Results): Results['targets'] {
   const list: Results['targets'] = [];
   for (const split of results.splits ?? []) list.push(...splitTargets(split));
   if (results.memory) {
-    const [smallRss, largeRss] = results.memory.peakRssMb;
+    const scales = results.memory.scales;
+    const peaks = scales.map((scale) => scale.peakTreeRssMb.max);
     list.push({
-      name: `db:migrate peak RSS at scales ${results.memory.scales.join(' and ')}`,
-      target: '≤ 256 MB, flat',
-      measured: `${smallRss.max} MB / ${largeRss.max} MB`,
-      ok: Math.max(smallRss.max, largeRss.max) <= 256,
+      name: `db:migrate peak RSS with its children at scales ${scales.map((scale) => scale.scale).join(', ')}`,
+      target: `≤ ${MEMORY_LIMIT_MB} MB at each`,
+      measured: peaks.map((peak) => `${peak} MB`).join(' / '),
+      ok: peaks.every((peak) => peak <= MEMORY_LIMIT_MB),
+    });
+  }
+  if (results.fixedCosts) {
+    const fixed = results.fixedCosts;
+    list.push({
+      name: `db:backup at scale ${fixed.scale} vs pg_dump -Fc`,
+      target: `≤ pg_dump + ${BACKUP_OVERHEAD_S} s`,
+      measured: `+${round(fixed.backup.seconds.median - fixed.pgDump.seconds.median)} s`,
+      ok: fixed.backup.seconds.median <= fixed.pgDump.seconds.median + BACKUP_OVERHEAD_S,
+    });
+    list.push({
+      name: `whole db:migrate at scale ${fixed.scale}`,
+      target: `≤ ${TINY_MIGRATE_S} s`,
+      measured: `${fixed.migrate.seconds.median} s`,
+      ok: fixed.migrate.seconds.median <= TINY_MIGRATE_S,
     });
   }
   if (results.fanOut) {
@@ -217,9 +244,21 @@ export function render(results: Results): string {
   for (const split of results.splits ?? []) lines.push(...renderSplit(split), '');
   if (results.memory)
     lines.push(
-      `Peak RSS of db:migrate: ${results.memory.peakRssMb[0].max} MB at scale ${results.memory.scales[0]}, ${results.memory.peakRssMb[1].max} MB at scale ${results.memory.scales[1]}`,
+      `Peak RSS of db:migrate (the CLI / with its children, max of runs; ${loadText(results.memory.load)}): ${results.memory.scales
+        .map(
+          (scale) =>
+            `${scale.peakRssMb.max} / ${scale.peakTreeRssMb.max} MB at scale ${scale.scale} (${scale.monolithMb} MB)`,
+        )
+        .join(', ')}`,
       '',
     );
+  if (results.fixedCosts) {
+    const fixed = results.fixedCosts;
+    lines.push(
+      `Fixed costs at scale ${fixed.scale} (${fixed.monolithMb} MB; ${loadText(fixed.load)}): db:backup ${withCpu(fixed.backup)}; pg_dump -Fc ${withCpu(fixed.pgDump)}; whole db:migrate ${withCpu(fixed.migrate)}`,
+      '',
+    );
+  }
   if (results.fanOut) {
     const fan = results.fanOut;
     lines.push(
@@ -229,7 +268,7 @@ export function render(results: Results): string {
   }
   if (results.startup)
     lines.push(
-      `Start-up: npm run db:status -- --help ${seconds(results.startup.npmHelp)}; node cli status --help ${seconds(results.startup.nodeHelp)}; node cli status ${seconds(results.startup.nodeStatus)}`,
+      `Start-up (${loadText(results.startup.load)}): npm run db:status -- --help ${seconds(results.startup.npmHelp)}; node cli status --help ${seconds(results.startup.nodeHelp)}; node cli status with ${results.startup.tenants} tenants ${seconds(results.startup.nodeStatus)}${results.startup.nodeStatusCpu ? `, CPU ${results.startup.nodeStatusCpu.median.toFixed(2)} s` : ''}`,
       '',
     );
   if (results.routing) {

@@ -9,7 +9,7 @@ export type SplitFigures = {
   scale: number;
   shape: Distribution;
   monolithMb: number;
-  migrate: { copy: Figure; verify: Figure; total: Figure; peakRssMb: Figure };
+  migrate: { copy: Figure; verify: Figure; total: Figure; peakRssMb: Figure; peakTreeRssMb: Figure };
   pgDumpRestore: Figure;
   pgcopydb: Figure | null;
   backup: { tool: Figure; pgDump: Figure };
@@ -36,10 +36,10 @@ export async function ensureMonolith(
 /** One `db:migrate` split from scratch (the backup already taken, so it is reused). */
 export async function migrateOnce(
   installation: BenchInstallation,
-): Promise<MigrateSample & { peakRssMb: number }> {
+): Promise<MigrateSample & { peakRssMb: number; peakTreeRssMb: number; cpuSeconds: number }> {
   await installation.dropTargets();
   const result = await checked(
-    run(process.execPath, [CLI, 'migrate', '--json'], installation.env()),
+    run(process.execPath, [CLI, 'migrate', '--json'], installation.env(), { tree: true }),
     'db:migrate',
   );
   const report = JSON.parse(result.stdout) as {
@@ -52,6 +52,8 @@ export async function migrateOnce(
     tables: report.split.tables,
     seconds: result.seconds,
     peakRssMb: result.peakRssMb,
+    peakTreeRssMb: result.peakTreeRssMb,
+    cpuSeconds: result.cpuSeconds,
   };
 }
 
@@ -99,6 +101,7 @@ export async function splitScenario(
   const verify: number[] = [];
   const total: number[] = [];
   const rss: number[] = [];
+  const treeRss: number[] = [];
   const samples: MigrateSample[] = [];
   for (let index = 0; index < runs; index++) {
     const once = await migrateOnce(installation);
@@ -107,6 +110,7 @@ export async function splitScenario(
     verify.push(once.timings.verifyMs / 1000);
     total.push(once.seconds);
     rss.push(once.peakRssMb);
+    treeRss.push(once.peakTreeRssMb);
   }
   await installation.dropTargets();
 
@@ -173,7 +177,13 @@ export async function splitScenario(
     scale,
     shape,
     monolithMb: Math.round(Number(size.size) / 1048576),
-    migrate: { copy: figure(copy), verify: figure(verify), total: figure(total), peakRssMb: figure(rss) },
+    migrate: {
+      copy: figure(copy),
+      verify: figure(verify),
+      total: figure(total),
+      peakRssMb: figure(rss),
+      peakTreeRssMb: figure(treeRss),
+    },
     pgDumpRestore: figure(pipe),
     pgcopydb,
     backup: { tool: figure(tool), pgDump: figure(plain) },

@@ -9,7 +9,6 @@ import { CommandContextFactory } from '../runner/command-context.factory';
 import { formatBytes, table } from '../runner/command-output.service';
 import { BaseCommandOptions, CommandResult, TopsteelCommand } from '../runner/topsteel-command';
 import { UsageException, UsageExceptionCode } from '../runner/usage.exception';
-import { renderPrometheus } from './status-prometheus';
 
 type StatusOptions = BaseCommandOptions & { prometheus?: boolean };
 
@@ -47,9 +46,15 @@ export class StatusCommand extends TopsteelCommand<StatusOptions, StatusReport> 
         '--prometheus and --json print different documents: pick one',
       );
     const report = await this.status.collect();
-    const text = options.prometheus ? (await renderPrometheus(report)).trimEnd() : render(report);
+    const text = options.prometheus ? (await prometheusText(report)).trimEnd() : render(report);
     return { exitCode: ExitCode.Success, report, text };
   }
+}
+
+/** prom-client (and the OpenTelemetry API it brings) is loaded only when --prometheus asks for it. */
+async function prometheusText(report: StatusReport): Promise<string> {
+  const { renderPrometheus } = require('./status-prometheus') as typeof import('./status-prometheus');
+  return renderPrometheus(report);
 }
 
 function render(report: StatusReport): string {

@@ -274,31 +274,34 @@ export class DatabaseAdminService {
    * doors are closed is still seen (and said to be closed).
    */
   async list(location: Omit<DatabaseLocation, 'database'>, names?: string[]): Promise<DatabaseInfo[]> {
-    return this.maintenance(location, async (client) => {
-      const result = await client.query<{
-        name: string;
-        size: string | null;
-        comment: string | null;
-        connections: number;
-        accepts: boolean;
-      }>(
-        `SELECT d.datname AS name,
-                CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END AS size, shobj_description(d.oid, 'pg_database') AS comment,
-                (SELECT count(*)::int FROM pg_stat_activity a WHERE a.datname = d.datname) AS connections,
-                d.datallowconn AS accepts
-         FROM pg_database d
-         WHERE NOT d.datistemplate AND ($1::text[] IS NULL OR d.datname = ANY($1::text[]))
-         ORDER BY d.datname`,
-        [names ?? null],
-      );
-      return result.rows.map((row) => ({
-        name: row.name,
-        sizeBytes: Number(row.size ?? 0),
-        comment: row.comment,
-        connections: row.connections,
-        acceptsConnections: row.accepts,
-      }));
-    });
+    return this.maintenance(location, (client) => this.listWith(client, names));
+  }
+
+  /** `list` on a maintenance connection the caller already holds (db:status reads its whole catalogue on one). */
+  async listWith(client: Client, names?: string[]): Promise<DatabaseInfo[]> {
+    const result = await client.query<{
+      name: string;
+      size: string | null;
+      comment: string | null;
+      connections: number;
+      accepts: boolean;
+    }>(
+      `SELECT d.datname AS name,
+              CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END AS size, shobj_description(d.oid, 'pg_database') AS comment,
+              (SELECT count(*)::int FROM pg_stat_activity a WHERE a.datname = d.datname) AS connections,
+              d.datallowconn AS accepts
+       FROM pg_database d
+       WHERE NOT d.datistemplate AND ($1::text[] IS NULL OR d.datname = ANY($1::text[]))
+       ORDER BY d.datname`,
+      [names ?? null],
+    );
+    return result.rows.map((row) => ({
+      name: row.name,
+      sizeBytes: Number(row.size ?? 0),
+      comment: row.comment,
+      connections: row.connections,
+      acceptsConnections: row.accepts,
+    }));
   }
 }
 

@@ -98,7 +98,7 @@ export class MigrationLockService {
   async holder(): Promise<LockHolder | null> {
     return this.connections.withClient(
       { database: this.configService.config.maintenanceDatabase },
-      (client) => this.findHolder(client),
+      (client) => this.holderWith(client),
       { applicationName: 'topsteel-status' },
     );
   }
@@ -112,7 +112,7 @@ export class MigrationLockService {
         [LOCK_CLASS_ID, this.lockKey],
       );
       if (result.rows[0].locked) return;
-      const holder = await this.findHolder(client);
+      const holder = await this.holderWith(client);
       const description = describeHolder(holder);
       if (description !== reportedHolder) {
         reportedHolder = description;
@@ -129,7 +129,8 @@ export class MigrationLockService {
     }
   }
 
-  private async findHolder(client: Client): Promise<LockHolder | null> {
+  /** `holder` on a connection to the maintenance database the caller already holds. */
+  async holderWith(client: Client): Promise<LockHolder | null> {
     const result = await client.query<{
       pid: number;
       application_name: string;

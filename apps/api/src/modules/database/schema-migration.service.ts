@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { createDataSource, destroyDataSource } from './data-source.factory';
+import type { DataSource } from 'typeorm';
 import {
   MigrationClass,
   migrationName,
@@ -84,6 +83,10 @@ export class SchemaMigrationService {
     kind: SchemaKind,
     work: (dataSource: DataSource) => Promise<T>,
   ): Promise<T> {
+    // TypeORM is loaded only to run or revert migrations: reading which ones are pending (db:status)
+    // needs one query, and loading TypeORM would double that command's start-up.
+    const { createDataSource, destroyDataSource } =
+      require('./data-source.factory') as typeof import('./data-source.factory');
     const dataSource = createDataSource(this.connections, location, {
       poolSize: 1,
       applicationName: `topsteel-migrate-${kind}`,

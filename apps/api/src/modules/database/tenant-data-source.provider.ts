@@ -9,17 +9,10 @@ import { DatabaseConfigService } from './database-config.service';
 import { DatabaseException, DatabaseExceptionCode, translateDatabaseError } from './database.exception';
 import { PoolCounts, poolCounts } from './pool-counts';
 import { PostgresConnectionFactory } from './postgres-connection.factory';
+import { serverColumn, TenantLocation } from './tenant-location';
 
-/** Where a société's data lives, as AUTH's `societes` records it. */
-export type TenantLocation = {
-  societeId: string;
-  code: string;
-  database: string;
-  /** The TENANT_SERVERS name recorded in `societes`; null on rows of older versions (host/port). */
-  server: string | null;
-  host: string | null;
-  port: number | null;
-};
+export { serverColumn } from './tenant-location';
+export type { TenantLocation } from './tenant-location';
 
 type Entry = {
   key: string;
@@ -32,14 +25,6 @@ type Entry = {
 };
 
 export type TenantPoolStats = { open: number; leased: number; max: number; evicted: number };
-
-/**
- * `societes.database_server` (AUTH migration 002) read through the whole row, so that `db:migrate`
- * can still list the sociétés of an AUTH that has not had migration 002 yet (NULL: default server).
- */
-export function serverColumn(table = 'societes'): string {
-  return `(to_jsonb(${table}) ->> 'database_server') AS database_server`;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

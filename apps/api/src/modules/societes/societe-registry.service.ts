@@ -3,9 +3,9 @@ import { Client } from 'pg';
 import { DatabaseAdminService } from '../database/database-admin.service';
 import { DatabaseConfigService } from '../database/database-config.service';
 import { PostgresConnectionFactory } from '../database/postgres-connection.factory';
-import { serverColumn, TenantLocation } from '../database/tenant-data-source.provider';
+import { serverColumn, TenantLocation } from '../database/tenant-location';
 
-export { serverColumn } from '../database/tenant-data-source.provider';
+export { serverColumn } from '../database/tenant-location';
 import { UUID_PATTERN } from './societe-input';
 
 export type SocieteRecord = TenantLocation & {

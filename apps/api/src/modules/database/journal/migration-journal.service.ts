@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Client } from 'pg';
 import { DatabaseAdminService } from '../database-admin.service';
 import { DatabaseConfigService } from '../database-config.service';
 import { DatabaseLocation, PostgresConnectionFactory } from '../postgres-connection.factory';
@@ -43,20 +44,21 @@ export class MigrationJournalService {
   /** The journal's contents, or null when AUTH or its journal does not exist. */
   async read(): Promise<JournalContents | null> {
     if (!(await this.admin.exists(this.authLocation))) return null;
-    return this.connections.withClient(
-      this.authLocation,
-      async (client) => {
-        const journal = new JournalRepository(client);
-        if (!(await journal.hasSchema())) return null;
-        return {
-          databases: await journal.createdDatabases(),
-          split: await journal.split(),
-          tables: await journal.tableStates(),
-          snapshots: await journal.snapshots(),
-          referenceBaselines: await journal.referenceBaselines(),
-        };
-      },
-      { applicationName: 'topsteel-journal' },
-    );
+    return this.connections.withClient(this.authLocation, (client) => this.readWith(client), {
+      applicationName: 'topsteel-journal',
+    });
+  }
+
+  /** `read` on a connection to AUTH the caller already holds; null when the journal's schema is absent. */
+  async readWith(client: Client): Promise<JournalContents | null> {
+    const journal = new JournalRepository(client);
+    if (!(await journal.hasSchema())) return null;
+    return {
+      databases: await journal.createdDatabases(),
+      split: await journal.split(),
+      tables: await journal.tableStates(),
+      snapshots: await journal.snapshots(),
+      referenceBaselines: await journal.referenceBaselines(),
+    };
   }
 }

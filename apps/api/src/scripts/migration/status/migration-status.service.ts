@@ -1,20 +1,24 @@
 import { OnlineStatus, readOnlineStatus } from '../online/online-status';
 import { Injectable } from '@nestjs/common';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
-import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
+import { DatabaseAdminService, DatabaseInfo } from '../../../modules/database/database-admin.service';
+import { DEFAULT_SERVER } from '../../../database/config/tenant-servers.config';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { LockHolder, MigrationLockService } from '../../../modules/database/migration-lock.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 import { SchemaMigrationService } from '../../../modules/database/schema-migration.service';
-import { SocieteRegistryService } from '../../../modules/societes/societe-registry.service';
+import { SocieteRecord, SocieteRegistryService } from '../../../modules/societes/societe-registry.service';
 import { BackupSummary } from '../backup/backup-manifest';
 import { BackupCatalogService } from '../backup/backup-catalog.service';
 import { exactRowCounts, listRelations } from '../catalogue/catalogue';
-import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
+import {
+  JournalContents,
+  MigrationJournalService,
+} from '../../../modules/database/journal/migration-journal.service';
 import { RollbackStateFile } from '../rollback/rollback-state';
 import { databaseStatus, DatabaseStatus, unreadableStatus } from './database-status';
 import { elsewhere, expectedDatabases } from './expected-databases';
-import { ServerStatus, ServerStatusService } from './server-status.service';
+import { ServerCatalogue, ServerStatus, ServerStatusService } from './server-status.service';
 
 export type MonolithStatus = {
   database: string;
@@ -60,45 +64,50 @@ export class MigrationStatusService {
     private readonly servers: ServerStatusService,
   ) {}
 
+  /**
+   * Round trips are what status spends its time on (a few milliseconds of work each), so the default
+   * server's catalogue (version, sizes, connections, lock) is read on one connection, AUTH's journal and
+   * sociétés on one more, then the monolith, the databases (8 at a time), the online split and the
+   * other servers all at once.
+   */
   async collect(): Promise<StatusReport> {
     const config = this.configService.config;
-    const server = await this.server();
     const rollbackFile = new RollbackStateFile(config);
     const rollbackState = rollbackFile.read();
+    const catalogue = await this.catalogue();
+    const infos = new Map(catalogue.server.infos.map((info) => [info.name, info]));
     // An interrupted rollback can leave AUTH closed to connections: the journal and the sociétés are
     // then unreadable, and status says so rather than failing, so the operator sees where things stand.
-    const [auth] = await this.admin.list({}, [config.authDatabase]);
+    const auth = infos.get(config.authDatabase);
     const authClosed = auth !== undefined && !auth.acceptsConnections;
-    const [monolith, journal, societes, lock] = await Promise.all([
-      this.monolith(),
-      authClosed ? null : this.journal.read(),
-      authClosed ? [] : this.societes.list(),
-      this.lock.holder(),
-    ]);
+    const { journal, societes } =
+      auth && !authClosed ? await this.readAuth() : { journal: null, societes: [] };
     const entries = [...expectedDatabases(config, societes, journal, rollbackState)];
-    const onDefaultServer = entries.filter(([, where]) => !elsewhere(where)).map(([name]) => name);
-    const infos = new Map((await this.admin.list({}, onDefaultServer)).map((info) => [info.name, info]));
     const services = {
       connections: this.connections,
       admin: this.admin,
       schemaMigrations: this.schemaMigrations,
       authDatabase: config.authDatabase,
     };
-    const databases = await mapWithConcurrency(entries, Math.min(8, config.tenantMaxDataSources), (entry) =>
-      databaseStatus(services, entry, infos.get(entry[0]), rollbackState),
-    );
+    const [monolith, databases, online, servers] = await Promise.all([
+      this.monolith(infos.get(config.monolithDatabase)),
+      mapWithConcurrency(entries, Math.min(8, config.tenantMaxDataSources), (entry) =>
+        databaseStatus(services, entry, elsewhere(entry[1]) ? undefined : infos.get(entry[0]), rollbackState),
+      ),
+      // Only where AUTH exists: before the split, status must not even try to open it.
+      authClosed || !auth
+        ? null
+        : readOnlineStatus(this.connections, {
+            auth: config.authDatabase,
+            monolith: config.monolithDatabase,
+          }),
+      this.servers.collect(societes, new Map([[DEFAULT_SERVER, catalogue.server]])),
+    ]);
     return {
-      server: { host: config.host, port: config.port, version: server.version },
+      server: { host: config.host, port: config.port, version: catalogue.server.version },
       monolith,
       backups: this.backups.list().map(({ manifest: _manifest, ...summary }) => summary),
-      // Only where AUTH exists: before the split, status must not even try to open it.
-      online:
-        authClosed || !auth
-          ? null
-          : await readOnlineStatus(this.connections, {
-              auth: config.authDatabase,
-              monolith: config.monolithDatabase,
-            }),
+      online,
       split: {
         status: authClosed ? 'unknown' : (journal?.split?.status ?? 'not-started'),
         startedAt: journal?.split?.startedAt ?? null,
@@ -108,27 +117,45 @@ export class MigrationStatusService {
       databases: databases.map((result, index) =>
         result.status === 'fulfilled' ? result.value : unreadableStatus(entries[index], result.reason),
       ),
-      connections: server.connections,
-      lock,
-      servers: await this.servers.collect(societes),
+      connections: catalogue.connections,
+      lock: catalogue.lock,
+      servers,
       rollbackInProgress: rollbackState ? rollbackFile.path : null,
     };
   }
 
-  private async server(): Promise<{ version: string; connections: { database: string; count: number }[] }> {
+  /** The default server's catalogue, the connections per database and the lock holder, on one connection. */
+  private async catalogue(): Promise<{
+    server: ServerCatalogue;
+    connections: { database: string; count: number }[];
+    lock: LockHolder | null;
+  }> {
     return this.connections.withClient(
       { database: this.configService.config.maintenanceDatabase },
       async (client) => {
-        const version = await client.query<{ server_version: string }>('SHOW server_version');
+        const server = await this.servers.catalogueWith(client);
         const activity = await client.query<{ database: string; count: number }>(
           'SELECT datname AS database, count(*)::int AS count FROM pg_stat_activity WHERE datname IS NOT NULL GROUP BY datname ORDER BY datname',
         );
-        return { version: version.rows[0].server_version, connections: activity.rows };
+        return { server, connections: activity.rows, lock: await this.lock.holderWith(client) };
       },
+      { applicationName: 'topsteel-status' },
     );
   }
 
-  private async monolith(): Promise<MonolithStatus> {
+  /** The journal and the sociétés, on one connection to AUTH (which exists and accepts connections). */
+  private async readAuth(): Promise<{ journal: JournalContents | null; societes: SocieteRecord[] }> {
+    return this.connections.withClient(
+      { database: this.configService.config.authDatabase },
+      async (client) => ({
+        journal: await this.journal.readWith(client),
+        societes: await this.societes.listWith(client),
+      }),
+      { applicationName: 'topsteel-status' },
+    );
+  }
+
+  private async monolith(info: DatabaseInfo | undefined): Promise<MonolithStatus> {
     const database = this.configService.config.monolithDatabase;
     const empty: MonolithStatus = {
       database,
@@ -138,7 +165,6 @@ export class MigrationStatusService {
       totalRows: 0,
       tables: [],
     };
-    const [info] = await this.admin.list({}, [database]);
     if (!info) return empty;
     // Said rather than failed on: nobody can read a closed monolith, status included.
     if (!info.acceptsConnections) return { ...empty, exists: true, closed: true };

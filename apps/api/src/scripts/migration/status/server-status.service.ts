@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_SERVER } from '../../../database/config/tenant-servers.config';
-import { DatabaseAdminService } from '../../../modules/database/database-admin.service';
+import { Client } from 'pg';
+import { DatabaseAdminService, DatabaseInfo } from '../../../modules/database/database-admin.service';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import {
   DatabaseLocation,
@@ -32,6 +33,14 @@ export type ServerStatus = {
   error?: string;
 };
 
+/** What one server's catalogue says, all read on one maintenance connection. */
+export type ServerCatalogue = {
+  version: string;
+  /** Client backends open on the whole server. */
+  connections: number;
+  infos: DatabaseInfo[];
+};
+
 type Group = { location: Omit<DatabaseLocation, 'database'>; societes: SocieteRecord[] };
 
 /**
@@ -47,7 +56,11 @@ export class ServerStatusService {
     private readonly admin: DatabaseAdminService,
   ) {}
 
-  async collect(societes: SocieteRecord[]): Promise<ServerStatus[]> {
+  /** `known`: catalogues the caller already read, by server name (db:status reads the default server's once). */
+  async collect(
+    societes: SocieteRecord[],
+    known: ReadonlyMap<string, ServerCatalogue> = new Map(),
+  ): Promise<ServerStatus[]> {
     const groups = new Map<string, Group>();
     for (const server of this.configService.config.servers)
       groups.set(server.name, { location: { server: server.name }, societes: [] });
@@ -58,7 +71,16 @@ export class ServerStatusService {
       group.societes.push(societe);
       groups.set(name, group);
     }
-    return Promise.all([...groups].map(([name, group]) => this.serverStatus(name, group)));
+    return Promise.all([...groups].map(([name, group]) => this.serverStatus(name, group, known.get(name))));
+  }
+
+  /** Version, client connections and the databases `names` (all when undefined), on one connection. */
+  async catalogueWith(client: Client, names?: string[]): Promise<ServerCatalogue> {
+    const result = await client.query<{ version: string; connections: number }>(
+      `SELECT current_setting('server_version') AS version,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections`,
+    );
+    return { ...result.rows[0], infos: await this.admin.listWith(client, names) };
   }
 
   private addressOf(location: Omit<DatabaseLocation, 'database'>): string {
@@ -66,7 +88,7 @@ export class ServerStatusService {
     return `${server.host}:${server.port}`;
   }
 
-  private async serverStatus(name: string, group: Group): Promise<ServerStatus> {
+  private async serverStatus(name: string, group: Group, known?: ServerCatalogue): Promise<ServerStatus> {
     const societes: ServerSocieteStatus[] = group.societes.map((societe) => ({
       code: societe.code,
       database: societe.database,
@@ -91,24 +113,21 @@ export class ServerStatusService {
       status.host = server.host;
       status.port = server.port;
       const location = { ...group.location, database: this.configService.config.maintenanceDatabase };
-      await this.connections.withClient(
-        location,
-        async (client) => {
-          const result = await client.query<{ version: string; connections: number }>(
-            `SELECT current_setting('server_version') AS version,
-                    (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections`,
-          );
-          status.version = result.rows[0].version;
-          status.connections = result.rows[0].connections;
-        },
-        { applicationName: 'topsteel-status' },
-      );
+      const catalogue =
+        known ??
+        (await this.connections.withClient(
+          location,
+          (client) =>
+            this.catalogueWith(
+              client,
+              societes.map((societe) => societe.database),
+            ),
+          { applicationName: 'topsteel-status' },
+        ));
+      status.version = catalogue.version;
+      status.connections = catalogue.connections;
       status.reachable = true;
-      const infos = await this.admin.list(
-        group.location,
-        societes.map((societe) => societe.database),
-      );
-      const found = new Map(infos.map((info) => [info.name, info]));
+      const found = new Map(catalogue.infos.map((info) => [info.name, info]));
       for (const societe of societes) {
         const info = found.get(societe.database);
         societe.exists = info !== undefined;

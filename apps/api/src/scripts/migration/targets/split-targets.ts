@@ -36,11 +36,14 @@ export type PreparedTargets = {
   societeId: string;
 };
 
+type Prepared = { kind: SchemaKind; location: DatabaseLocation; created: boolean; executed: string[] };
+
 /**
  * Creates what the split writes into, each step idempotent so that a rerun after any crash simply
  * continues: AUTH first with the journal (which then records every other database the tool
- * creates), SHARED, the default société's tenant database (like the monolith: same encoding and
- * collation), their 001 migrations, then the default société through the provisioning service.
+ * creates), then SHARED and the default société's tenant database side by side (like the monolith:
+ * same encoding and collation), each with its 001 migrations, then the default société through the
+ * provisioning service.
  */
 @Injectable()
 export class SplitTargets {
@@ -61,47 +64,19 @@ export class SplitTargets {
     const config = this.configService.config;
     const locations = this.locations();
     const options = await databaseOptions(monolith);
-    const created: PreparedTargets['created'] = [];
-    for (const kind of ['auth', 'shared', 'tenant'] as const) {
-      const location = locations[kind];
-      if (!(await this.admin.exists(location))) {
-        await run.step(`create ${location.database}`, () =>
-          this.createLike(location, { ...options, note: `${kind} run=${run.runId}` }),
-        );
-        created.push({ name: location.database, kind });
-      } else {
-        // The pre-flight refused one of ours that holds data the journal does not account for.
-        await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`, { resume: true });
-      }
-      if (kind === 'auth') {
-        // From here on the journal exists: the run and the split are on record before anything else is created.
-        await this.journal.withJournal(async (journal) => {
-          await journal.startRun(run.runId, run.command, hostname(), process.pid);
-          const split = await journal.split();
-          await journal.saveSplit({
-            status: 'in_progress',
-            sourceDatabase: config.monolithDatabase,
-            runId: run.runId,
-            societeId: split?.societeId,
-          });
-        });
-      }
-      await this.journal.withJournal((journal) =>
-        journal.recordDatabase({
-          name: location.database,
-          kind,
-          societeCode: kind === 'tenant' ? config.defaultSocieteCode.toUpperCase() : null,
-          host: null,
-          port: null,
-          createdByRun: run.runId,
-        }),
-      );
-      const report = await run.step(`migrate ${location.database}`, () =>
-        this.schemaMigrations.run(location, kind),
-      );
-      if (report.executed.length > 0)
-        run.info(`  ${location.database}: applied ${report.executed.join(', ')}`);
-    }
+    // AUTH first: the journal lives there and records every database created after it.
+    const auth = await this.prepareOne(run, 'auth', locations.auth, options);
+    // SHARED and the tenant depend on AUTH only, not on each other: created and migrated side by
+    // side (on a small monolith these steps are most of db:migrate's fixed cost). Both settle before
+    // anything is reported, so a failure of one never leaves the other running unobserved.
+    const others = await Promise.allSettled(
+      (['shared', 'tenant'] as const).map((kind) => this.prepareOne(run, kind, locations[kind], options)),
+    );
+    const failed = others.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const prepared = [auth, ...others.map((outcome) => (outcome as PromiseFulfilledResult<Prepared>).value)];
+    for (const { location, executed } of prepared)
+      if (executed.length > 0) run.info(`  ${location.database}: applied ${executed.join(', ')}`);
     // The société itself goes through the same provisioning as every other one (row, default site, journal).
     const provisioned = await run.step('default société', () =>
       this.provisioning.ensureSociete(
@@ -109,7 +84,60 @@ export class SplitTargets {
         { runId: run.runId, lock, onStep: (step) => run.detail(`  ${step}`) },
       ),
     );
-    return { locations, created, societeId: provisioned.societe.societeId };
+    return {
+      locations,
+      created: prepared
+        .filter((one) => one.created)
+        .map((one) => ({ name: one.location.database, kind: one.kind })),
+      societeId: provisioned.societe.societeId,
+    };
+  }
+
+  /** One target database: created (or adopted when empty), recorded in the journal, migrated. */
+  private async prepareOne(
+    run: RunContext,
+    kind: SchemaKind,
+    location: DatabaseLocation,
+    options: CreateDatabaseOptions,
+  ): Promise<Prepared> {
+    const config = this.configService.config;
+    let created = false;
+    if (!(await this.admin.exists(location))) {
+      await run.step(`create ${location.database}`, () =>
+        this.createLike(location, { ...options, note: `${kind} run=${run.runId}` }),
+      );
+      created = true;
+    } else {
+      // The pre-flight refused one of ours that holds data the journal does not account for.
+      await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`, { resume: true });
+    }
+    if (kind === 'auth') {
+      // From here on the journal exists: the run and the split are on record before anything else is created.
+      await this.journal.withJournal(async (journal) => {
+        await journal.startRun(run.runId, run.command, hostname(), process.pid);
+        const split = await journal.split();
+        await journal.saveSplit({
+          status: 'in_progress',
+          sourceDatabase: config.monolithDatabase,
+          runId: run.runId,
+          societeId: split?.societeId,
+        });
+      });
+    }
+    await this.journal.withJournal((journal) =>
+      journal.recordDatabase({
+        name: location.database,
+        kind,
+        societeCode: kind === 'tenant' ? config.defaultSocieteCode.toUpperCase() : null,
+        host: null,
+        port: null,
+        createdByRun: run.runId,
+      }),
+    );
+    const report = await run.step(`migrate ${location.database}`, () =>
+      this.schemaMigrations.run(location, kind),
+    );
+    return { kind, location, created, executed: report.executed };
   }
 
   /** Same encoding and collation as the monolith, so text is stored and compared the same way. */
