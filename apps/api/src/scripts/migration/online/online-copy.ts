@@ -90,7 +90,7 @@ type CopyContext = Parameters<typeof copyInSlotSnapshot>[1];
 
 /** Every table is copied again: a copy from an earlier slot's snapshot cannot be followed from this one. */
 async function copyAll(dependencies: OnlineDependencies, context: CopyContext, snapshot: ExportedSnapshot) {
-  const { connections, journal } = dependencies;
+  const { connections, journal, configService } = dependencies;
   const { plan, prepared, options, run, lock } = context;
   return journal.withJournal(async (repository) => {
     const engine = new CopyEngine(connections, {
@@ -101,6 +101,7 @@ async function copyAll(dependencies: OnlineDependencies, context: CopyContext, s
       journal: repository,
       run,
       lock,
+      splitTablesLargerThan: configService.config.splitTablesLargerThan,
     });
     const tables = await run.step('copy', () => engine.copy(plan.tasks));
     await run.step('restore foreign keys', () => engine.restoreConstraints(['auth', 'shared', 'tenant']));

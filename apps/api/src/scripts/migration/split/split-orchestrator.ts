@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 import { BackupCurrentDatabaseService } from '../backup-current-database';
@@ -38,6 +39,7 @@ export class SplitOrchestrator {
     private readonly dryRun: DryRunMigrationService,
     private readonly backups: BackupCurrentDatabaseService,
     private readonly splitTargets: SplitTargets,
+    private readonly configService: DatabaseConfigService,
   ) {}
 
   async split(split: SplitRun): Promise<SplitReport> {
@@ -177,6 +179,7 @@ export class SplitOrchestrator {
       pending,
       societeId: prepared.societeId,
       locations: prepared.locations,
+      splitTablesLargerThan: this.configService.config.splitTablesLargerThan,
     });
     return { ...copied, discarded };
   }
