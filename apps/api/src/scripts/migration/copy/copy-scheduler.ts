@@ -6,11 +6,13 @@
 export type CopyJob<Worker, Key> = {
   /** What a failure is reported against. */
   key: Key;
+  /** Part of a table already started (a range, its finish): still done after a shutdown request. */
+  continues?: boolean;
   run: (worker: Worker) => Promise<CopyJob<Worker, Key>[] | void>;
 };
 
 export type SchedulerHooks<Worker> = {
-  /** Checked before every job: true stops taking new ones (shutdown requested). */
+  /** Checked before every job: true stops taking new tables (shutdown requested); tables begun are finished. */
   stopped: () => boolean;
   /** After a failed job, before the worker takes another: drop its sessions. */
   afterFailure: (worker: Worker) => Promise<void>;
@@ -37,8 +39,11 @@ export async function runCopyJobs<Worker, Key>(
     for (const resume of sleepers) resume();
   };
   const work = async (worker: Worker): Promise<void> => {
-    while (!failure && !hooks.stopped()) {
-      const job = queue.shift();
+    while (!failure) {
+      const stopped = hooks.stopped();
+      const index = stopped ? queue.findIndex((candidate) => candidate.continues) : 0;
+      if (stopped && index < 0 && running === 0) return;
+      const [job] = index >= 0 ? queue.splice(index, 1) : [];
       if (!job) {
         if (running === 0) return;
         await new Promise<void>((resume) => waiting.push(resume));

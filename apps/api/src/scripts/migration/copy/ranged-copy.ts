@@ -40,8 +40,9 @@ type RangedLoad = {
  * aside (in the journal first) and truncate it, then one job per block range of the source, every
  * range read in the same exported snapshot by whichever worker is free and committed on its own;
  * the last range to finish rebuilds the indexes and checksums the table. Until then the journal
- * records the table as a range load in progress: an interrupted run leaves part of the rows, and
- * the next run truncates the table and loads it again, whole (never a range twice).
+ * records the table as a range load in progress: a run killed meanwhile leaves part of the rows,
+ * and the next run truncates the table and loads it again, whole (never a range twice). SIGINT or
+ * SIGTERM lets the table's remaining ranges and finish run, as a whole-table load finishes.
  */
 export function rangedTableJob<Worker>(
   task: CopyTask,
@@ -92,6 +93,7 @@ function rangeJob<Worker>(
   const { task, progress } = load;
   return {
     key: task,
+    continues: true,
     run: (worker) =>
       failing(progress, async () => {
         context.lock.assertHeld();
@@ -116,6 +118,7 @@ function finishJob<Worker>(load: RangedLoad, context: RangedCopyContext<Worker>)
   const { journal, run } = context;
   return {
     key: task,
+    continues: true,
     run: (worker) =>
       failing(progress, async () => {
         context.lock.assertHeld();

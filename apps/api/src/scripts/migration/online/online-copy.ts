@@ -60,7 +60,11 @@ export async function copyInSlotSnapshot(
   );
   try {
     // The same steps as the offline split's snapshot phase, in the slot's snapshot.
-    const content = await fingerprintSnapshot(snapshot, await assertPlanMatchesSnapshot(plan, snapshot));
+    const content = await fingerprintSnapshot(
+      snapshot,
+      await assertPlanMatchesSnapshot(plan, snapshot),
+      context.options.jobs,
+    );
     const backup = await backupStep(backups, monolith, snapshot, content, run);
     await recordSplitStart(journal, {
       monolith: monolith.database,
