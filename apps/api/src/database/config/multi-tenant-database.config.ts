@@ -44,6 +44,8 @@ export type MultiTenantDatabaseConfig = {
   servers: TenantServer[];
   /** TENANT_SERVER_MAX_CONNECTIONS: most tenant connections the tool opens on one server at once. */
   tenantServerMaxConnections: number;
+  /** SPLIT_TABLES_LARGER_THAN_KB, in bytes: the split copies larger tables in block ranges, several workers each. */
+  splitTablesLargerThan: number;
 };
 
 /** Longest société code such that `<prefix>_<code>` stays a valid database name. */
@@ -152,6 +154,7 @@ export function loadMultiTenantDatabaseConfig(
     pgBinDir: env.PG_BIN_DIR ? folder('PG_BIN_DIR', '') : undefined,
     servers: readTenantServers(reader, { host, port, username, password: secret }),
     tenantServerMaxConnections: reader.integer('TENANT_SERVER_MAX_CONNECTIONS', 4, 1, 1000),
+    splitTablesLargerThan: reader.integer('SPLIT_TABLES_LARGER_THAN_KB', 65536, 8, 1073741824) * 1024,
   };
   reader.assertValid();
   return config;

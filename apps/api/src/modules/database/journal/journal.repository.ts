@@ -5,6 +5,7 @@ import {
   CreatedDatabase,
   DatabaseSnapshot,
   DeferredConstraint,
+  RangeLoad,
   SplitState,
   SplitStatus,
   TableCopyState,
@@ -226,6 +227,33 @@ export class JournalRepository {
     await this.client.query('DELETE FROM migration_journal.deferred_constraints WHERE target_database = $1', [
       targetDatabase,
     ]);
+  }
+
+  /** Recorded before the table is truncated and its structures dropped; kept until it is complete again. */
+  async saveRangeLoad(load: RangeLoad): Promise<void> {
+    await this.client.query(
+      `INSERT INTO migration_journal.range_loads (target_database, target_table, structures) VALUES ($1, $2, $3)
+       ON CONFLICT (target_database, target_table) DO UPDATE SET structures = EXCLUDED.structures, started_at = now()`,
+      [load.targetDatabase, load.targetTable, JSON.stringify(load.structures)],
+    );
+  }
+
+  async rangeLoads(): Promise<RangeLoad[]> {
+    const result = await this.client.query<Row>(
+      'SELECT * FROM migration_journal.range_loads ORDER BY target_database, target_table',
+    );
+    return result.rows.map((row) => ({
+      targetDatabase: String(row.target_database),
+      targetTable: String(row.target_table),
+      structures: row.structures as RangeLoad['structures'],
+    }));
+  }
+
+  async forgetRangeLoad(targetDatabase: string, targetTable: string): Promise<void> {
+    await this.client.query(
+      'DELETE FROM migration_journal.range_loads WHERE target_database = $1 AND target_table = $2',
+      [targetDatabase, targetTable],
+    );
   }
 
   async saveReferenceBaselines(baselines: Map<string, number>): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The journal lives in AUTH, in its own schema so it never mixes with migrated tables. It records
  * which databases the tool created (rollback drops only those), the split's progress table by
- * table (resume), the constraints set aside during the load, and the content of the new
+ * table (resume), the constraints set aside during the load, the tables being loaded in block
+ * ranges (with the indexes set aside for them), and the content of the new
  * databases at completion (rollback compares against it to find data written after the cutover).
  */
 export const JOURNAL_SCHEMA = 'migration_journal';
@@ -61,6 +62,13 @@ CREATE TABLE IF NOT EXISTS migration_journal.deferred_constraints (
   constraint_name text NOT NULL,
   definition text NOT NULL,
   PRIMARY KEY (target_database, table_name, constraint_name)
+);
+CREATE TABLE IF NOT EXISTS migration_journal.range_loads (
+  target_database text NOT NULL,
+  target_table text NOT NULL,
+  structures jsonb NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (target_database, target_table)
 );
 CREATE TABLE IF NOT EXISTS migration_journal.reference_baselines (
   reference text PRIMARY KEY,
@@ -124,6 +132,8 @@ export const JOURNAL_ADDED_COLUMNS = [
   { table: 'online_split', column: 'reverse_sync', definition: 'jsonb' },
   // db:societe:move (issue 16): one row per société being moved; JOURNAL_DDL creates the table.
   { table: 'societe_moves', column: 'step', definition: 'text' },
+  // Tables loaded in block ranges by several workers (issue 20): a journal without it gets it from JOURNAL_DDL.
+  { table: 'range_loads', column: 'structures', definition: "jsonb NOT NULL DEFAULT '[]'" },
 ] as const;
 
 export const JOURNAL_UPGRADE_DDL = JOURNAL_ADDED_COLUMNS.map(

@@ -55,6 +55,20 @@ export type DeferredConstraint = {
   definition: string;
 };
 
+/** An index or key of a target table, as statements: set aside while the table loads, rebuilt after. */
+export type SetAsideStructure = { name: string; drop: string; create: string };
+
+/**
+ * A target table being loaded in block ranges by several sessions: its rows arrive in several
+ * commits, so until the load finishes it holds a part of the monolith's rows that the tool wrote,
+ * and its indexes and keys are only in the journal.
+ */
+export type RangeLoad = {
+  targetDatabase: string;
+  targetTable: string;
+  structures: SetAsideStructure[];
+};
+
 /** Per-table counts and checksums of a new database, taken when the split completes. */
 export type DatabaseSnapshot = {
   database: string;

@@ -9,9 +9,13 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { JournalRepository } from '../../../modules/database/journal/journal.repository';
+import { SetAsideStructure } from '../../../modules/database/journal/journal.types';
 import { MigrationException, MigrationExceptionCode } from '../migration.exception';
 import { CopyTask } from '../plan/plan-resolver';
 import { ExportedSnapshot } from '../snapshot/exported-snapshot';
+import { CopiedTable } from './copied-table.types';
+import { CopyJob, runCopyJobs } from './copy-scheduler';
+import { rangedTableJob } from './ranged-copy';
 import { deferForeignKeys, restoreForeignKeys } from './constraint-deferral';
 import { copyTable, targetColumnNames } from './table-copier';
 
@@ -24,19 +28,17 @@ export type CopyEngineOptions = {
   run: RunContext;
   /** Checked before every table: nothing is written once the migration lock is lost. */
   lock: HeldLock;
+  /**
+   * Tables larger than this (bytes, as the plan measured them) are copied in block ranges by
+   * several workers at once (SPLIT_TABLES_LARGER_THAN_KB); unset or with one worker, never.
+   */
+  splitTablesLargerThan?: number;
 };
 
-export type CopiedTable = {
-  source: string;
-  target: string;
-  database: SchemaKind;
-  rows: number;
-  durationMs: number;
-  /** Within durationMs: streaming the rows, rebuilding indexes and keys, the checksum before COMMIT. */
-  loadMs: number;
-  indexMs: number;
-  checksumMs: number;
-};
+export type { CopiedTable } from './copied-table.types';
+
+/** Per index-building session; several tables build side by side. */
+const MAINTENANCE_WORK_MEM = '256MB';
 
 type Worker = { source?: Client; targets: Map<SchemaKind, Client> };
 
@@ -53,36 +55,54 @@ export class CopyEngine {
   ) {}
 
   async copy(tasks: CopyTask[]): Promise<CopiedTable[]> {
-    const { run } = this.options;
+    const { run, jobs } = this.options;
     await this.deferForeignKeys([...new Set(tasks.map((task) => task.database))]);
     const encoding = await this.sourceEncoding();
-    const queue = [...tasks].sort((left, right) => right.sizeBytes - left.sizeBytes);
+    const setAside = await this.rangeLoads();
+    const threshold = this.options.splitTablesLargerThan;
+    const inRanges = (task: CopyTask) => jobs > 1 && threshold !== undefined && task.sizeBytes > threshold;
     const copied: CopiedTable[] = [];
-    let failure: { task: CopyTask; error: unknown } | undefined;
-    const work = async (worker: Worker): Promise<void> => {
-      while (queue.length > 0 && !failure && !run.shutdown.requested) {
-        const task = queue.shift() as CopyTask;
-        try {
-          copied.push(await this.copyOne(worker, task, encoding));
-        } catch (error) {
-          failure ??= { task, error };
-          // A session that failed mid-COPY is in an unknown state: drop it, the next table opens a new one.
-          await closeWorker(worker);
-        }
-      }
-    };
+    const queue = [...tasks]
+      .sort((left, right) => right.sizeBytes - left.sizeBytes)
+      .map((task): CopyJob<Worker, CopyTask> => {
+        const structures = setAside.get(`${this.options.locations[task.database].database}.${task.target}`);
+        if (!inRanges(task))
+          return {
+            key: task,
+            run: async (worker) => void copied.push(await this.copyOne(worker, task, encoding, structures)),
+          };
+        return rangedTableJob<Worker>(task, structures ?? [], {
+          ...this.options,
+          targetDatabase: this.options.locations[task.database].database,
+          workers: jobs,
+          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+          sessions: (worker, ranged) => this.sessions(worker, ranged, encoding),
+          done: (table) => copied.push(table),
+        });
+      });
     const workers: Worker[] = Array.from(
-      { length: Math.max(1, Math.min(this.options.jobs, tasks.length)) },
+      { length: Math.max(1, Math.min(jobs, tasks.some(inRanges) ? jobs : tasks.length)) },
       () => ({ targets: new Map() }),
     );
+    let failure: { key: CopyTask; error: unknown } | undefined;
     try {
-      await Promise.all(workers.map(work));
+      failure = await runCopyJobs(workers, queue, {
+        stopped: () => Boolean(run.shutdown.requested),
+        // A session that failed mid-COPY is in an unknown state: drop it, the next job opens a new one.
+        afterFailure: closeWorker,
+      });
     } finally {
       await Promise.all(workers.map(closeWorker));
     }
-    if (failure) throw copyFailed(failure.task, failure.error);
+    if (failure) throw copyFailed(failure.key, failure.error);
     run.shutdown.throwIfRequested();
     return copied;
+  }
+
+  /** Indexes and keys that interrupted range loads set aside, by `database.table`. */
+  private async rangeLoads(): Promise<Map<string, SetAsideStructure[]>> {
+    const loads = await this.options.journal.rangeLoads();
+    return new Map(loads.map((load) => [`${load.targetDatabase}.${load.targetTable}`, load.structures]));
   }
 
   /** Foreign keys of every target database set aside (recorded in the journal first) while loading. */
@@ -113,7 +133,12 @@ export class CopyEngine {
   }
 
   /** One table: one target transaction, journaled as copying then copied with its load checksum. */
-  private async copyOne(worker: Worker, task: CopyTask, encoding: string): Promise<CopiedTable> {
+  private async copyOne(
+    worker: Worker,
+    task: CopyTask,
+    encoding: string,
+    setAside?: SetAsideStructure[],
+  ): Promise<CopiedTable> {
     const { journal, run, locations } = this.options;
     this.options.lock.assertHeld();
     const started = Date.now();
@@ -128,8 +153,9 @@ export class CopyEngine {
       await journal.setTableState({ ...state, status: 'copying', rows: null, checksum: null }, run.runId);
       const { rows, checksum, loadMs, indexMs, checksumMs } = await copyTable(source, target, task, {
         societeId: this.options.societeId,
-        maintenanceWorkMem: '256MB',
+        maintenanceWorkMem: MAINTENANCE_WORK_MEM,
         onRows: (count) => progress.update(count),
+        setAside,
       });
       await journal.setTableState(
         {
@@ -142,6 +168,7 @@ export class CopyEngine {
         },
         run.runId,
       );
+      if (setAside) await journal.forgetRangeLoad(state.targetDatabase, state.targetTable);
       progress.finish(`${rows} rows`);
       const durationMs = Date.now() - started;
       run.log('copy table', { table: `${task.database}.${task.target}`, rows, durationMs });

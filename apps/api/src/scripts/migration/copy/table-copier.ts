@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
 import { checksumSql } from '../catalogue/catalogue';
 import { CopyTask } from '../plan/plan-resolver';
+import { SetAsideStructure } from '../../../modules/database/journal/journal.types';
 import { BinaryCopyRowCounter } from './binary-copy-row-counter';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -14,6 +15,8 @@ export type CopyContext = {
   /** Per-session memory for index builds; several tables build side by side. */
   maintenanceWorkMem: string;
   onRows?: (rows: number) => void;
+  /** Indexes and keys an interrupted range load of this table set aside (from the journal). */
+  setAside?: SetAsideStructure[];
 };
 
 /**
@@ -46,12 +49,14 @@ export function projectionExpressions(task: CopyTask, societeId: string): string
   return [...columns, ...added];
 }
 
-export function sourceProjection(task: CopyTask, societeId: string): string {
+/** `where`: a block range of the source (a condition on `t.ctid` only), for a table copied in ranges. */
+export function sourceProjection(task: CopyTask, societeId: string, where?: string): string {
   const names = targetColumnNames(task).map(quoteIdentifier);
   const select = projectionExpressions(task, societeId).map(
     (expression, index) => `${expression} AS ${names[index]}`,
   );
-  return `SELECT ${select.join(', ')} FROM ${quoteQualified('public', task.source)} AS t`;
+  const from = `SELECT ${select.join(', ')} FROM ${quoteQualified('public', task.source)} AS t`;
+  return where ? `${from} WHERE ${where}` : from;
 }
 
 /** The target columns a copy writes, in order: the legacy ones, then the added ones. */
@@ -63,10 +68,8 @@ export function targetColumnList(task: CopyTask): string {
   return targetColumnNames(task).map(quoteIdentifier).join(', ');
 }
 
-type Rebuild = { drop: string; create: string };
-
 /** Primary keys, unique/exclusion constraints and plain indexes of a table, as statements to drop and rebuild. */
-async function secondaryStructures(target: Client, table: string): Promise<Rebuild[]> {
+export async function secondaryStructures(target: Client, table: string): Promise<SetAsideStructure[]> {
   const qualified = quoteQualified('public', table);
   const constraints = await target.query<{ name: string; definition: string }>(
     `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
@@ -81,12 +84,42 @@ async function secondaryStructures(target: Client, table: string): Promise<Rebui
   );
   return [
     ...constraints.rows.map((row) => ({
+      name: row.name,
       drop: `ALTER TABLE ${qualified} DROP CONSTRAINT ${quoteIdentifier(row.name)}`,
       create: `ALTER TABLE ${qualified} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition}`,
     })),
     // regclass::text is already quoted where needed and schema-qualified when off the search_path.
-    ...indexes.rows.map((row) => ({ drop: `DROP INDEX ${row.name}`, create: row.definition })),
+    ...indexes.rows.map((row) => ({
+      name: row.name,
+      drop: `DROP INDEX ${row.name}`,
+      create: row.definition,
+    })),
   ];
+}
+
+/** What a structure read back from the journal must look like before it is sent to the server. */
+const STRUCTURE_DEFINITION = /^(CREATE (UNIQUE )?INDEX |ALTER TABLE [^;]* ADD CONSTRAINT )[^;]*$/;
+
+/**
+ * The structures a load rebuilds: those the table has now (dropped before the load), and those an
+ * interrupted range load set aside and recorded in the journal (already dropped; only rebuilt).
+ */
+export async function structuresToRebuild(
+  target: Client,
+  table: string,
+  setAside: SetAsideStructure[] = [],
+): Promise<{ present: SetAsideStructure[]; all: SetAsideStructure[] }> {
+  const present = await secondaryStructures(target, table);
+  const names = new Set(present.map((structure) => structure.name));
+  const missing = setAside.filter((structure) => !names.has(structure.name));
+  for (const structure of missing) {
+    // The journal is only as trustworthy as AUTH: a statement that is not an index or key is refused.
+    if (!STRUCTURE_DEFINITION.test(structure.create))
+      throw new Error(
+        `the journal holds an unexpected definition for ${table}.${structure.name}; refusing to run it`,
+      );
+  }
+  return { present, all: [...present, ...missing] };
 }
 
 /**
@@ -110,8 +143,8 @@ export async function copyTable(
     await target.query(
       `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${context.maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`,
     );
-    const structures = await secondaryStructures(target, task.target);
-    for (const structure of structures) await target.query(structure.drop);
+    const { present, all: structures } = await structuresToRebuild(target, task.target, context.setAside);
+    for (const structure of present) await target.query(structure.drop);
     await target.query(`TRUNCATE ${qualified}`);
     const writer = target.query(
       copyFrom(`COPY ${qualified} (${targetColumnList(task)}) FROM STDIN (FORMAT binary, FREEZE)`),

@@ -60,7 +60,11 @@ export async function copyInSlotSnapshot(
   );
   try {
     // The same steps as the offline split's snapshot phase, in the slot's snapshot.
-    const content = await fingerprintSnapshot(snapshot, await assertPlanMatchesSnapshot(plan, snapshot));
+    const content = await fingerprintSnapshot(
+      snapshot,
+      await assertPlanMatchesSnapshot(plan, snapshot),
+      context.options.jobs,
+    );
     const backup = await backupStep(backups, monolith, snapshot, content, run);
     await recordSplitStart(journal, {
       monolith: monolith.database,
@@ -90,7 +94,7 @@ type CopyContext = Parameters<typeof copyInSlotSnapshot>[1];
 
 /** Every table is copied again: a copy from an earlier slot's snapshot cannot be followed from this one. */
 async function copyAll(dependencies: OnlineDependencies, context: CopyContext, snapshot: ExportedSnapshot) {
-  const { connections, journal } = dependencies;
+  const { connections, journal, configService } = dependencies;
   const { plan, prepared, options, run, lock } = context;
   return journal.withJournal(async (repository) => {
     const engine = new CopyEngine(connections, {
@@ -101,6 +105,7 @@ async function copyAll(dependencies: OnlineDependencies, context: CopyContext, s
       journal: repository,
       run,
       lock,
+      splitTablesLargerThan: configService.config.splitTablesLargerThan,
     });
     const tables = await run.step('copy', () => engine.copy(plan.tasks));
     await run.step('restore foreign keys', () => engine.restoreConstraints(['auth', 'shared', 'tenant']));

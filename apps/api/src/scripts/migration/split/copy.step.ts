@@ -36,7 +36,12 @@ export async function pendingTables(
   },
 ): Promise<{ pending: CopyTask[]; discarded?: { tables: string[]; folder: string } }> {
   const states = (await journal.read())?.tables ?? [];
-  const { pending, changed } = await classifyTargets(connections, { ...plan, states });
+  const rangeLoads = await journal.withJournal((repository) => repository.rangeLoads());
+  const { pending, changed } = await classifyTargets(connections, {
+    ...plan,
+    states,
+    rangeLoads: new Set(rangeLoads.map((load) => `${load.targetDatabase}.${load.targetTable}`)),
+  });
   if (changed.length === 0) return { pending };
   const names = changed.map((change) => `${change.database}.${change.table}`);
   const described = changed.map(describeChange).join('\n');
@@ -73,6 +78,7 @@ export async function copyStep(
     pending: CopyTask[];
     societeId: string;
     locations: Record<SchemaKind, DatabaseLocation>;
+    splitTablesLargerThan: number;
   },
 ): Promise<CopyOutcome> {
   const { run, lock, options } = split;
@@ -85,6 +91,7 @@ export async function copyStep(
       journal: repository,
       run,
       lock,
+      splitTablesLargerThan: copy.splitTablesLargerThan,
     });
     const copyTime = timer();
     const copied = await run.step('copy', () => engine.copy(copy.pending));

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { RunContext } from '../../../common/run/run-context';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
 import { BackupCurrentDatabaseService } from '../backup-current-database';
@@ -27,14 +28,18 @@ export async function assertPlanMatchesSnapshot(
 
 /**
  * Step 2b: the content and structure of the monolith in the snapshot. The structure too: a backup
- * is reused only if it also holds the monolith's schema as it is.
+ * is reused only if it also holds the monolith's schema as it is. It reads every row: `jobs`
+ * sessions share it (the copy workers have not opened theirs yet, so this stays in the budget).
  */
 export async function fingerprintSnapshot(
   snapshot: ExportedSnapshot,
   sourceTables: FingerprintTarget[],
+  jobs = 1,
 ): Promise<DatabaseFingerprint> {
-  const sessions = [await snapshot.join('topsteel-migrate-fingerprint')];
+  const sessions: Client[] = [];
   try {
+    for (let index = 0; index < Math.max(1, jobs); index++)
+      sessions.push(await snapshot.join('topsteel-migrate-fingerprint'));
     const schema = await computeSchemaFingerprint(sessions[0]);
     return { tables: await computeFingerprints(sessions, sourceTables), schema };
   } finally {

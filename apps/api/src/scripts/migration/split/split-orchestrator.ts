@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 import { BackupCurrentDatabaseService } from '../backup-current-database';
@@ -38,6 +39,7 @@ export class SplitOrchestrator {
     private readonly dryRun: DryRunMigrationService,
     private readonly backups: BackupCurrentDatabaseService,
     private readonly splitTargets: SplitTargets,
+    private readonly configService: DatabaseConfigService,
   ) {}
 
   async split(split: SplitRun): Promise<SplitReport> {
@@ -57,16 +59,19 @@ export class SplitOrchestrator {
       targets.linkUsers(prepared.societeId),
     );
     const linkUsersMs = linkUsersTime();
-    const analyzeTime = timer();
-    await run.step('analyze', () => targets.analyze());
-    const analyzeMs = analyzeTime();
-
     let journalTime = timer();
     await recordVerifying(this.journal, monolith.database, run);
     let journalMs = staged.journalMs + journalTime();
+    // ANALYZE only feeds the planner of the app to come: it runs beside the verification, whose
+    // scans do not need statistics, instead of before it on the critical path.
+    const analyzeTime = timer();
+    const analyzed = run.step('analyze', () => targets.analyze()).then(analyzeTime);
     const verifyTime = timer();
-    const verification = await verifyStep(this.connections, split, plan, prepared);
+    const verification = await verifyStep(this.connections, split, plan, prepared).finally(() =>
+      analyzed.catch(() => undefined),
+    );
     const verifyMs = verifyTime();
+    const analyzeMs = await analyzed;
     split.lock.assertHeld();
     journalTime = timer();
     await recordSplitOutcome(this.journal, {
@@ -135,7 +140,7 @@ export class SplitOrchestrator {
     const prepareTime = timer();
     const sourceTables = await assertPlanMatchesSnapshot(plan, snapshot);
     const [content, prepared] = await Promise.all([
-      fingerprintSnapshot(snapshot, sourceTables),
+      fingerprintSnapshot(snapshot, sourceTables, split.options.jobs),
       run.step('prepare databases', () => targets.prepare(run, snapshot.client, lock)),
     ]);
     const prepareMs = prepareTime();
@@ -177,6 +182,7 @@ export class SplitOrchestrator {
       pending,
       societeId: prepared.societeId,
       locations: prepared.locations,
+      splitTablesLargerThan: this.configService.config.splitTablesLargerThan,
     });
     return { ...copied, discarded };
   }

@@ -109,7 +109,8 @@ export async function changedTargetTables(
  * tool did not write. A table is copied again when the tool never finished loading it or the
  * monolith changed since; it counts as changed when it differs from the tool's last load, or, never
  * loaded, holds rows that are not the monolith's (a crash between the load's commit and its
- * journal entry leaves exactly the monolith's rows: recopying those loses nothing).
+ * journal entry leaves exactly the monolith's rows: recopying those loses nothing; an unfinished
+ * range load leaves a part of them, which the tool wrote: recopying those loses nothing either).
  */
 export async function classifyTargets(
   connections: PostgresConnectionFactory,
@@ -118,6 +119,8 @@ export async function classifyTargets(
     locations: Record<SchemaKind, DatabaseLocation>;
     states: TableCopyState[];
     source: Record<string, TableFingerprint>;
+    /** `database.table` of the range loads the journal records as unfinished: part of the monolith's rows, written by the tool. */
+    rangeLoads?: Set<string>;
   },
 ): Promise<{ pending: CopyTask[]; changed: TargetChange[] }> {
   const states = new Map(plan.states.map((state) => [key(state.targetDatabase, state.targetTable), state]));
@@ -150,7 +153,9 @@ export async function classifyTargets(
             if (!sameAsSource(found?.checksums[1])) pending.push(task);
             continue;
           }
-          if (found && found.rows > 0 && !sameAsSource(found.checksums[0])) changed.push(change());
+          const unfinishedRanges = plan.rangeLoads?.has(key(location.database, task.target)) ?? false;
+          if (found && found.rows > 0 && !unfinishedRanges && !sameAsSource(found.checksums[0]))
+            changed.push(change());
           pending.push(task);
         }
       },
