@@ -15,7 +15,7 @@ import { routingScenario } from './routing.scenario';
 import { serversScenario } from './servers.scenario';
 import { ensureMonolith, migrateOnce, splitScenario } from './split.scenario';
 import { startupScenario } from './startup.scenario';
-import { LogicalServer, startLogicalServer } from './logical-server';
+import { withBenchCluster } from './bench-cluster';
 import { OnlineFigures, onlineScenario } from './online.scenario';
 
 const usage = `npm run bench -- [--scale 1000] [--small-scale 100] [--runs 3] [--tenants 200] [--server-tenants 1000]
@@ -45,24 +45,20 @@ before and after it: on a shared machine, read its seconds with that in mind.`;
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
-/** Runs `work` on a throwaway wal_level=logical cluster, removed afterwards, on failure and on Ctrl-C too. */
-async function withLogicalServer<T>(work: (server: LogicalServer) => Promise<T>): Promise<T> {
-  const server = await startLogicalServer();
-  const interrupted = (signal: NodeJS.Signals) => {
-    server.stop();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  try {
-    return await work(server);
-  } finally {
-    // Handlers kept until the cluster is gone: a Ctrl-C during the stop must not leave its folder.
-    server.stop();
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
-  }
-}
+/**
+ * The online scenario's cluster: wal_level=logical (the server the other scenarios measure has
+ * replica, and changing it needs a restart), otherwise the system server's memory and WAL settings
+ * (shared_buffers 128 MB, max_wal_size 1 GB, fsync on) so that its offline split compares with the
+ * other scenarios' figures.
+ */
+const LOGICAL_SETTINGS = {
+  wal_level: 'logical',
+  max_wal_senders: 10,
+  max_replication_slots: 10,
+  max_connections: 100,
+  shared_buffers: '128MB',
+  max_wal_size: '1GB',
+};
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -178,7 +174,7 @@ async function main(): Promise<number> {
 
   if (only.has('online')) {
     const scales = values['online-scales'].split(',').map(Number);
-    results.online = await withLogicalServer(async (logical) => {
+    results.online = await withBenchCluster({ settings: LOGICAL_SETTINGS }, async (logical) => {
       const figures: OnlineFigures[] = [];
       for (const onlineScale of scales) {
         log(

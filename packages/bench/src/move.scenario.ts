@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { BenchInstallation, CLI } from './bench-environment';
-import { startExtraServer } from './extra-server';
+import { startBenchCluster } from './bench-cluster';
 import { checked, figure, Figure, run } from './measure';
 import { ensureMonolith, migrateOnce } from './split.scenario';
 
@@ -37,7 +37,7 @@ export async function moveScenario(
 ): Promise<MoveFigures> {
   await ensureMonolith(installation, scale);
   if (!(await installation.exists(installation.tenant))) await migrateOnce(installation);
-  const extra = await startExtraServer(EXTRA_PASSWORD);
+  const extra = await startBenchCluster({ password: EXTRA_PASSWORD, settings: { max_connections: 40 } });
   try {
     const env = installation.env({
       TENANT_SERVERS: `bench=127.0.0.1:${extra.port}`,
