@@ -243,7 +243,7 @@ export class CopyEngine {
  * Set after connecting: the driver always announces client_encoding=UTF8 in its start-up packet,
  * which would override a -c option.
  */
-async function speakEncoding(client: Client, encoding: string): Promise<Client> {
+export async function speakEncoding(client: Client, encoding: string): Promise<Client> {
   try {
     await client.query("SELECT set_config('client_encoding', $1, false)", [encoding]);
     return client;

@@ -3,10 +3,15 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { quoteQualified } from '../../../common/identifiers/identifier';
 import { SetAsideStructure } from '../../../modules/database/journal/journal.types';
-import { checksumSql } from '../catalogue/catalogue';
 import { CopyTask } from '../plan/plan-resolver';
 import { BinaryCopyRowCounter } from './binary-copy-row-counter';
-import { sourceProjection, structuresToRebuild, targetColumnList, targetColumnNames } from './table-copier';
+import {
+  loadSettingsSql,
+  rebuildAndChecksum,
+  sourceProjection,
+  structuresToRebuild,
+  targetColumnList,
+} from './table-copier';
 
 /** Heap blocks [from, to) of the source; null: from the first block, or to the last one (even one added since). */
 export type BlockRange = { from: number | null; to: number | null };
@@ -109,22 +114,10 @@ export async function finishRanges(
 ): Promise<{ rows: number; checksum: string; indexMs: number; checksumMs: number }> {
   await target.query('BEGIN');
   try {
-    await target.query(
-      `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`,
-    );
-    const indexStarted = Date.now();
-    for (const structure of structures) await target.query(structure.create);
-    const checksumStarted = Date.now();
-    const loaded = await target.query<{ rows: string; checksum: string }>(
-      checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
-    );
+    await target.query(loadSettingsSql(maintenanceWorkMem));
+    const finished = await rebuildAndChecksum(target, task, structures);
     await target.query('COMMIT');
-    return {
-      rows: Number(loaded.rows[0].rows),
-      checksum: loaded.rows[0].checksum,
-      indexMs: checksumStarted - indexStarted,
-      checksumMs: Date.now() - checksumStarted,
-    };
+    return finished;
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;

@@ -122,6 +122,34 @@ export async function structuresToRebuild(
   return { present, all: [...present, ...missing] };
 }
 
+/** The load transaction's settings: its durability is the commit of the whole split, not of each table. */
+export function loadSettingsSql(maintenanceWorkMem: string): string {
+  return `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`;
+}
+
+/**
+ * In the load's transaction, once the rows are in: the set-aside indexes and keys rebuilt, then the
+ * table checksummed over the written columns, so the checksum is exactly what the commit makes visible.
+ */
+export async function rebuildAndChecksum(
+  target: Client,
+  task: CopyTask,
+  structures: SetAsideStructure[],
+): Promise<{ rows: number; checksum: string; indexMs: number; checksumMs: number }> {
+  const indexStarted = Date.now();
+  for (const structure of structures) await target.query(structure.create);
+  const checksumStarted = Date.now();
+  const loaded = await target.query<{ rows: string; checksum: string }>(
+    checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
+  );
+  return {
+    rows: Number(loaded.rows[0].rows),
+    checksum: loaded.rows[0].checksum,
+    indexMs: checksumStarted - indexStarted,
+    checksumMs: Date.now() - checksumStarted,
+  };
+}
+
 /**
  * Copies one table in one target transaction: drop its indexes and keys, truncate, stream the
  * source projection through binary COPY (FREEZE: the rows are written frozen, so the verification
@@ -140,9 +168,7 @@ export async function copyTable(
   const qualified = quoteQualified('public', task.target);
   await target.query('BEGIN');
   try {
-    await target.query(
-      `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${context.maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`,
-    );
+    await target.query(loadSettingsSql(context.maintenanceWorkMem));
     const { present, all: structures } = await structuresToRebuild(target, task.target, context.setAside);
     for (const structure of present) await target.query(structure.drop);
     await target.query(`TRUNCATE ${qualified}`);
@@ -155,19 +181,15 @@ export async function copyTable(
     const counter = new BinaryCopyRowCounter(context.onRows);
     const loadStarted = Date.now();
     await pipeline(reader, counter, writer);
-    const indexStarted = Date.now();
-    for (const structure of structures) await target.query(structure.create);
-    const checksumStarted = Date.now();
-    const loaded = await target.query<{ rows: string; checksum: string }>(
-      checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
-    );
+    const loadMs = Date.now() - loadStarted;
+    const { checksum, indexMs, checksumMs } = await rebuildAndChecksum(target, task, structures);
     await target.query('COMMIT');
     return {
       rows: writer.rowCount,
-      checksum: loaded.rows[0].checksum,
-      loadMs: indexStarted - loadStarted,
-      indexMs: checksumStarted - indexStarted,
-      checksumMs: Date.now() - checksumStarted,
+      checksum,
+      loadMs,
+      indexMs,
+      checksumMs,
     };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);

@@ -8,6 +8,7 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { deferForeignKeys, restoreForeignKeys } from '../copy/constraint-deferral';
+import { speakEncoding } from '../copy/copy-engine';
 import { copyTable } from '../copy/table-copier';
 import { MovedTable, moveTask, sequenceValues, setSequences } from './move-tables';
 
@@ -132,14 +133,7 @@ async function open(
   encoding: string,
   applicationName: string,
 ): Promise<Client> {
-  const client = await context.connections.connect(location, { applicationName });
-  try {
-    await client.query("SELECT set_config('client_encoding', $1, false)", [encoding]);
-    return client;
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
+  return speakEncoding(await context.connections.connect(location, { applicationName }), encoding);
 }
 
 async function sourceEncoding(context: MoveCopyContext): Promise<string> {
