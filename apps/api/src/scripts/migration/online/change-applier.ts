@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { quoteQualified } from '../../../common/identifiers/identifier';
+import { quoteLiteral, quoteQualified } from '../../../common/identifiers/identifier';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import {
   DatabaseLocation,
@@ -17,6 +17,7 @@ import {
   updateOneStatement,
   updateStatement,
 } from './apply-sql';
+import { canInline, inlineParameters } from './batch-sql';
 import { lsnAfter } from './lsn';
 
 /** Where each target database stands: written in the same transaction as the changes it covers. */
@@ -45,6 +46,9 @@ type Run =
 
 const RUN_LIMIT = 1000;
 
+/** Statements waiting for a target are sent once they hold this much SQL (a large source transaction). */
+const PENDING_LIMIT_BYTES = 4 * 1024 * 1024;
+
 /**
  * Fault injection for the specs only: kill -9 this process right after the first target committed
  * a source transaction that spans several targets, before the others commit.
@@ -56,14 +60,18 @@ const pick = (row: TextRow, names: string[]): TextRow =>
 
 /**
  * Applies decoded source transactions to the target databases with the copy's routing and
- * projections. Consecutive changes of one kind on one table become one set-based statement; each
- * source transaction is one transaction per target database it touches, which also records the
- * transaction's commit position there, so a restart skips exactly what a target already has.
+ * projections. Consecutive changes of one kind on one table become one set-based statement, across
+ * source transactions too. A batch of consecutive source transactions is one transaction per target
+ * database it touches, which also records there the commit position of the batch's last source
+ * transaction, so a restart skips exactly what a target already has. A batch's statements travel to
+ * a target together, as one multi-statement query, when it commits.
  */
 export class ChangeApplier {
   private readonly open = new Set<SchemaKind>();
+  private readonly pending = new Map<SchemaKind, { statements: string[]; bytes: number }>();
   private skip = new Set<SchemaKind>();
   private commitLsn: string | null = null;
+  private batchLsn: string | null = null;
   private run: Run | null = null;
   private transactionChanges = 0;
   readonly touchedTables = new Set<string>();
@@ -90,6 +98,8 @@ export class ChangeApplier {
         });
         targets.set(kind, client);
         await client.query(DETERMINISTIC_SESSION_SETTINGS);
+        // Inlined values are quoted literals: a backslash in them must stay a backslash.
+        await client.query('SET standard_conforming_strings = on');
         await client.query(POSITION_DDL);
         const found = await client.query<{ lsn: string }>(
           'SELECT commit_lsn::text AS lsn FROM topsteel_online.applied_position WHERE slot = $1',
@@ -189,23 +199,32 @@ export class ChangeApplier {
       await this.execute(database, `TRUNCATE ${tables.join(', ')}${change.cascade ? ' CASCADE' : ''}`, []);
   }
 
-  /** Makes the source transaction durable in every target it touched, then returns the changes it held. */
-  async commit(): Promise<number> {
+  /** The source transaction ends: it is part of the batch, committed with it. Returns the changes it held. */
+  endTransaction(): number {
+    this.batchLsn = this.commitLsn;
+    return this.transactionChanges;
+  }
+
+  /**
+   * Makes the batch durable in every target it touched, each with the position of the batch's last
+   * source transaction written in the same target transaction. Only call it between source transactions.
+   */
+  async commitBatch(): Promise<void> {
     await this.flush();
+    const lsn = this.batchLsn as string;
     for (const kind of this.open) {
-      const client = this.targets.get(kind) as Client;
-      await client.query(
-        `INSERT INTO topsteel_online.applied_position (slot, commit_lsn) VALUES ($1, $2)
+      this.push(
+        kind,
+        `INSERT INTO topsteel_online.applied_position (slot, commit_lsn) VALUES (${quoteLiteral(this.slot)}, ${quoteLiteral(lsn)}::pg_lsn)
          ON CONFLICT (slot) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn`,
-        [this.slot, this.commitLsn],
       );
-      await client.query('COMMIT');
-      this.positions.set(kind, this.commitLsn as string);
+      this.push(kind, 'COMMIT');
+      await this.send(kind);
+      this.positions.set(kind, lsn);
       if (CRASH_BETWEEN_COMMITS && this.open.size > 1 && kind !== [...this.open].at(-1))
         process.kill(process.pid, 'SIGKILL');
     }
     this.open.clear();
-    return this.transactionChanges;
   }
 
   async close(): Promise<void> {
@@ -215,6 +234,7 @@ export class ChangeApplier {
         ?.query('ROLLBACK')
         .catch(() => undefined);
     this.open.clear();
+    this.pending.clear();
     await Promise.all([...this.targets.values()].map((client) => client.end().catch(() => undefined)));
   }
 
@@ -257,11 +277,36 @@ export class ChangeApplier {
   }
 
   private async execute(database: SchemaKind, text: string, values: unknown[]): Promise<void> {
-    const client = this.targets.get(database) as Client;
+    const parameters = values as (string | null | (string | null)[])[];
+    if (canInline(text)) {
+      const pending = this.push(database, inlineParameters(text, parameters));
+      if (pending.bytes >= PENDING_LIMIT_BYTES) await this.send(database);
+      return;
+    }
+    this.push(database, null);
+    await this.send(database);
+    await (this.targets.get(database) as Client).query(text, values);
+  }
+
+  /** Adds a statement to what waits for the target's open transaction, opening it (BEGIN) first. */
+  private push(database: SchemaKind, statement: string | null): { statements: string[]; bytes: number } {
+    let pending = this.pending.get(database);
+    if (!pending) this.pending.set(database, (pending = { statements: [], bytes: 0 }));
     if (!this.open.has(database)) {
-      await client.query('BEGIN');
+      pending.statements.push('BEGIN');
       this.open.add(database);
     }
-    await client.query(text, values);
+    if (statement !== null) {
+      pending.statements.push(statement);
+      pending.bytes += statement.length;
+    }
+    return pending;
+  }
+
+  private async send(database: SchemaKind): Promise<void> {
+    const pending = this.pending.get(database);
+    if (!pending || pending.statements.length === 0) return;
+    this.pending.delete(database);
+    await (this.targets.get(database) as Client).query(pending.statements.join(';\n'));
   }
 }
