@@ -51,7 +51,7 @@ const PENDING_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
  * Fault injection for the specs only: kill -9 this process right after the first target committed
- * a source transaction that spans several targets, before the others commit.
+ * a batch that spans several targets, before the others commit.
  */
 const CRASH_BETWEEN_COMMITS = process.env.TOPSTEEL_FAULT_CRASH_BETWEEN_COMMITS === '1';
 
@@ -72,7 +72,8 @@ export class ChangeApplier {
   private skip = new Set<SchemaKind>();
   private commitLsn: string | null = null;
   private batchLsn: string | null = null;
-  private run: Run | null = null;
+  /** The run under way per target database: order matters within a database, not across them. */
+  private readonly runs = new Map<SchemaKind, Run>();
   private transactionChanges = 0;
   readonly touchedTables = new Set<string>();
 
@@ -136,12 +137,13 @@ export class ChangeApplier {
     this.transactionChanges++;
     if (this.skip.has(task.database)) return;
     if (change.kind === 'insert') {
-      if (this.run?.kind !== 'insert' || this.run.task !== task)
+      const run = this.runs.get(task.database);
+      if (run?.kind !== 'insert' || run.task !== task)
         await this.startRun({ kind: 'insert', task, rows: [] });
-      (this.run as Extract<Run, { kind: 'insert' }>).rows.push(change.values);
+      (this.runs.get(task.database) as Extract<Run, { kind: 'insert' }>).rows.push(change.values);
     } else if (change.relation.replicaIdentity === 'full') {
       // No key: rows are matched on their whole old image, one at a time (duplicates are legal there).
-      await this.flush();
+      await this.flush(task.database);
       const statement =
         change.kind === 'update'
           ? updateOneStatement(task, change.old ?? {}, change.values)
@@ -149,7 +151,7 @@ export class ChangeApplier {
       await this.execute(task.database, statement.text, statement.values);
     } else if (change.kind === 'update') await this.update(task, change);
     else await this.remove(task, change);
-    if (this.run && this.run.rows.length >= RUN_LIMIT) await this.flush();
+    if ((this.runs.get(task.database)?.rows.length ?? 0) >= RUN_LIMIT) await this.flush(task.database);
   }
 
   private async update(task: CopyTask, change: Extract<DecodedChange, { kind: 'update' }>): Promise<void> {
@@ -159,7 +161,7 @@ export class ChangeApplier {
       .map((column) => column.name)
       .filter((name) => change.values[name] !== undefined);
     const identity = JSON.stringify(key.map((name) => keyRow[name]));
-    const run = this.run;
+    const run = this.runs.get(task.database);
     // The same row twice in one statement would be updated once: a second change to it starts a new run.
     if (
       run?.kind !== 'update' ||
@@ -168,7 +170,7 @@ export class ChangeApplier {
       run.seen.has(identity)
     )
       await this.startRun({ kind: 'update', task, key, changed, rows: [], seen: new Set() });
-    const current = this.run as Extract<Run, { kind: 'update' }>;
+    const current = this.runs.get(task.database) as Extract<Run, { kind: 'update' }>;
     current.rows.push({ key: keyRow, values: change.values });
     current.seen.add(JSON.stringify(key.map((name) => change.values[name] ?? keyRow[name])));
     current.seen.add(identity);
@@ -176,14 +178,17 @@ export class ChangeApplier {
 
   private async remove(task: CopyTask, change: Extract<DecodedChange, { kind: 'delete' }>): Promise<void> {
     const key = change.relation.keyColumns;
-    if (this.run?.kind !== 'delete' || this.run.task !== task)
+    const run = this.runs.get(task.database);
+    if (run?.kind !== 'delete' || run.task !== task)
       await this.startRun({ kind: 'delete', task, key, rows: [] });
-    (this.run as Extract<Run, { kind: 'delete' }>).rows.push(pick(change.key ?? change.old ?? {}, key));
+    (this.runs.get(task.database) as Extract<Run, { kind: 'delete' }>).rows.push(
+      pick(change.key ?? change.old ?? {}, key),
+    );
   }
 
   /** TRUNCATE is applied, never ignored: the same tables, in the same source transaction. */
   private async truncate(change: Extract<DecodedChange, { kind: 'truncate' }>): Promise<void> {
-    await this.flush();
+    await this.flushAll();
     const byDatabase = new Map<SchemaKind, string[]>();
     for (const relation of change.relations) {
       const task = this.taskOf(relation);
@@ -207,23 +212,28 @@ export class ChangeApplier {
 
   /**
    * Makes the batch durable in every target it touched, each with the position of the batch's last
-   * source transaction written in the same target transaction. Only call it between source transactions.
+   * source transaction written in the same target transaction. Only call it between source
+   * transactions. The targets commit side by side: whichever subset committed before a crash, each
+   * one's position says what it holds.
    */
   async commitBatch(): Promise<void> {
-    await this.flush();
+    await this.flushAll();
     const lsn = this.batchLsn as string;
-    for (const kind of this.open) {
+    const touched = [...this.open];
+    for (const kind of touched) {
       this.push(
         kind,
         `INSERT INTO topsteel_online.applied_position (slot, commit_lsn) VALUES (${quoteLiteral(this.slot)}, ${quoteLiteral(lsn)}::pg_lsn)
          ON CONFLICT (slot) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn`,
       );
       this.push(kind, 'COMMIT');
-      await this.send(kind);
-      this.positions.set(kind, lsn);
-      if (CRASH_BETWEEN_COMMITS && this.open.size > 1 && kind !== [...this.open].at(-1))
-        process.kill(process.pid, 'SIGKILL');
     }
+    if (CRASH_BETWEEN_COMMITS && touched.length > 1) {
+      await this.send(touched[0]);
+      process.kill(process.pid, 'SIGKILL');
+    }
+    await Promise.all(touched.map((kind) => this.send(kind)));
+    for (const kind of touched) this.positions.set(kind, lsn);
     this.open.clear();
   }
 
@@ -235,6 +245,7 @@ export class ChangeApplier {
         .catch(() => undefined);
     this.open.clear();
     this.pending.clear();
+    this.runs.clear();
     await Promise.all([...this.targets.values()].map((client) => client.end().catch(() => undefined)));
   }
 
@@ -245,13 +256,17 @@ export class ChangeApplier {
   }
 
   private async startRun(run: Run): Promise<void> {
-    await this.flush();
-    this.run = run;
+    await this.flush(run.task.database);
+    this.runs.set(run.task.database, run);
   }
 
-  private async flush(): Promise<void> {
-    const run = this.run;
-    this.run = null;
+  private async flushAll(): Promise<void> {
+    for (const database of [...this.runs.keys()]) await this.flush(database);
+  }
+
+  private async flush(database: SchemaKind): Promise<void> {
+    const run = this.runs.get(database);
+    this.runs.delete(database);
     if (!run || run.rows.length === 0) return;
     const statements: (Statement | null)[] =
       run.kind === 'insert'

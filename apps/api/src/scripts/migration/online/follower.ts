@@ -10,7 +10,7 @@ const PROBE_PREFIX = 'topsteel-probe';
 
 /** A batch commits after this many source transactions, or this long after its first one, whichever first. */
 const BATCH_TRANSACTIONS = 500;
-const BATCH_MS = 100;
+const BATCH_MS = 250;
 
 type Batch = { transactions: number; changes: number; endLsn: string | null; commitTimeMs: number };
 
