@@ -101,6 +101,10 @@ export class ChangeApplier {
         await client.query(DETERMINISTIC_SESSION_SETTINGS);
         // Inlined values are quoted literals: a backslash in them must stay a backslash.
         await client.query('SET standard_conforming_strings = on');
+        // As PostgreSQL's own apply worker: the monolith already checked the foreign keys and its
+        // cascades arrive as changes of their own, so the targets' triggers (a cascade seq-scanning
+        // an unindexed child per deleted row) must not run again. Needs superuser; else they run.
+        await client.query('SET session_replication_role = replica').catch(() => undefined);
         await client.query(POSITION_DDL);
         const found = await client.query<{ lsn: string }>(
           'SELECT commit_lsn::text AS lsn FROM topsteel_online.applied_position WHERE slot = $1',
