@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { quoteQualified } from '../../../common/identifiers/identifier';
+import { quoteLiteral, quoteQualified } from '../../../common/identifiers/identifier';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import {
   DatabaseLocation,
@@ -17,6 +17,7 @@ import {
   updateOneStatement,
   updateStatement,
 } from './apply-sql';
+import { canInline, inlineParameters } from './batch-sql';
 import { lsnAfter } from './lsn';
 
 /** Where each target database stands: written in the same transaction as the changes it covers. */
@@ -45,9 +46,12 @@ type Run =
 
 const RUN_LIMIT = 1000;
 
+/** Statements waiting for a target are sent once they hold this much SQL (a large source transaction). */
+const PENDING_LIMIT_BYTES = 4 * 1024 * 1024;
+
 /**
  * Fault injection for the specs only: kill -9 this process right after the first target committed
- * a source transaction that spans several targets, before the others commit.
+ * a batch that spans several targets, before the others commit.
  */
 const CRASH_BETWEEN_COMMITS = process.env.TOPSTEEL_FAULT_CRASH_BETWEEN_COMMITS === '1';
 
@@ -56,15 +60,20 @@ const pick = (row: TextRow, names: string[]): TextRow =>
 
 /**
  * Applies decoded source transactions to the target databases with the copy's routing and
- * projections. Consecutive changes of one kind on one table become one set-based statement; each
- * source transaction is one transaction per target database it touches, which also records the
- * transaction's commit position there, so a restart skips exactly what a target already has.
+ * projections. Consecutive changes of one kind on one table become one set-based statement, across
+ * source transactions too. A batch of consecutive source transactions is one transaction per target
+ * database it touches, which also records there the commit position of the batch's last source
+ * transaction, so a restart skips exactly what a target already has. A batch's statements travel to
+ * a target together, as one multi-statement query, when it commits.
  */
 export class ChangeApplier {
   private readonly open = new Set<SchemaKind>();
+  private readonly pending = new Map<SchemaKind, { statements: string[]; bytes: number }>();
   private skip = new Set<SchemaKind>();
   private commitLsn: string | null = null;
-  private run: Run | null = null;
+  private batchLsn: string | null = null;
+  /** The run under way per target database: order matters within a database, not across them. */
+  private readonly runs = new Map<SchemaKind, Run>();
   private transactionChanges = 0;
   readonly touchedTables = new Set<string>();
 
@@ -90,6 +99,12 @@ export class ChangeApplier {
         });
         targets.set(kind, client);
         await client.query(DETERMINISTIC_SESSION_SETTINGS);
+        // Inlined values are quoted literals: a backslash in them must stay a backslash.
+        await client.query('SET standard_conforming_strings = on');
+        // As PostgreSQL's own apply worker: the monolith already checked the foreign keys and its
+        // cascades arrive as changes of their own, so the targets' triggers (a cascade seq-scanning
+        // an unindexed child per deleted row) must not run again. Needs superuser; else they run.
+        await client.query('SET session_replication_role = replica').catch(() => undefined);
         await client.query(POSITION_DDL);
         const found = await client.query<{ lsn: string }>(
           'SELECT commit_lsn::text AS lsn FROM topsteel_online.applied_position WHERE slot = $1',
@@ -126,12 +141,13 @@ export class ChangeApplier {
     this.transactionChanges++;
     if (this.skip.has(task.database)) return;
     if (change.kind === 'insert') {
-      if (this.run?.kind !== 'insert' || this.run.task !== task)
+      const run = this.runs.get(task.database);
+      if (run?.kind !== 'insert' || run.task !== task)
         await this.startRun({ kind: 'insert', task, rows: [] });
-      (this.run as Extract<Run, { kind: 'insert' }>).rows.push(change.values);
+      (this.runs.get(task.database) as Extract<Run, { kind: 'insert' }>).rows.push(change.values);
     } else if (change.relation.replicaIdentity === 'full') {
       // No key: rows are matched on their whole old image, one at a time (duplicates are legal there).
-      await this.flush();
+      await this.flush(task.database);
       const statement =
         change.kind === 'update'
           ? updateOneStatement(task, change.old ?? {}, change.values)
@@ -139,7 +155,7 @@ export class ChangeApplier {
       await this.execute(task.database, statement.text, statement.values);
     } else if (change.kind === 'update') await this.update(task, change);
     else await this.remove(task, change);
-    if (this.run && this.run.rows.length >= RUN_LIMIT) await this.flush();
+    if ((this.runs.get(task.database)?.rows.length ?? 0) >= RUN_LIMIT) await this.flush(task.database);
   }
 
   private async update(task: CopyTask, change: Extract<DecodedChange, { kind: 'update' }>): Promise<void> {
@@ -149,7 +165,7 @@ export class ChangeApplier {
       .map((column) => column.name)
       .filter((name) => change.values[name] !== undefined);
     const identity = JSON.stringify(key.map((name) => keyRow[name]));
-    const run = this.run;
+    const run = this.runs.get(task.database);
     // The same row twice in one statement would be updated once: a second change to it starts a new run.
     if (
       run?.kind !== 'update' ||
@@ -158,7 +174,7 @@ export class ChangeApplier {
       run.seen.has(identity)
     )
       await this.startRun({ kind: 'update', task, key, changed, rows: [], seen: new Set() });
-    const current = this.run as Extract<Run, { kind: 'update' }>;
+    const current = this.runs.get(task.database) as Extract<Run, { kind: 'update' }>;
     current.rows.push({ key: keyRow, values: change.values });
     current.seen.add(JSON.stringify(key.map((name) => change.values[name] ?? keyRow[name])));
     current.seen.add(identity);
@@ -166,14 +182,17 @@ export class ChangeApplier {
 
   private async remove(task: CopyTask, change: Extract<DecodedChange, { kind: 'delete' }>): Promise<void> {
     const key = change.relation.keyColumns;
-    if (this.run?.kind !== 'delete' || this.run.task !== task)
+    const run = this.runs.get(task.database);
+    if (run?.kind !== 'delete' || run.task !== task)
       await this.startRun({ kind: 'delete', task, key, rows: [] });
-    (this.run as Extract<Run, { kind: 'delete' }>).rows.push(pick(change.key ?? change.old ?? {}, key));
+    (this.runs.get(task.database) as Extract<Run, { kind: 'delete' }>).rows.push(
+      pick(change.key ?? change.old ?? {}, key),
+    );
   }
 
   /** TRUNCATE is applied, never ignored: the same tables, in the same source transaction. */
   private async truncate(change: Extract<DecodedChange, { kind: 'truncate' }>): Promise<void> {
-    await this.flush();
+    await this.flushAll();
     const byDatabase = new Map<SchemaKind, string[]>();
     for (const relation of change.relations) {
       const task = this.taskOf(relation);
@@ -189,23 +208,37 @@ export class ChangeApplier {
       await this.execute(database, `TRUNCATE ${tables.join(', ')}${change.cascade ? ' CASCADE' : ''}`, []);
   }
 
-  /** Makes the source transaction durable in every target it touched, then returns the changes it held. */
-  async commit(): Promise<number> {
-    await this.flush();
-    for (const kind of this.open) {
-      const client = this.targets.get(kind) as Client;
-      await client.query(
-        `INSERT INTO topsteel_online.applied_position (slot, commit_lsn) VALUES ($1, $2)
-         ON CONFLICT (slot) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn`,
-        [this.slot, this.commitLsn],
-      );
-      await client.query('COMMIT');
-      this.positions.set(kind, this.commitLsn as string);
-      if (CRASH_BETWEEN_COMMITS && this.open.size > 1 && kind !== [...this.open].at(-1))
-        process.kill(process.pid, 'SIGKILL');
-    }
-    this.open.clear();
+  /** The source transaction ends: it is part of the batch, committed with it. Returns the changes it held. */
+  endTransaction(): number {
+    this.batchLsn = this.commitLsn;
     return this.transactionChanges;
+  }
+
+  /**
+   * Makes the batch durable in every target it touched, each with the position of the batch's last
+   * source transaction written in the same target transaction. Only call it between source
+   * transactions. The targets commit side by side: whichever subset committed before a crash, each
+   * one's position says what it holds.
+   */
+  async commitBatch(): Promise<void> {
+    await this.flushAll();
+    const lsn = this.batchLsn as string;
+    const touched = [...this.open];
+    for (const kind of touched) {
+      this.push(
+        kind,
+        `INSERT INTO topsteel_online.applied_position (slot, commit_lsn) VALUES (${quoteLiteral(this.slot)}, ${quoteLiteral(lsn)}::pg_lsn)
+         ON CONFLICT (slot) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn`,
+      );
+      this.push(kind, 'COMMIT');
+    }
+    if (CRASH_BETWEEN_COMMITS && touched.length > 1) {
+      await this.send(touched[0]);
+      process.kill(process.pid, 'SIGKILL');
+    }
+    await Promise.all(touched.map((kind) => this.send(kind)));
+    for (const kind of touched) this.positions.set(kind, lsn);
+    this.open.clear();
   }
 
   async close(): Promise<void> {
@@ -215,6 +248,8 @@ export class ChangeApplier {
         ?.query('ROLLBACK')
         .catch(() => undefined);
     this.open.clear();
+    this.pending.clear();
+    this.runs.clear();
     await Promise.all([...this.targets.values()].map((client) => client.end().catch(() => undefined)));
   }
 
@@ -225,13 +260,17 @@ export class ChangeApplier {
   }
 
   private async startRun(run: Run): Promise<void> {
-    await this.flush();
-    this.run = run;
+    await this.flush(run.task.database);
+    this.runs.set(run.task.database, run);
   }
 
-  private async flush(): Promise<void> {
-    const run = this.run;
-    this.run = null;
+  private async flushAll(): Promise<void> {
+    for (const database of [...this.runs.keys()]) await this.flush(database);
+  }
+
+  private async flush(database: SchemaKind): Promise<void> {
+    const run = this.runs.get(database);
+    this.runs.delete(database);
     if (!run || run.rows.length === 0) return;
     const statements: (Statement | null)[] =
       run.kind === 'insert'
@@ -257,11 +296,36 @@ export class ChangeApplier {
   }
 
   private async execute(database: SchemaKind, text: string, values: unknown[]): Promise<void> {
-    const client = this.targets.get(database) as Client;
+    const parameters = values as (string | null | (string | null)[])[];
+    if (canInline(text)) {
+      const pending = this.push(database, inlineParameters(text, parameters));
+      if (pending.bytes >= PENDING_LIMIT_BYTES) await this.send(database);
+      return;
+    }
+    this.push(database, null);
+    await this.send(database);
+    await (this.targets.get(database) as Client).query(text, values);
+  }
+
+  /** Adds a statement to what waits for the target's open transaction, opening it (BEGIN) first. */
+  private push(database: SchemaKind, statement: string | null): { statements: string[]; bytes: number } {
+    let pending = this.pending.get(database);
+    if (!pending) this.pending.set(database, (pending = { statements: [], bytes: 0 }));
     if (!this.open.has(database)) {
-      await client.query('BEGIN');
+      pending.statements.push('BEGIN');
       this.open.add(database);
     }
-    await client.query(text, values);
+    if (statement !== null) {
+      pending.statements.push(statement);
+      pending.bytes += statement.length;
+    }
+    return pending;
+  }
+
+  private async send(database: SchemaKind): Promise<void> {
+    const pending = this.pending.get(database);
+    if (!pending || pending.statements.length === 0) return;
+    this.pending.delete(database);
+    await (this.targets.get(database) as Client).query(pending.statements.join(';\n'));
   }
 }

@@ -8,13 +8,30 @@ import { OnlineJournal } from './online-journal';
 
 const PROBE_PREFIX = 'topsteel-probe';
 
+/** A batch commits after this many source transactions, or this long after its first one, whichever first. */
+const BATCH_TRANSACTIONS = 500;
+const BATCH_MS = 250;
+
+type Batch = { transactions: number; changes: number; endLsn: string | null; commitTimeMs: number };
+
+const emptyBatch = (): Batch => ({ transactions: 0, changes: 0, endLsn: null, commitTimeMs: 0 });
+
 /**
- * Follows the slot: every decoded transaction goes to the applier, and only once the targets
- * committed it is its end position acknowledged to the slot. A probe written to the WAL every few
- * hundred milliseconds measures the lag end to end (it arrives after everything committed before it).
+ * Follows the slot: decoded transactions go to the applier in batches of consecutive source
+ * transactions (one target transaction per target database per batch), and only once every target
+ * committed a batch is its end position acknowledged to the slot. A batch also commits when the
+ * stream goes quiet and at a cutover marker. A probe written to the WAL every few
+ * hundred milliseconds measures the lag end to end: it counts once everything before it is committed.
  */
 export class Follower {
   private failure: Error | null = null;
+  private batch = emptyBatch();
+  private inTransaction = false;
+  private flushDue = false;
+  private afterFlush: (() => void)[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private serial: Promise<void> = Promise.resolve();
+  private stopped = false;
   private probes = new Map<string, number>();
   private lastLagMs: number | null = null;
   private markers = new Map<string, () => void>();
@@ -33,7 +50,7 @@ export class Follower {
 
   start(): void {
     this.running = this.stream
-      .run(this.names.slot, this.names.publication, (event) => this.handle(event))
+      .run(this.names.slot, this.names.publication, (event) => this.inTurn(() => this.handle(event)))
       .catch((error: Error) => {
         this.failure ??= error;
       });
@@ -79,32 +96,81 @@ export class Follower {
   }
 
   async stop(): Promise<void> {
+    // A batch not committed yet is rolled back: the slot was not told, the next run applies it again.
+    this.stopped = true;
     await this.stream.stop();
     await this.running;
+    await this.serial;
+    if (this.timer) clearTimeout(this.timer);
     await this.applier.close();
   }
 
+  /** Stream events and the idle timer take turns: a batch never commits while an event is applied. */
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    const next = this.serial.then(() => this.guarded(step));
+    this.serial = next;
+    return next;
+  }
+
   private async handle(event: StreamEvent): Promise<void> {
+    switch (event.kind) {
+      case 'begin':
+        this.inTransaction = true;
+        this.applier.begin(event.commitLsn);
+        return;
+      case 'change':
+        await this.applier.change(event.change);
+        return;
+      case 'commit': {
+        this.inTransaction = false;
+        const batch = this.batch;
+        batch.changes += this.applier.endTransaction();
+        batch.endLsn = event.endLsn;
+        batch.commitTimeMs = event.commitTimeMs;
+        if (++batch.transactions === 1) this.timer = setTimeout(() => void this.idle(), BATCH_MS);
+        if (this.flushDue || batch.transactions >= BATCH_TRANSACTIONS) await this.flushBatch();
+        return;
+      }
+      case 'message':
+        // A probe counts, a marker resolves, a refused DDL fails only once what came before is committed.
+        this.afterFlush.push(() => this.message(event.prefix, event.content));
+        if (event.prefix !== PROBE_PREFIX) this.flushDue = true;
+        if (!this.inTransaction && (this.flushDue || this.batch.transactions === 0)) await this.flushBatch();
+        return;
+    }
+  }
+
+  /** The batch is BATCH_MS old: it commits now, or at the end of the source transaction under way. */
+  private idle(): Promise<void> {
+    return this.inTurn(async () => {
+      if (this.stopped) return;
+      if (this.inTransaction) this.flushDue = true;
+      else await this.flushBatch();
+    });
+  }
+
+  private async flushBatch(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.flushDue = false;
+    const batch = this.batch;
+    this.batch = emptyBatch();
+    if (batch.transactions > 0 && batch.endLsn) {
+      await this.applier.commitBatch();
+      await this.stream.acknowledge(batch.endLsn);
+      this.changesApplied += batch.changes;
+      this.appliedLsn = batch.endLsn;
+      await this.onApplied(batch.endLsn, batch.changes, Date.now() - batch.commitTimeMs);
+    }
+    const waiting = this.afterFlush;
+    this.afterFlush = [];
+    for (const done of waiting) done();
+  }
+
+  private async guarded(step: () => Promise<void>): Promise<void> {
     if (this.failure) return;
     try {
-      switch (event.kind) {
-        case 'begin':
-          this.applier.begin(event.commitLsn);
-          return;
-        case 'change':
-          await this.applier.change(event.change);
-          return;
-        case 'commit': {
-          const changes = await this.applier.commit();
-          await this.stream.acknowledge(event.endLsn);
-          this.changesApplied += changes;
-          this.appliedLsn = event.endLsn;
-          await this.onApplied(event.endLsn, changes, Date.now() - event.commitTimeMs);
-          return;
-        }
-        case 'message':
-          return this.message(event.prefix, event.content);
-      }
+      await step();
     } catch (error) {
       this.failure ??= new OnlineSplitException(
         OnlineSplitExceptionCode.FollowFailed,
