@@ -58,6 +58,11 @@ const LONGEST_RETRY_DELAY_MS = 4000;
  * them at connection time as well (PGOPTIONS).
  */
 const TIMEOUTS_OFF = '-c statement_timeout=0 -c idle_in_transaction_session_timeout=0';
+/**
+ * PostgreSQL 14+: set at connection time too, since a session whose first query comes later than the
+ * timeout (a loaded machine, pg_dump starting up) would be ended before it could opt out.
+ */
+const IDLE_SESSION_OFF = '-c idle_session_timeout=0';
 
 /** Builds pg connections and child-process environments from the validated configuration. */
 @Injectable()
@@ -67,7 +72,16 @@ export class PostgresConnectionFactory {
   /** Called before each wait, so that a command can say why it is not progressing. */
   onRetry?: (retry: ConnectionRetry, delayMs: number) => void;
 
+  /** Servers that refused IDLE_SESSION_OFF at connection time (PostgreSQL 12 and 13 do not know it). */
+  readonly #withoutIdleSessionTimeout = new Set<string>();
+
   constructor(private readonly configService: DatabaseConfigService) {}
+
+  private timeoutsOff(server: ResolvedServer): string {
+    return this.#withoutIdleSessionTimeout.has(server.name)
+      ? TIMEOUTS_OFF
+      : `${TIMEOUTS_OFF} ${IDLE_SESSION_OFF}`;
+  }
 
   /** The declared server of a location; an unknown server name is a configuration error (exit 2). */
   server(location: Pick<DatabaseLocation, 'server' | 'host' | 'port'>): ResolvedServer {
@@ -106,7 +120,7 @@ export class PostgresConnectionFactory {
       keepAlive: true,
       application_name: (options.applicationName ?? 'topsteel').slice(0, 63),
       options: [
-        TIMEOUTS_OFF,
+        this.timeoutsOff(server),
         // row_security=off makes a read that a policy would filter fail instead of silently missing rows.
         options.readOnly ? '-c default_transaction_read_only=on -c row_security=off' : '',
       ]
@@ -161,12 +175,17 @@ export class PostgresConnectionFactory {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      // PostgreSQL 14+ only, so not in the startup options (older servers would refuse the connection):
-      // a session idle while another does the long work (the journal's, during a big table) must survive.
-      await client.query('SET idle_session_timeout = 0').catch(() => undefined);
     } catch (error) {
       await client.end().catch(() => undefined);
-      throw error;
+      const server = this.server(location);
+      // A server before PostgreSQL 14 refuses the unknown setting: once known, its sessions go without it.
+      if (
+        !/idle_session_timeout/.test(String((error as Error).message)) ||
+        this.#withoutIdleSessionTimeout.has(server.name)
+      )
+        throw error;
+      this.#withoutIdleSessionTimeout.add(server.name);
+      return this.connectOnce(location, options);
     }
     return client;
   }
@@ -205,7 +224,7 @@ export class PostgresConnectionFactory {
       PGDATABASE: location.database,
       PGCONNECT_TIMEOUT: String(Math.max(1, Math.ceil(config.connectionTimeoutMs / 1000))),
       PGAPPNAME: 'topsteel-dump',
-      PGOPTIONS: TIMEOUTS_OFF,
+      PGOPTIONS: this.timeoutsOff(server),
       PGSSLMODE: config.ssl === false ? 'disable' : config.ssl.rejectUnauthorized ? 'verify-full' : 'require',
     };
     const password = server.password.reveal();
