@@ -5,13 +5,12 @@ import { DatabaseMultiTenantModule } from '../../src/modules/database/database-m
 import { MigrationJournalModule } from '../../src/modules/database/journal/migration-journal.module';
 import { MigrationJournalService } from '../../src/modules/database/journal/migration-journal.service';
 import { PostgresConnectionFactory } from '../../src/modules/database/postgres-connection.factory';
-import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
 import { changedTargetTables } from '../../src/scripts/migration/split/target-changes';
 import { createTestContext } from '../../../../test/harness/nest-context';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
-import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { expectFaithfulCopy } from './split-environment';
 import { testServer } from '../../../../test/harness/test-server';
 
 @Module({ imports: [DatabaseMultiTenantModule, MigrationJournalModule] })
@@ -30,24 +29,6 @@ async function changedTables(environment: TestEnvironment): Promise<string[]> {
 }
 
 const TABLE_DONE = /✔ (auth|shared|tenant)\./;
-
-async function expectFaithfulCopy(environment: TestEnvironment): Promise<void> {
-  const databaseOf = {
-    auth: environment.names.auth,
-    shared: environment.names.shared,
-    tenant: environment.names.defaultTenant,
-  };
-  for (const table of DEFAULT_PLAN.tables) {
-    const columns = await legacyColumns(environment, environment.names.monolith, table.source);
-    expect([
-      table.source,
-      await tableContent(environment, databaseOf[table.database], table.target, columns),
-    ]).toEqual([
-      table.source,
-      await tableContent(environment, environment.names.monolith, table.source, columns),
-    ]);
-  }
-}
 
 async function splitStatus(environment: TestEnvironment): Promise<string | null> {
   if (!(await environment.databaseExists(environment.names.auth))) return null;

@@ -1,34 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
-import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { expectFaithfulCopy } from './split-environment';
 
 /** Every table above 8 kB (more than one heap page) is copied in block ranges. */
 const IN_RANGES = { SPLIT_TABLES_LARGER_THAN_KB: '8' };
 
 type MigrateDocument = { split: { resumed: boolean; verification: { ok: boolean } } };
-
-/** Every legacy table's rows and content, hashed by the test's own SQL on both sides. */
-async function expectFaithfulCopy(environment: TestEnvironment): Promise<void> {
-  const databaseOf = {
-    auth: environment.names.auth,
-    shared: environment.names.shared,
-    tenant: environment.names.defaultTenant,
-  };
-  for (const table of DEFAULT_PLAN.tables) {
-    const columns = await legacyColumns(environment, environment.names.monolith, table.source);
-    expect([
-      table.source,
-      await tableContent(environment, databaseOf[table.database], table.target, columns),
-    ]).toEqual([
-      table.source,
-      await tableContent(environment, environment.names.monolith, table.source, columns),
-    ]);
-  }
-}
 
 /** The tables the run's log says were copied in ranges, as `kind.table`. */
 function rangedTables(environment: TestEnvironment): string[] {

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RollbackReport, RollbackValidation } from '../../src/scripts/migration/rollback-migration';
 import { RollbackState } from '../../src/scripts/migration/rollback/rollback-state';
+import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
 import { runCli, spawnCli } from '../../../../test/harness/cli';
+import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 
@@ -96,4 +98,23 @@ export async function killInsideSwap(environment: TestEnvironment): Promise<Roll
   return JSON.parse(
     readFileSync(statePath(environment.backupDir, environment.names.auth), 'utf8'),
   ) as RollbackState;
+}
+
+/** Every legacy table's rows and content, hashed by the test's own SQL on both sides. */
+export async function expectFaithfulCopy(environment: TestEnvironment): Promise<void> {
+  const databaseOf = {
+    auth: environment.names.auth,
+    shared: environment.names.shared,
+    tenant: environment.names.defaultTenant,
+  };
+  for (const table of DEFAULT_PLAN.tables) {
+    const columns = await legacyColumns(environment, environment.names.monolith, table.source);
+    expect([
+      table.source,
+      await tableContent(environment, databaseOf[table.database], table.target, columns),
+    ]).toEqual([
+      table.source,
+      await tableContent(environment, environment.names.monolith, table.source, columns),
+    ]);
+  }
 }
