@@ -188,13 +188,22 @@ export function checksumSql(table: QualifiedTable, columnSets: string[][]): stri
   return checksumOfExpressionsSql(table, columnSets.map(columnExpressions));
 }
 
-/** The same checksum over SQL expressions of `t` (a projection: computed columns hash like stored ones). */
-export function checksumOfExpressionsSql(table: QualifiedTable, expressionSets: string[][]): string {
+/**
+ * The same checksum over SQL expressions of `t` (a projection: computed columns hash like stored
+ * ones); `where`, a condition on `t`, restricts it to some rows (sums over disjoint parts add up).
+ */
+export function checksumOfExpressionsSql(
+  table: QualifiedTable,
+  expressionSets: string[][],
+  where?: string,
+): string {
   const sums = expressionSets.map(
     (expressions, index) =>
       `coalesce(sum(${hashOf(expressions)}), 0)::text AS checksum${index === 0 ? '' : index}`,
   );
-  return `SELECT count(*)::bigint AS rows, ${sums.join(', ')} FROM ${quoteQualified(table.schema, table.name)} AS t`;
+  return `SELECT count(*)::bigint AS rows, ${sums.join(', ')} FROM ${quoteQualified(table.schema, table.name)} AS t${
+    where ? ` WHERE ${where}` : ''
+  }`;
 }
 
 export async function tableChecksum(

@@ -18,6 +18,7 @@ import {
   updateStatement,
 } from './apply-sql';
 import { canInline, inlineParameters } from './batch-sql';
+import { ChangedKeys } from './changed-keys';
 import { lsnAfter } from './lsn';
 
 /** Where each target database stands: written in the same transaction as the changes it covers. */
@@ -55,6 +56,12 @@ const PENDING_LIMIT_BYTES = 4 * 1024 * 1024;
  */
 const CRASH_BETWEEN_COMMITS = process.env.TOPSTEEL_FAULT_CRASH_BETWEEN_COMMITS === '1';
 
+/**
+ * Fault injection for the specs only (`table.column`): the first insert or update applied to that
+ * source table gets a wrong value in that column, as a faulty apply would; the cutover must see it.
+ */
+const CORRUPT_APPLIED = process.env.TOPSTEEL_FAULT_CORRUPT_APPLIED?.split('.') ?? null;
+
 const pick = (row: TextRow, names: string[]): TextRow =>
   Object.fromEntries(names.map((name) => [name, row[name]]));
 
@@ -76,6 +83,9 @@ export class ChangeApplier {
   private readonly runs = new Map<SchemaKind, Run>();
   private transactionChanges = 0;
   readonly touchedTables = new Set<string>();
+  /** The rows of those tables that changed, for the cutover's check (tracked from the decoded changes, not the statements). */
+  readonly changedKeys = new ChangedKeys();
+  private corrupted = false;
 
   private constructor(
     private readonly targets: Map<SchemaKind, Client>,
@@ -138,8 +148,10 @@ export class ChangeApplier {
     if (change.kind === 'truncate') return this.truncate(change);
     const task = this.taskOf(change.relation);
     this.touchedTables.add(task.source);
+    this.trackKeys(task, change);
     this.transactionChanges++;
     if (this.skip.has(task.database)) return;
+    if (change.kind !== 'delete') change = this.corruptForSpecs(task, change);
     if (change.kind === 'insert') {
       const run = this.runs.get(task.database);
       if (run?.kind !== 'insert' || run.task !== task)
@@ -156,6 +168,32 @@ export class ChangeApplier {
     } else if (change.kind === 'update') await this.update(task, change);
     else await this.remove(task, change);
     if ((this.runs.get(task.database)?.rows.length ?? 0) >= RUN_LIMIT) await this.flush(task.database);
+  }
+
+  /** The old and the new key of the row, as the monolith logged them. */
+  private trackKeys(task: CopyTask, change: Exclude<DecodedChange, { kind: 'truncate' }>): void {
+    const { keyColumns, replicaIdentity } = change.relation;
+    if (replicaIdentity === 'full' || replicaIdentity === 'nothing')
+      return this.changedKeys.whole(task.source);
+    // An update logs the old key only when the key changed; a delete always logs it.
+    if (change.kind === 'delete')
+      this.changedKeys.add(task.source, keyColumns, change.key ?? change.old ?? {});
+    else {
+      if (change.kind === 'update' && (change.key ?? change.old))
+        this.changedKeys.add(task.source, keyColumns, (change.key ?? change.old) as TextRow);
+      this.changedKeys.add(task.source, keyColumns, change.values);
+    }
+  }
+
+  private corruptForSpecs<T extends Extract<DecodedChange, { values: TextRow }>>(
+    task: CopyTask,
+    change: T,
+  ): T {
+    if (!CORRUPT_APPLIED || this.corrupted || CORRUPT_APPLIED[0] !== task.source) return change;
+    const value = change.values[CORRUPT_APPLIED[1]];
+    if (typeof value !== 'string') return change;
+    this.corrupted = true;
+    return { ...change, values: { ...change.values, [CORRUPT_APPLIED[1]]: `${value} (corrupted)` } };
   }
 
   private async update(task: CopyTask, change: Extract<DecodedChange, { kind: 'update' }>): Promise<void> {
@@ -197,6 +235,7 @@ export class ChangeApplier {
     for (const relation of change.relations) {
       const task = this.taskOf(relation);
       this.touchedTables.add(task.source);
+      this.changedKeys.whole(task.source);
       this.transactionChanges++;
       if (this.skip.has(task.database)) continue;
       byDatabase.set(task.database, [

@@ -6,9 +6,10 @@ import {
   DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
-import { checksumOfExpressionsSql, checksumSql } from '../catalogue/catalogue';
-import { projectionExpressions, targetColumnNames } from '../copy/table-copier';
 import { CopyTask } from '../plan/plan-resolver';
+import { releaseClients } from '../snapshot/exported-snapshot';
+import { ChangedRows } from './changed-keys';
+import { freezeTargets, verifyChanged } from './cutover-verify';
 import { CUTOVER_MESSAGE_PREFIX, ONLINE_APPLICATION } from './monolith-objects';
 
 export type CutoverContext = {
@@ -21,20 +22,32 @@ export type CutoverContext = {
   maxPauseMs: number;
   /** Source tables with changes applied since the copy. */
   changedTables: () => string[];
+  /** Which rows of a changed table to verify: the changed keys, or the whole table. */
+  changedRows: (table: string) => ChangedRows;
   /** 'drained' when the follower has applied everything before the marker; rejects if the follow failed. */
   drainedTo: (marker: string, deadlineMs: number) => Promise<'drained' | 'timeout'>;
 };
 
 export type CutoverOutcome =
-  { ok: true; pauseMs: number; verifiedTables: string[] } | { ok: false; pauseMs: number; reason: string };
+  | {
+      ok: true;
+      pauseMs: number;
+      verifiedTables: string[];
+      keyedRows: number;
+      wholeTables: string[];
+      /** The targets as they were at the cutover (one REPEATABLE READ transaction each): the caller ends them. */
+      frozenTargets: Map<SchemaKind, Client>;
+    }
+  | { ok: false; pauseMs: number; reason: string };
 
 class PauseExceeded extends Error {}
 
 /**
  * One cutover attempt. Writes to every published table are blocked by EXCLUSIVE locks held by our
  * session (reads go on), a marker is written to the WAL after the last change that could commit,
- * the follower drains to it, target sequences are moved past the monolith's, the tables that changed
- * since the copy are counted and checksummed on both sides, then the monolith is made read-only for
+ * the follower drains to it, target sequences are moved past the monolith's, the targets are frozen
+ * in a snapshot each, the rows that changed since the copy (by key; whole tables where keys are
+ * unknown) are counted and checksummed on both sides, then the monolith is made read-only for
  * applications (new sessions by default, existing ones ended) before the locks are released. If
  * the pause would pass maxPauseMs before the monolith is read-only, the locks are released and the
  * writes resume: nothing was changed on either side.
@@ -65,20 +78,35 @@ export async function attemptCutover(context: CutoverContext): Promise<CutoverOu
       await syncSequences(session, context);
       remaining();
       await session.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(remaining()))}`);
-      const changed = context.changedTables();
-      const mismatches = await verifyChanged(session, context, changed);
-      if (mismatches.length > 0) {
-        await session.query('ROLLBACK');
+      const targets = await freezeTargets(context.connections, context.locations);
+      let handedOver = false;
+      try {
+        const changed = context.changedTables();
+        const checked = await verifyChanged(session, targets, context, changed);
+        if (checked.mismatches.length > 0) {
+          await session.query('ROLLBACK');
+          return {
+            ok: false,
+            pauseMs: Date.now() - started,
+            reason: `verification failed: ${checked.mismatches.join('; ')}`,
+          };
+        }
+        remaining();
+        await makeReadOnly(session, context);
+        await session.query('COMMIT');
+        handedOver = true;
+        const { keyedRows, wholeTables } = checked;
         return {
-          ok: false,
+          ok: true,
           pauseMs: Date.now() - started,
-          reason: `verification failed: ${mismatches.join('; ')}`,
+          verifiedTables: changed,
+          keyedRows,
+          wholeTables,
+          frozenTargets: targets,
         };
+      } finally {
+        if (!handedOver) await releaseClients([...targets.values()]);
       }
-      remaining();
-      await makeReadOnly(session, context);
-      await session.query('COMMIT');
-      return { ok: true, pauseMs: Date.now() - started, verifiedTables: changed };
     } catch (error) {
       await session.query('ROLLBACK').catch(() => undefined);
       const reason = error instanceof PauseExceeded ? error.message : pauseReason(error);
@@ -145,44 +173,6 @@ async function syncSequences(session: Client, context: CutoverContext): Promise<
         [sequences.rows.map((row) => row.name), sequences.rows.map((row) => row.value)],
       ),
     );
-}
-
-/** Count and checksum of every changed table, source (under our locks) against target. */
-async function verifyChanged(session: Client, context: CutoverContext, changed: string[]): Promise<string[]> {
-  const mismatches: string[] = [];
-  const tasks = context.tasks.filter((task) => changed.includes(task.source));
-  const targets = new Map<SchemaKind, Client>();
-  try {
-    for (const task of tasks) {
-      let target = targets.get(task.database);
-      if (!target) {
-        target = await context.connections.connect(context.locations[task.database], {
-          applicationName: `${ONLINE_APPLICATION}-verify`,
-        });
-        await target.query(DETERMINISTIC_SESSION_SETTINGS);
-        targets.set(task.database, target);
-      }
-      const [source, copy] = await Promise.all([
-        session.query<{ rows: string; checksum: string }>(
-          checksumOfExpressionsSql({ schema: 'public', name: task.source }, [
-            projectionExpressions(task, context.societeId),
-          ]),
-        ),
-        target.query<{ rows: string; checksum: string }>(
-          checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
-        ),
-      ]);
-      if (source.rows[0].rows !== copy.rows[0].rows || source.rows[0].checksum !== copy.rows[0].checksum)
-        mismatches.push(
-          `${task.source}: monolith ${source.rows[0].rows} rows, ${task.database}.${task.target} ${copy.rows[0].rows} rows${
-            source.rows[0].rows === copy.rows[0].rows ? ' (content differs)' : ''
-          }`,
-        );
-    }
-  } finally {
-    await Promise.all([...targets.values()].map((client) => client.end().catch(() => undefined)));
-  }
-  return mismatches;
 }
 
 /**

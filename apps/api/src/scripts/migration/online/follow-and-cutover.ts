@@ -16,9 +16,22 @@ import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.e
 
 export type CutoverReport = {
   attempts: number;
+  /** How long writes on the monolith were blocked: the pause only. */
   pauseMs: number;
   changesApplied: number;
   verifiedTables: string[];
+  /** Rows verified by key in the pause. */
+  verifiedKeys: number;
+  /** Changed tables verified whole in the pause (keys past the cap, no usable key, TRUNCATE, a rerun). */
+  verifiedWholeTables: string[];
+  /** The full verification of every table after the pause (monolith frozen, targets as at the cutover). */
+  verifyAfterPauseMs: number;
+};
+
+/** A completed cutover, and the targets frozen as they were then (the caller ends those sessions). */
+export type CutoverDone = {
+  report: Omit<CutoverReport, 'verifyAfterPauseMs'>;
+  frozenTargets: Map<SchemaKind, Client>;
 };
 
 type Prepared = { locations: Record<SchemaKind, DatabaseLocation>; societeId: string };
@@ -51,7 +64,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function followAndCutOver(
   dependencies: OnlineDependencies,
   context: FollowContext,
-): Promise<CutoverReport> {
+): Promise<CutoverDone> {
   const { options, run, lock } = context;
   const sessions = await openFollow(dependencies, context);
   const { online, state, follower } = sessions;
@@ -132,7 +145,7 @@ async function tryCutover(
   context: FollowContext,
   sessions: FollowSessions,
   attempts: number,
-): Promise<CutoverReport | null> {
+): Promise<CutoverDone | null> {
   const { run } = context;
   const { online, state, follower, progress } = sessions;
   await online.update({ phase: 'cutover', cutoverAttempts: attempts });
@@ -141,13 +154,18 @@ async function tryCutover(
     await progress.flush(follower.appliedLsn);
     await online.update({ pauseMs: outcome.pauseMs });
     run.info(
-      `Cutover done: writes paused ${outcome.pauseMs} ms, ${outcome.verifiedTables.length} changed table(s) verified.`,
+      `Cutover done: writes paused ${outcome.pauseMs} ms, ${outcome.verifiedTables.length} changed table(s) verified (${outcome.keyedRows} row(s) by key, ${outcome.wholeTables.length} table(s) whole).`,
     );
     return {
-      attempts,
-      pauseMs: outcome.pauseMs,
-      changesApplied: (state?.changesApplied ?? 0) + follower.changesApplied,
-      verifiedTables: outcome.verifiedTables,
+      report: {
+        attempts,
+        pauseMs: outcome.pauseMs,
+        changesApplied: (state?.changesApplied ?? 0) + follower.changesApplied,
+        verifiedTables: outcome.verifiedTables,
+        verifiedKeys: outcome.keyedRows,
+        verifiedWholeTables: outcome.wholeTables,
+      },
+      frozenTargets: outcome.frozenTargets,
     };
   }
   if (outcome.reason.startsWith('verification failed'))
@@ -178,6 +196,9 @@ function attempt(
     societeId: context.prepared.societeId,
     maxPauseMs: context.options.maxPauseMs,
     changedTables: () => [...new Set([...previous, ...sessions.applier.touchedTables])],
+    // Keys of changes applied before a rerun are not known: those tables are verified whole.
+    changedRows: (table) =>
+      previous.includes(table) ? { kind: 'whole' } : sessions.applier.changedKeys.of(table),
     drainedTo: (marker, deadline) => sessions.follower.drainedTo(marker, deadline),
   });
 }

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { RunContext } from '../../../common/run/run-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
@@ -39,9 +40,10 @@ export async function removeOnlineObjects(
 }
 
 /**
- * After the cutover: the full verification of the offline split (every table, every reference,
- * the monolith now read-only so nothing moves), then the journal records the split complete with
- * the new databases' fingerprints, exactly as the offline split does.
+ * After the cutover: the full verification of the offline split (every table, every reference),
+ * the monolith now read-only so nothing moves, against the targets as they were at the cutover
+ * (the snapshots taken in the pause), then the journal records the split complete with the new
+ * databases' fingerprints, exactly as the offline split does; or records it failed.
  */
 export async function recordOnlineSplit(
   dependencies: OnlineDependencies,
@@ -52,6 +54,8 @@ export async function recordOnlineSplit(
     jobs: number;
     run: RunContext;
     pauseMs: number;
+    /** The targets frozen at the cutover (REPEATABLE READ), left open for the caller. */
+    frozenTargets: Map<SchemaKind, Client>;
   },
 ): Promise<VerificationReport> {
   const { connections, configService, journal } = dependencies;
@@ -66,6 +70,9 @@ export async function recordOnlineSplit(
       plan,
       societeId: context.societeId,
       jobs: context.jobs,
+      targetSessions: context.frozenTargets,
+      // The position tables existed at the cutover; they are gone now and never were the ERP's.
+      excludeSchemas: ['topsteel_online'],
     }),
   );
   await recordSplitOutcome(journal, {

@@ -19,6 +19,7 @@ import { DryRunMigrationService } from '../dry-run-migration';
 import { MigrationException, MigrationExceptionCode } from '../migration.exception';
 import { DEFAULT_PLAN } from '../plan/default-plan';
 import { ResolvedPlan } from '../plan/plan-resolver';
+import { releaseClients } from '../snapshot/exported-snapshot';
 import { SplitTargets } from '../targets/split-targets';
 import { VerificationReport } from '../verify/split-verifier';
 import {
@@ -29,7 +30,7 @@ import {
   OnlineNames,
   prepareMonolith,
 } from './monolith-objects';
-import { CutoverReport, followAndCutOver } from './follow-and-cutover';
+import { CutoverDone, CutoverReport, followAndCutOver } from './follow-and-cutover';
 import { copyInSlotSnapshot, OnlineCopyResult } from './online-copy';
 import { OnlineDependencies, OnlineOptions } from './online-dependencies';
 import { recordOnlineSplit, removeOnlineObjects } from './online-finish';
@@ -165,7 +166,7 @@ export class OnlineSplitService {
         });
         await this.onlineJournal((online) => online.update({ phase: 'following' }));
       } else run.info(`Resuming the online split: following from the slot ${names.slot}.`);
-      const cutover = await followAndCutOver(this.dependencies, {
+      const done = await followAndCutOver(this.dependencies, {
         names,
         plan,
         prepared,
@@ -173,7 +174,10 @@ export class OnlineSplitService {
         run,
         lock,
       });
-      const verification = await this.finish(names, plan, prepared, targets, options, run, cutover.pauseMs);
+      const verification = await this.finish(names, plan, prepared, targets, options, run, done).finally(() =>
+        releaseClients([...done.frozenTargets.values()]),
+      );
+      const cutover: CutoverReport = { ...done.report, verifyAfterPauseMs: verification.durationMs };
       return {
         plan,
         locations: prepared.locations,
@@ -224,7 +228,7 @@ export class OnlineSplitService {
     targets: SplitTargets,
     options: OnlineOptions,
     run: RunContext,
-    pauseMs: number,
+    cutover: CutoverDone,
   ): Promise<VerificationReport> {
     await run.step('remove the slot and the publication', () =>
       removeOnlineObjects(this.dependencies, names, prepared.locations),
@@ -236,15 +240,15 @@ export class OnlineSplitService {
       societeId: prepared.societeId,
       jobs: options.jobs,
       run,
-      pauseMs,
+      pauseMs: cutover.report.pauseMs,
+      frozenTargets: cutover.frozenTargets,
     });
+    run.info(`Full verification after the pause: ${verification.durationMs} ms.`);
     if (!verification.ok)
       throw new MigrationException(
         MigrationExceptionCode.VerificationFailed,
-        `verification failed after the cutover: ${verification.tables
-          .filter((table) => !table.ok)
-          .map((table) => table.source)
-          .join(', ')}`,
+        `verification failed after the cutover, the split is not complete: ${describeFailures(verification)}. ` +
+          'Do not switch the application to the new databases; npm run db:rollback puts the monolith back in service.',
       );
     return verification;
   }
@@ -296,4 +300,22 @@ export class OnlineSplitService {
   private onlineJournal<T>(work: (online: OnlineJournal) => Promise<T>): Promise<T> {
     return this.dependencies.journal.withJournal((repository) => work(new OnlineJournal(repository.client)));
   }
+}
+
+/** What differs, table by table (rows on both sides), then references and schema problems. */
+function describeFailures(verification: VerificationReport): string {
+  return [
+    ...verification.tables
+      .filter((table) => !table.ok)
+      .map(
+        (table) =>
+          `${table.source}: monolith ${table.sourceRows ?? '?'} rows, ${table.database}.${table.target} ${table.targetRows ?? '?'} rows${
+            table.sourceRows === table.targetRows ? ' (content differs)' : ''
+          }`,
+      ),
+    ...verification.references
+      .filter((reference) => !reference.ok)
+      .map((reference) => `${reference.reference}: ${reference.targetDangling} dangling`),
+    ...verification.problems,
+  ].join('; ');
 }

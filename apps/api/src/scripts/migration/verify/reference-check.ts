@@ -23,6 +23,7 @@ export async function danglingAcrossDatabases(
   referencing: Client,
   referenced: Client,
   reference: CutReference,
+  options: { inTransaction?: boolean } = {},
 ): Promise<number> {
   const type = await referenced.query<{ type: string }>(
     `SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
@@ -31,7 +32,8 @@ export async function danglingAcrossDatabases(
   );
   if (!type.rows[0])
     throw new Error(`${reference.to.database}.${reference.to.table}.${reference.to.column} does not exist`);
-  await referencing.query('BEGIN');
+  // Inside a caller's transaction (a snapshot it keeps), a savepoint: the temporary table goes, the snapshot stays.
+  await referencing.query(options.inTransaction ? 'SAVEPOINT topsteel_reference_check' : 'BEGIN');
   try {
     await referencing.query(
       `CREATE TEMPORARY TABLE topsteel_referenced_keys (key ${type.rows[0].type} PRIMARY KEY) ON COMMIT DROP`,
@@ -51,6 +53,8 @@ export async function danglingAcrossDatabases(
     );
     return Number(result.rows[0].count);
   } finally {
-    await referencing.query('ROLLBACK').catch(() => undefined);
+    await referencing
+      .query(options.inTransaction ? 'ROLLBACK TO SAVEPOINT topsteel_reference_check' : 'ROLLBACK')
+      .catch(() => undefined);
   }
 }

@@ -58,6 +58,13 @@ export type VerifyOptions = {
   sourceSnapshot?: ExportedSnapshot;
   /** With the source: the plan whose tables and columns the fresh snapshot must still match. */
   plan?: ResolvedPlan;
+  /**
+   * Target sessions already in a REPEATABLE READ transaction (the targets frozen at the online
+   * split's cutover), read as they are and left open for the caller; fresh ones otherwise.
+   */
+  targetSessions?: Map<SchemaKind, Client>;
+  /** Schemas of the targets left out besides the journal's (the online split's position table). */
+  excludeSchemas?: string[];
   /** The default société's id, which the copy wrote into every tenant row. */
   societeId: string;
   jobs: number;
@@ -93,7 +100,12 @@ export async function verifySplit(
     const problems = await structuralProblems(options, snapshot, sessions.targets);
     const targetTables = new Map<SchemaKind, FingerprintTarget[]>();
     for (const [kind, client] of sessions.targets)
-      targetTables.set(kind, await fingerprintTargets(client, { excludeSchemas: [JOURNAL_SCHEMA] }));
+      targetTables.set(
+        kind,
+        await fingerprintTargets(client, {
+          excludeSchemas: [JOURNAL_SCHEMA, ...(options.excludeSchemas ?? [])],
+        }),
+      );
     const [sources, targets] = await Promise.all([
       checksumSources(sessions.source, options.tasks, {
         societeId: options.societeId,
@@ -116,7 +128,10 @@ export async function verifySplit(
       durationMs: Date.now() - started,
     };
   } finally {
-    await releaseClients([...sessions.source, ...sessions.targets.values()]);
+    await releaseClients([
+      ...sessions.source,
+      ...(options.targetSessions ? [] : [...sessions.targets.values()]),
+    ]);
     if (snapshot !== options.sourceSnapshot) await snapshot?.close();
   }
 }
@@ -129,6 +144,11 @@ async function openSessions(
   sessions: Sessions,
 ): Promise<void> {
   for (const kind of Object.keys(options.locations) as SchemaKind[]) {
+    const given = options.targetSessions?.get(kind);
+    if (given) {
+      sessions.targets.set(kind, given);
+      continue;
+    }
     const client = await connections.connect(options.locations[kind], { applicationName: 'topsteel-verify' });
     sessions.targets.set(kind, client);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -192,9 +212,12 @@ async function checkReferences(options: VerifyOptions, sessions: Sessions): Prom
     const referenced = sessions.targets.get(reference.to.database);
     if (!referencing || !referenced) continue;
     const name = referenceName(reference);
-    const targetDangling = await outsideTransaction(referencing, () =>
-      danglingAcrossDatabases(referencing, referenced, reference),
-    );
+    // The caller's sessions keep their snapshot: the check runs inside it, under a savepoint.
+    const targetDangling = options.targetSessions
+      ? await danglingAcrossDatabases(referencing, referenced, reference, { inTransaction: true })
+      : await outsideTransaction(referencing, () =>
+          danglingAcrossDatabases(referencing, referenced, reference),
+        );
     const sourceDangling = sessions.source[0]
       ? await danglingInSource(sessions.source[0], reference)
       : (options.referenceBaselines?.get(name) ?? null);
