@@ -8,7 +8,14 @@ import { TestEnvironment } from '../../../../test/harness/test-environment';
 type ErrorDocument = { error: { code: string; message: string } };
 type OnlineDocument = {
   mode: string;
-  cutover: { pauseMs: number; changesApplied: number; attempts: number };
+  cutover: {
+    pauseMs: number;
+    changesApplied: number;
+    attempts: number;
+    verifyAfterPauseMs: number;
+    verifiedKeys: number;
+    verifiedWholeTables: string[];
+  };
   verification: { ok: boolean };
 };
 
@@ -134,6 +141,12 @@ describe('db:migrate -- --online on a cluster with wal_level=logical', () => {
     expect(document.mode).toBe('online');
     expect(document.verification.ok).toBe(true);
     expect(typeof document.cutover.pauseMs).toBe('number');
+    // The full verification after the pause is timed apart from the pause it does not lengthen.
+    expect(typeof document.cutover.verifyAfterPauseMs).toBe('number');
+    expect(document.cutover.verifyAfterPauseMs).toBeGreaterThan(0);
+    // The load's changed rows are verified by key in the pause, not their whole tables.
+    expect(document.cutover.verifiedKeys).toBeGreaterThan(0);
+    expect(document.cutover.verifiedWholeTables).not.toContain('users');
     expect(document.cutover.changesApplied).toBeGreaterThan(0);
     expect(committed).toBeGreaterThan(0);
 
