@@ -89,7 +89,7 @@ export function renderOnline(online: OnlineFigures[]): string[] {
       range(scale.offline, 2),
       range(scale.online.total, 2),
       `${(scale.online.total.median / scale.offline.median).toFixed(2)}×`,
-      `${range(scale.online.pauseMs)}${converged < scale.runs.length ? ` (${converged}/${scale.runs.length} runs cut over)` : ''}`,
+      `${range(scale.online.pauseMs)}${scale.online.verifyAfterPauseMs ? ` (then ${range(scale.online.verifyAfterPauseMs)} full verification)` : ''}${converged < scale.runs.length ? ` (${converged}/${scale.runs.length} runs cut over)` : ''}`,
       range(scale.online.changesApplied),
       range(scale.online.applyRate),
       `${committed} (${perSecond}) / ${refused}`,

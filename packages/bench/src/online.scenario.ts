@@ -22,6 +22,11 @@ export type OnlineRun = {
   /** False when the follow did not cut over within the limit under the load (then no pause, no rollback). */
   converged: boolean;
   pauseMs: number | null;
+  /** The full verification after the pause (cutover.verifyAfterPauseMs): not part of the pause. */
+  verifyAfterPauseMs: number | null;
+  /** Rows verified by key in the pause, and the changed tables verified whole there. */
+  verifiedKeys: number | null;
+  verifiedWholeTables: string[];
   attempts: number;
   changesApplied: number;
   /** From "Following the monolith's changes" to "Cutover done", wall clock. */
@@ -40,14 +45,27 @@ export type OnlineFigures = {
   /** db:migrate (offline, backup taken) on the same data and cluster. */
   offline: Figure;
   /** Pause and changes over the runs that cut over; null when none did. */
-  online: { total: Figure; pauseMs: Figure | null; applyRate: Figure; changesApplied: Figure };
+  online: {
+    total: Figure;
+    pauseMs: Figure | null;
+    verifyAfterPauseMs: Figure | null;
+    applyRate: Figure;
+    changesApplied: Figure;
+  };
   rollbackPauseMs: Figure | null;
   followLimitS: number;
   runs: OnlineRun[];
 };
 
 type OnlineDocument = {
-  cutover: { pauseMs: number; attempts: number; changesApplied: number };
+  cutover: {
+    pauseMs: number;
+    attempts: number;
+    changesApplied: number;
+    verifyAfterPauseMs: number;
+    verifiedKeys: number;
+    verifiedWholeTables: string[];
+  };
   verification: { ok: boolean };
 };
 
@@ -161,6 +179,9 @@ async function onlineSplitUnderLoad(
       ...base,
       converged: false,
       pauseMs: null,
+      verifyAfterPauseMs: null,
+      verifiedKeys: null,
+      verifiedWholeTables: [],
       attempts: 0,
       changesApplied: applied,
       followSeconds: round(followSeconds),
@@ -185,6 +206,9 @@ async function onlineSplitUnderLoad(
     ...base,
     converged: true,
     pauseMs: document.cutover.pauseMs,
+    verifyAfterPauseMs: document.cutover.verifyAfterPauseMs,
+    verifiedKeys: document.cutover.verifiedKeys,
+    verifiedWholeTables: document.cutover.verifiedWholeTables,
     attempts: document.cutover.attempts,
     changesApplied: document.cutover.changesApplied,
     followSeconds: following,
@@ -300,7 +324,7 @@ export async function onlineScenario(
       const online = await onlineSplitUnderLoad(installation, rate, `${label}m`, followLimitS);
       log(
         online.converged
-          ? `    pause ${online.pauseMs} ms, ${online.changesApplied} changes at ${online.applyRate}/s, ${online.load.committed} committed, lost ${online.lost}`
+          ? `    pause ${online.pauseMs} ms (${online.verifiedKeys} rows by key, whole: ${online.verifiedWholeTables.join(', ') || 'none'}), then ${online.verifyAfterPauseMs} ms of full verification; ${online.changesApplied} changes at ${online.applyRate}/s, ${online.load.committed} committed, lost ${online.lost}`
           : `    no cutover after ${followLimitS} s of following: ${online.applyRate} changes/s applied, ${online.load.committedPerSecond} tx/s committed; interrupted`,
       );
       let rollback: OnlineRun['rollback'] = null;
@@ -321,6 +345,7 @@ export async function onlineScenario(
       online: {
         total: figure(results.map((entry) => entry.seconds)),
         pauseMs: figureOf(converged.map((entry) => entry.pauseMs ?? NaN)),
+        verifyAfterPauseMs: figureOf(converged.map((entry) => entry.verifyAfterPauseMs ?? NaN)),
         applyRate: figure(results.map((entry) => entry.applyRate)),
         changesApplied: figure(results.map((entry) => entry.changesApplied)),
       },
