@@ -4,6 +4,7 @@ import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
 import { ResolvedPlan } from '../plan/plan-resolver';
+import { releaseClients } from '../snapshot/exported-snapshot';
 import { AppliedProgress } from './applied-progress';
 import { ChangeApplier } from './change-applier';
 import { ChangeStream } from './change-stream';
@@ -151,8 +152,14 @@ async function tryCutover(
   await online.update({ phase: 'cutover', cutoverAttempts: attempts });
   const outcome = await attempt(dependencies, context, sessions);
   if (outcome.ok) {
-    await progress.flush(follower.appliedLsn);
-    await online.update({ pauseMs: outcome.pauseMs });
+    // The frozen targets are the caller's once returned; until then, a failure here must end them.
+    try {
+      await progress.flush(follower.appliedLsn);
+      await online.update({ pauseMs: outcome.pauseMs });
+    } catch (error) {
+      await releaseClients([...outcome.frozenTargets.values()]);
+      throw error;
+    }
     run.info(
       `Cutover done: writes paused ${outcome.pauseMs} ms, ${outcome.verifiedTables.length} changed table(s) verified (${outcome.keyedRows} row(s) by key, ${outcome.wholeTables.length} table(s) whole).`,
     );
