@@ -51,7 +51,8 @@ export async function runPlainMigrations(client: Client, all: PlainMigration[]):
   if (pending.length === 0) return [];
   // What the migrations use of TypeORM's QueryRunner: query(), answering rows as TypeORM does.
   const runner = {
-    query: async (sql: string, parameters?: unknown[]) => (await client.query(sql, parameters)).rows,
+    query: async (sql: string, parameters?: unknown[]): Promise<unknown[]> =>
+      (await client.query(sql, parameters)).rows as unknown[],
   } as Pick<QueryRunner, 'query'> as QueryRunner;
   await client.query('BEGIN');
   try {
