@@ -26,6 +26,8 @@ const OWN_MODULES: Record<string, () => Type> = {
     (require('./cli/status-cli.module') as typeof import('./cli/status-cli.module')).StatusCliModule,
   backup: () =>
     (require('./cli/backup-cli.module') as typeof import('./cli/backup-cli.module')).BackupCliModule,
+  migrate: () =>
+    (require('./cli/migrate-cli.module') as typeof import('./cli/migrate-cli.module')).MigrateCliModule,
 };
 
 function rootModule(argv: readonly string[]): Type {

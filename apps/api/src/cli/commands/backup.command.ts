@@ -39,6 +39,7 @@ export class BackupCommand extends TopsteelCommand<BackupOptions, BackupReport> 
     options: BackupOptions,
     run: CliRunContext,
   ): Promise<CommandResult<BackupReport>> {
+    this.backups.readToolVersions();
     const databases = await run.step('find databases', () =>
       this.backups.databasesToBackUp({ monolithOnly: options.monolithOnly }),
     );

@@ -1,4 +1,4 @@
-import { MultiBar, Presets, SingleBar } from 'cli-progress';
+import type { MultiBar, SingleBar } from 'cli-progress';
 import { ProgressTask, RunProgress } from '../../common/run/run-context';
 import { CommandOutputService, formatDuration } from './command-output.service';
 
@@ -75,6 +75,8 @@ export class ProgressReporter implements RunProgress {
       this.#waiting.push(state);
       return;
     }
+    // Loaded with the first bar: a command whose stderr is not a terminal (scripts, the bench) never draws one.
+    const { MultiBar, Presets } = require('cli-progress') as typeof import('cli-progress');
     this.#bars ??= new MultiBar(
       {
         format: ' {label} |{bar}| {percentage}% {value}/{total} {unit} | {speed}/s | ETA {eta_formatted}',

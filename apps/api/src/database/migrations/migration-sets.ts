@@ -19,6 +19,9 @@ const BUILT_IN: Record<SchemaKind, MigrationClass[]> = {
   tenant: [CreateTenantTables1751328000003],
 };
 
+/** The tool's own migrations: plain SQL through `queryRunner.query`, nothing else of TypeORM. */
+export const BUILT_IN_MIGRATIONS: ReadonlySet<MigrationClass> = new Set(Object.values(BUILT_IN).flat());
+
 /**
  * Migrations of one kind: the built-in ones, then any compiled migration found in
  * `<MIGRATIONS_EXTRA_DIR>/<kind>/*.js` (like Flyway's extra locations), so an operator can ship a

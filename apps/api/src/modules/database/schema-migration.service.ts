@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import {
+  BUILT_IN_MIGRATIONS,
   MigrationClass,
   migrationName,
   migrationsFor,
@@ -9,10 +10,10 @@ import {
 } from '../../database/migrations/migration-sets';
 import { DatabaseConfigService } from './database-config.service';
 import { translateDatabaseError } from './database.exception';
+import { MIGRATIONS_TABLE, plainMigrations, runPlainMigrations } from './plain-migration-runner';
 import { DatabaseLocation, PostgresConnectionFactory } from './postgres-connection.factory';
 
-/** TypeORM's bookkeeping table in every new database (each database has its own). */
-export const MIGRATIONS_TABLE = 'migrations';
+export { MIGRATIONS_TABLE } from './plain-migration-runner';
 
 export type MigrationRunReport = { database: string; kind: SchemaKind; executed: string[] };
 
@@ -55,8 +56,22 @@ export class SchemaMigrationService {
     });
   }
 
-  /** Runs every pending migration of one database in a single transaction: all or nothing. */
+  /**
+   * Runs every pending migration of one database in a single transaction: all or nothing. The
+   * tool's own migrations run over one plain `pg` session; an operator's extra ones through TypeORM.
+   */
   async run(location: DatabaseLocation, kind: SchemaKind): Promise<MigrationRunReport> {
+    const plain = plainMigrations(this.migrations(kind), BUILT_IN_MIGRATIONS);
+    if (plain) {
+      const executed = await this.connections
+        .withClient(location, (client) => runPlainMigrations(client, plain), {
+          applicationName: `topsteel-migrate-${kind}`,
+        })
+        .catch((error: unknown) => {
+          throw translateDatabaseError(error, this.connections.describe(location));
+        });
+      return { database: location.database, kind, executed };
+    }
     return this.withDataSource(location, kind, async (dataSource) => {
       const executed = await dataSource.runMigrations({ transaction: 'all' });
       return { database: location.database, kind, executed: executed.map((migration) => migration.name) };

@@ -63,6 +63,15 @@ export class BackupCurrentDatabaseService {
     return { connections: this.connections, tools: this.tools };
   }
 
+  /**
+   * Starts reading pg_dump's and pg_restore's versions (two process spawns, remembered for the
+   * process) so that they overlap what the caller does next instead of delaying the dump.
+   */
+  readToolVersions(): void {
+    void this.tools.version('pg_dump');
+    void this.tools.version('pg_restore');
+  }
+
   /** The monolith (when it exists) and every new database that exists. */
   async databasesToBackUp(options: { monolithOnly?: boolean } = {}): Promise<DatabaseToBackUp[]> {
     const config = this.configService.config;

@@ -11,7 +11,7 @@ import { SchemaMigrationService } from '../../modules/database/schema-migration.
 import { ConnectionBudgetService } from './copy/connection-budget.service';
 import { DryRunOptions, dryRunReport, Preflight } from './dry-run/dry-run-report';
 import { PLAN_CHECKS, SERVER_CHECKS } from './dry-run/preflight-checks';
-import { gatherFacts, PreflightFacts } from './dry-run/preflight-facts';
+import { gatherFacts } from './dry-run/preflight-facts';
 import { preflightNotes } from './dry-run/preflight-notes';
 import { targetDatabases } from './dry-run/target-databases';
 import { PgToolsService } from './tools/pg-tools.service';
@@ -44,6 +44,12 @@ export class DryRunMigrationService {
       `monolith ${config.monolithDatabase} on ${config.host}:${config.port}, AUTH ${config.authDatabase}, ` +
         `SHARED ${config.sharedDatabase}, tenants ${config.tenantPrefix}_<code>`,
     );
+    // What does not need the monolith's session is read while it connects: the connections free,
+    // the targets as they are, and pg_dump's and pg_restore's versions (two process spawns).
+    void this.tools.version('pg_dump');
+    void this.tools.version('pg_restore');
+    const around = this.around();
+    around.catch(() => undefined); // observed below, unless the source cannot be reached
     const source = await this.openSource(checklist);
     if (!source) return { report: dryRunReport(checklist.checks, null), plan: null, splitComplete: false };
     try {
@@ -53,7 +59,7 @@ export class DryRunMigrationService {
         'source reachable',
         this.connections.describe({ database: config.monolithDatabase }),
       );
-      const facts = await this.facts(source, options);
+      const facts = await gatherFacts({ ...(await around), source }, this.schemaMigrations, options);
       await checklist.run(facts, SERVER_CHECKS);
       for (const line of await this.tools.checks(facts.server.major))
         checklist.add(line.id, line.label, line);
@@ -95,18 +101,17 @@ export class DryRunMigrationService {
     }
   }
 
-  private async facts(source: Client, options: DryRunOptions): Promise<PreflightFacts> {
-    const base = {
-      config: this.configService.config,
-      source,
-      room: await this.budget.room(),
-      targets: await targetDatabases({
+  /** Everything the facts need besides the monolith's session. */
+  private async around(): Promise<Omit<Parameters<typeof gatherFacts>[0], 'source'>> {
+    const [room, targets] = await Promise.all([
+      this.budget.room(),
+      targetDatabases({
         configService: this.configService,
         connections: this.connections,
         admin: this.admin,
         journal: this.journal,
       }),
-    };
-    return gatherFacts(base, this.schemaMigrations, options);
+    ]);
+    return { config: this.configService.config, room, targets };
   }
 }

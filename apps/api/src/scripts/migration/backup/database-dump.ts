@@ -181,9 +181,15 @@ async function fingerprintInSnapshot(
   sessions: Client[],
   dumping: () => boolean,
 ): Promise<DatabaseFingerprint> {
-  const targets = await fingerprintTargets(snapshot.client);
-  // One checksum session: a second one would compete with pg_dump for the CPU.
-  sessions.push(await snapshot.join('topsteel-backup-checksum'));
+  // One checksum session (a second one would compete with pg_dump for the CPU), connected while the
+  // tables are listed; both settle before anything is judged, so the session is always released.
+  const [listed, joined] = await Promise.allSettled([
+    fingerprintTargets(snapshot.client),
+    snapshot.join('topsteel-backup-checksum').then((session) => sessions.push(session)),
+  ]);
+  if (listed.status === 'rejected') throw listed.reason;
+  if (joined.status === 'rejected') throw joined.reason;
+  const targets = listed.value;
   // The structure first, in the same snapshot: catalogue reads only, a few milliseconds.
   const schema = await computeSchemaFingerprint(sessions[0]);
   const tables = await computeFingerprints(sessions, targets, { dutyCycle: 0.5, paceWhile: dumping });

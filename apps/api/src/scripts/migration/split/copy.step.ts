@@ -35,12 +35,16 @@ export async function pendingTables(
     source: Record<string, TableFingerprint>;
   },
 ): Promise<{ pending: CopyTask[]; discarded?: { tables: string[]; folder: string } }> {
-  const states = (await journal.read())?.tables ?? [];
-  const rangeLoads = await journal.withJournal((repository) => repository.rangeLoads());
+  const [contents, rangeLoads] = await Promise.all([
+    journal.read(),
+    journal.withJournal((repository) => repository.rangeLoads()),
+  ]);
+  const states = contents?.tables ?? [];
   const { pending, changed } = await classifyTargets(connections, {
     ...plan,
     states,
     rangeLoads: new Set(rangeLoads.map((load) => `${load.targetDatabase}.${load.targetTable}`)),
+    jobs: split.options.jobs,
   });
   if (changed.length === 0) return { pending };
   const names = changed.map((change) => `${change.database}.${change.table}`);

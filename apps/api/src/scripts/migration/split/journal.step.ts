@@ -51,45 +51,59 @@ export async function recordSplitOutcome(
     runDetails?: Record<string, unknown>;
   },
 ): Promise<void> {
-  const { monolith, verification, tasks, locations, run } = outcome;
   await journal.withJournal(async (repository) => {
-    for (const table of verification.tables) {
-      const task = tasks.find(
-        (candidate) => candidate.database === table.database && candidate.target === table.target,
-      );
-      await repository.setTableState(
-        {
-          sourceTable: table.source,
-          targetDatabase: locations[table.database].database,
-          targetTable: table.target,
-          status: table.ok ? 'verified' : 'failed',
-          rows: table.targetRows,
-          checksum: table.targetChecksum,
-          checksumColumns: task ? targetColumnNames(task) : null,
-        },
-        run.runId,
-      );
+    // One transaction: one commit (and WAL flush) instead of one per table, and the outcome is on
+    // record whole or not at all (a rerun then verifies again).
+    await repository.client.query('BEGIN');
+    try {
+      await recordOutcomeIn(repository, outcome);
+      await repository.client.query('COMMIT');
+    } catch (error) {
+      await repository.client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
-    if (!verification.ok) {
-      await repository.saveSplit({
-        status: 'failed',
-        sourceDatabase: monolith,
-        runId: run.runId,
-        failure: {
-          tables: verification.tables.filter((table) => !table.ok).map((table) => table.source),
-          references: verification.references.filter((reference) => !reference.ok),
-        },
-      });
-      return;
-    }
-    for (const snapshot of verification.snapshots) await repository.saveSnapshot(snapshot);
-    await repository.saveReferenceBaselines(
-      new Map(
-        verification.references.map((reference) => [reference.reference, reference.sourceDangling ?? 0]),
-      ),
-    );
-    await repository.saveSplit({ status: 'complete', sourceDatabase: monolith, runId: run.runId });
-    await outcome.onComplete?.(repository);
-    await repository.finishRun(run.runId, 'complete', 0, { tables: tasks.length, ...outcome.runDetails });
   });
+}
+
+async function recordOutcomeIn(
+  repository: JournalRepository,
+  outcome: Parameters<typeof recordSplitOutcome>[1],
+): Promise<void> {
+  const { monolith, verification, tasks, locations, run } = outcome;
+  for (const table of verification.tables) {
+    const task = tasks.find(
+      (candidate) => candidate.database === table.database && candidate.target === table.target,
+    );
+    await repository.setTableState(
+      {
+        sourceTable: table.source,
+        targetDatabase: locations[table.database].database,
+        targetTable: table.target,
+        status: table.ok ? 'verified' : 'failed',
+        rows: table.targetRows,
+        checksum: table.targetChecksum,
+        checksumColumns: task ? targetColumnNames(task) : null,
+      },
+      run.runId,
+    );
+  }
+  if (!verification.ok) {
+    await repository.saveSplit({
+      status: 'failed',
+      sourceDatabase: monolith,
+      runId: run.runId,
+      failure: {
+        tables: verification.tables.filter((table) => !table.ok).map((table) => table.source),
+        references: verification.references.filter((reference) => !reference.ok),
+      },
+    });
+    return;
+  }
+  for (const snapshot of verification.snapshots) await repository.saveSnapshot(snapshot);
+  await repository.saveReferenceBaselines(
+    new Map(verification.references.map((reference) => [reference.reference, reference.sourceDangling ?? 0])),
+  );
+  await repository.saveSplit({ status: 'complete', sourceDatabase: monolith, runId: run.runId });
+  await outcome.onComplete?.(repository);
+  await repository.finishRun(run.runId, 'complete', 0, { tables: tasks.length, ...outcome.runDetails });
 }

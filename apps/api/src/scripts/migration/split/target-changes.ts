@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
 import { fsyncPath, timestampName } from '../../../common/fs/durable-files';
 import { quoteQualified } from '../../../common/identifiers/identifier';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
@@ -121,12 +122,17 @@ export async function classifyTargets(
     source: Record<string, TableFingerprint>;
     /** `database.table` of the range loads the journal records as unfinished: part of the monolith's rows, written by the tool. */
     rangeLoads?: Set<string>;
+    /** Sessions at once, at most: the copy's --jobs, which the free connections already capped. */
+    jobs: number;
   },
 ): Promise<{ pending: CopyTask[]; changed: TargetChange[] }> {
   const states = new Map(plan.states.map((state) => [key(state.targetDatabase, state.targetTable), state]));
-  const pending: CopyTask[] = [];
-  const changed: TargetChange[] = [];
-  for (const kind of [...new Set(plan.tasks.map((task) => task.database))]) {
+  // The databases side by side (up to `jobs`), one session each (a split's first run reads one empty table after
+  // another); the results are joined in the order a serial pass would give.
+  const kinds = [...new Set(plan.tasks.map((task) => task.database))];
+  const perDatabase = kinds.map(() => ({ pending: [] as CopyTask[], changed: [] as TargetChange[] }));
+  const outcomes = await mapWithConcurrency(kinds, plan.jobs, async (kind, index) => {
+    const { pending, changed } = perDatabase[index];
     const location = plan.locations[kind];
     await connections.withClient(
       location,
@@ -161,8 +167,13 @@ export async function classifyTargets(
       },
       { applicationName: 'topsteel-migrate-plan' },
     );
-  }
-  return { pending, changed };
+  });
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return {
+    pending: perDatabase.flatMap((database) => database.pending),
+    changed: perDatabase.flatMap((database) => database.changed),
+  };
 }
 
 /**

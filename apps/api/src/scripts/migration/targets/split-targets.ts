@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { Client } from 'pg';
+import { quoteQualified } from '../../../common/identifiers/identifier';
 import { RunContext } from '../../../common/run/run-context';
 import {
   MultiTenantDatabaseConfig,
@@ -40,10 +41,10 @@ type Prepared = { kind: SchemaKind; location: DatabaseLocation; created: boolean
 
 /**
  * Creates what the split writes into, each step idempotent so that a rerun after any crash simply
- * continues: AUTH first with the journal (which then records every other database the tool
- * creates), then SHARED and the default société's tenant database side by side (like the monolith:
- * same encoding and collation), each with its 001 migrations, then the default société through the
- * provisioning service.
+ * continues: AUTH first with the journal (which records SHARED and the default société's tenant
+ * database before they exist), then the three migrated side by side while SHARED and the tenant are
+ * created (like the monolith: same encoding and collation), then the default société through the
+ * provisioning service as soon as AUTH and its database are ready.
  */
 @Injectable()
 export class SplitTargets {
@@ -64,76 +65,106 @@ export class SplitTargets {
     const config = this.configService.config;
     const locations = this.locations();
     const options = await databaseOptions(monolith);
-    // AUTH first: the journal lives there and records every database created after it.
-    const auth = await this.prepareOne(run, 'auth', locations.auth, options);
-    // SHARED and the tenant depend on AUTH only, not on each other: created and migrated side by
-    // side (on a small monolith these steps are most of db:migrate's fixed cost). Both settle before
-    // anything is reported, so a failure of one never leaves the other running unobserved.
-    const others = await Promise.allSettled(
-      (['shared', 'tenant'] as const).map((kind) => this.prepareOne(run, kind, locations[kind], options)),
-    );
-    const failed = others.find((outcome) => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
-    const prepared = [auth, ...others.map((outcome) => (outcome as PromiseFulfilledResult<Prepared>).value)];
-    for (const { location, executed } of prepared)
-      if (executed.length > 0) run.info(`  ${location.database}: applied ${executed.join(', ')}`);
-    // The société itself goes through the same provisioning as every other one (row, default site, journal).
-    const provisioned = await run.step('default société', () =>
-      this.provisioning.ensureSociete(
-        { code: config.defaultSocieteCode.toUpperCase(), nom: config.defaultSocieteName },
-        { runId: run.runId, lock, onStep: (step) => run.detail(`  ${step}`) },
+    // AUTH first: the journal lives there, and it records SHARED and the tenant before they are
+    // created (a rollback skips a recorded database that does not exist, never an unrecorded one).
+    const authCreated = await this.ensureDatabase(run, 'auth', locations.auth, options);
+    await this.journalRun(run, locations);
+    // Then the three migrate side by side, SHARED and the tenant created meanwhile (on a small
+    // monolith these steps are most of db:migrate's fixed cost). All settle before anything is
+    // reported, so a failure of one never leaves another running unobserved.
+    const tenantReady = Promise.all([
+      this.migrate(run, 'auth', locations.auth, authCreated),
+      this.prepareOne(run, 'tenant', locations.tenant, options),
+    ]);
+    // The default société needs AUTH's and its database's migrations only: it overlaps SHARED's.
+    const provisioned = tenantReady.then(() =>
+      run.step('default société', () =>
+        this.provisioning.ensureSociete(
+          { code: config.defaultSocieteCode.toUpperCase(), nom: config.defaultSocieteName },
+          { runId: run.runId, lock, onStep: (step) => run.detail(`  ${step}`) },
+        ),
       ),
     );
+    const [ready, shared, societe] = await Promise.allSettled([
+      tenantReady,
+      this.prepareOne(run, 'shared', locations.shared, options),
+      provisioned,
+    ]);
+    if (ready.status === 'rejected') throw ready.reason;
+    if (shared.status === 'rejected') throw shared.reason;
+    if (societe.status === 'rejected') throw societe.reason;
+    const [auth, tenant] = ready.value;
+    const prepared = [auth, shared.value, tenant];
+    for (const { location, executed } of prepared)
+      if (executed.length > 0) run.info(`  ${location.database}: applied ${executed.join(', ')}`);
     return {
       locations,
       created: prepared
         .filter((one) => one.created)
         .map((one) => ({ name: one.location.database, kind: one.kind })),
-      societeId: provisioned.societe.societeId,
+      societeId: societe.value.societe.societeId,
     };
   }
 
-  /** One target database: created (or adopted when empty), recorded in the journal, migrated. */
+  /** The run and the split on record, and every database the split writes, in one journal session. */
+  private async journalRun(run: RunContext, locations: Record<SchemaKind, DatabaseLocation>): Promise<void> {
+    const config = this.configService.config;
+    await this.journal.withJournal(async (journal) => {
+      await journal.startRun(run.runId, run.command, hostname(), process.pid);
+      const split = await journal.split();
+      await journal.saveSplit({
+        status: 'in_progress',
+        sourceDatabase: config.monolithDatabase,
+        runId: run.runId,
+        societeId: split?.societeId,
+      });
+      for (const kind of ['auth', 'shared', 'tenant'] as const)
+        await journal.recordDatabase({
+          name: locations[kind].database,
+          kind,
+          societeCode: kind === 'tenant' ? config.defaultSocieteCode.toUpperCase() : null,
+          host: null,
+          port: null,
+          createdByRun: run.runId,
+        });
+    });
+  }
+
+  /** SHARED or the tenant database: created (or adopted when empty), then migrated. */
   private async prepareOne(
     run: RunContext,
     kind: SchemaKind,
     location: DatabaseLocation,
     options: CreateDatabaseOptions,
   ): Promise<Prepared> {
-    const config = this.configService.config;
-    let created = false;
+    const created = await this.ensureDatabase(run, kind, location, options);
+    return this.migrate(run, kind, location, created);
+  }
+
+  /** Creates the database, or adopts it when it exists empty; true when this run created it. */
+  private async ensureDatabase(
+    run: RunContext,
+    kind: SchemaKind,
+    location: DatabaseLocation,
+    options: CreateDatabaseOptions,
+  ): Promise<boolean> {
     if (!(await this.admin.exists(location))) {
       await run.step(`create ${location.database}`, () =>
         this.createLike(location, { ...options, note: `${kind} run=${run.runId}` }),
       );
-      created = true;
-    } else {
-      // The pre-flight refused one of ours that holds data the journal does not account for.
-      await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`, { resume: true });
+      return true;
     }
-    if (kind === 'auth') {
-      // From here on the journal exists: the run and the split are on record before anything else is created.
-      await this.journal.withJournal(async (journal) => {
-        await journal.startRun(run.runId, run.command, hostname(), process.pid);
-        const split = await journal.split();
-        await journal.saveSplit({
-          status: 'in_progress',
-          sourceDatabase: config.monolithDatabase,
-          runId: run.runId,
-          societeId: split?.societeId,
-        });
-      });
-    }
-    await this.journal.withJournal((journal) =>
-      journal.recordDatabase({
-        name: location.database,
-        kind,
-        societeCode: kind === 'tenant' ? config.defaultSocieteCode.toUpperCase() : null,
-        host: null,
-        port: null,
-        createdByRun: run.runId,
-      }),
-    );
+    // The pre-flight refused one of ours that holds data the journal does not account for.
+    await this.admin.adoptIfEmpty(location, `${kind} run=${run.runId}`, { resume: true });
+    return false;
+  }
+
+  private async migrate(
+    run: RunContext,
+    kind: SchemaKind,
+    location: DatabaseLocation,
+    created: boolean,
+  ): Promise<Prepared> {
     const report = await run.step(`migrate ${location.database}`, () =>
       this.schemaMigrations.run(location, kind),
     );
@@ -167,12 +198,31 @@ export class SplitTargets {
     );
   }
 
+  /**
+   * Statistics for the tables the split wrote, not the system catalogues a bare ANALYZE also
+   * samples: those are three quarters of its time on a small split, and they compete with the
+   * verification for the CPU (autovacuum keeps them as it does in any database).
+   */
   async analyze(): Promise<void> {
     await Promise.all(
       Object.values(this.locations()).map((location) =>
-        this.connections.withClient(location, (client) => client.query('ANALYZE'), {
-          applicationName: 'topsteel-analyze',
-        }),
+        this.connections.withClient(
+          location,
+          async (client) => {
+            const result = await client.query<{ schema: string; name: string }>(
+              `SELECT n.nspname AS schema, c.relname AS name
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relkind IN ('r', 'p', 'm')
+                 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                 AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`,
+            );
+            if (result.rows.length === 0) return;
+            await client.query(
+              `ANALYZE ${result.rows.map((table) => quoteQualified(table.schema, table.name)).join(', ')}`,
+            );
+          },
+          { applicationName: 'topsteel-analyze' },
+        ),
       ),
     );
   }
