@@ -222,11 +222,15 @@ export class CopyEngine {
       const location = this.options.locations[kind];
       const sessions: Client[] = [];
       try {
-        for (let index = 0; index < Math.max(1, this.options.jobs); index++) {
-          sessions.push(
-            await this.connections.connect(location, { applicationName: 'topsteel-migrate-constraints' }),
-          );
-        }
+        // Connected side by side: each connection costs a round trip and an authentication.
+        const opened = await Promise.allSettled(
+          Array.from({ length: Math.max(1, this.options.jobs) }, () =>
+            this.connections.connect(location, { applicationName: 'topsteel-migrate-constraints' }),
+          ),
+        );
+        for (const result of opened) if (result.status === 'fulfilled') sessions.push(result.value);
+        const failed = opened.find((result) => result.status === 'rejected');
+        if (failed) throw failed.reason;
         restored += await restoreForeignKeys(sessions, location.database, this.options.journal);
       } catch (error) {
         // Labelled here with the database at fault: the caller's journal session would name AUTH.
