@@ -5,9 +5,11 @@ import {
   monolithContents,
   newDatabaseContents,
   newDatabases,
+  onMonolith,
   reverseConverged,
   writeOnNewDatabases,
 } from './reverse-sync-fixture';
+import { loseOnTheWay } from './reverse-sync-loss';
 
 type OnlineDocument = { reverseSync: { databases: string[]; slots: string[] } | null };
 
@@ -78,6 +80,47 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     expect(links?.every((link) => typeof link.lagBytes === 'number')).toBe(true);
   }, 120000);
 
+  it.each([
+    ['an update', "UPDATE clients SET ville = 'Lost on the way' WHERE id = $1", 'content differs'],
+    ['a delete', 'DELETE FROM clients WHERE id = $1', 'rows in the monolith'],
+  ])(
+    'refuses when %s made on a new database never reached the monolith, and changes nothing',
+    async (_, statement, expected) => {
+      const tenant = environment.names.defaultTenant;
+      // A row the sync never touched: its monolith copy keeps the xmin it had before the cutover.
+      const [{ id }] = await environment.query<{ id: string }>(
+        tenant,
+        "SELECT id::text AS id FROM clients WHERE numero_client NOT LIKE 'REV-%' ORDER BY id LIMIT 1",
+      );
+      await loseOnTheWay(environment, tenant, statement, [id]);
+      const result = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(result.code).toBe(1);
+      const error = parseJson<{ error: { code: string; message: string } }>(result).error;
+      expect(error.code).toBe('REVERSE_SYNC_BEHIND');
+      expect(error.message).toContain(`clients (`);
+      expect(error.message).toContain(expected);
+      // The monolith stays read-only for applications; the new databases take writes again.
+      await expect(
+        environment.query(environment.names.monolith, "UPDATE users SET nom = 'x' WHERE false"),
+      ).rejects.toThrow(/read-only/);
+      await environment.query(tenant, "UPDATE clients SET ville = ville WHERE numero_client = 'REV-0'");
+      for (const database of Object.values(newDatabases(environment)))
+        expect(await environment.databaseExists(database)).toBe(true);
+      // What an operator would do: bring the monolith's row level by hand.
+      const [row] = await environment.query<{ ville: string | null }>(
+        tenant,
+        'SELECT ville FROM clients WHERE id = $1',
+        [id],
+      );
+      await onMonolith(environment, [
+        row
+          ? `UPDATE clients SET ville = ${row.ville === null ? 'NULL' : `'${row.ville}'`} WHERE id = '${id}'`
+          : `DELETE FROM clients WHERE id = '${id}'`,
+      ]);
+    },
+    300000,
+  );
+
   it('db:rollback -- --yes, without --accept-data-loss, leaves every committed row in the monolith', async () => {
     // Writes up to the last moment: the rollback drains them (a disabled subscription is refused:
     // online-split-reverse-faults covers it).
@@ -89,10 +132,19 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     const result = await runCli(['rollback', '--yes', '--json'], environment.env());
     if (result.code !== 0)
       throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
-    const document = parseJson<{ rollback: { pauseMs: number; restored: boolean; dropped: string[] } }>(
-      result,
-    );
+    const document = parseJson<{
+      rollback: {
+        pauseMs: number;
+        restored: boolean;
+        dropped: string[];
+        reverseSync: { tablesVerified: number; tablesVerifiedIncrementally: number };
+      };
+    }>(result);
     expect(typeof document.rollback.pauseMs).toBe('number');
+    // Keyed tables by their rows changed since the sync started; materiaux (rewritten by the levelling) in full.
+    const { tablesVerified, tablesVerifiedIncrementally } = document.rollback.reverseSync;
+    expect(tablesVerifiedIncrementally).toBeGreaterThan(0);
+    expect(tablesVerifiedIncrementally).toBeLessThan(tablesVerified);
     expect(document.rollback.restored).toBe(false);
     expect(document.rollback.dropped.sort()).toEqual(Object.values(newDatabases(environment)).sort());
     expect(await monolithContents(environment)).toEqual(expected);
