@@ -19,6 +19,8 @@ type Task = {
   table: ReverseLink['tables'][number];
   /** Key columns (legacy ones) when the table can be compared incrementally; null: full comparison. */
   key: string[] | null;
+  /** The new database's table size, to start with the largest. */
+  pages: number;
 };
 
 type FullSum = { rows: string; sum: string };
@@ -37,7 +39,7 @@ const locationOf = (link: ReverseLink): DatabaseLocation => ({
 /**
  * Every published table, monolith against new database, over the legacy columns. Since the sync
  * started, the monolith is written only by the subscriptions, and a row never changed since keeps
- * its old xmin on both sides. So a large table with a key is compared in one pass per side: the
+ * its old xmin on both sides. So a table with a key is compared in one pass per side: the
  * count and a checksum of the keys of all rows, and the count and checksum of the whole rows whose
  * xmin is younger than the recorded horizon. Equal counts and key checksums mean the same keys; the
  * rows changed since are compared in full; the others are the rows the cutover verified, untouched.
@@ -52,17 +54,21 @@ export async function verifyMonolith(
 ): Promise<MonolithVerification> {
   const tasks: Task[] = [];
   for (const link of state.links) {
-    const keys = await connections.withClient(locationOf(link), (client) => incrementalKeys(client, link), {
-      applicationName: REVERSE_APPLICATION,
-      readOnly: true,
-    });
+    const { keys, pages } = await connections.withClient(
+      locationOf(link),
+      (client) => tableFacts(client, link),
+      { applicationName: REVERSE_APPLICATION, readOnly: true },
+    );
     for (const table of link.tables)
       tasks.push({
         link,
         table,
         key: state.monolithSince && link.since ? (keys.get(table.target) ?? null) : null,
+        pages: pages.get(table.target) ?? 0,
       });
   }
+  // Largest first: the pause ends with the last table, which should then be a small one.
+  tasks.sort((a, b) => b.pages - a.pages);
   const mismatches: string[] = [];
   let incremental = 0;
   const queue = [...tasks];
@@ -82,6 +88,10 @@ export async function verifyMonolith(
         if (outcome.incremental) incremental++;
         if (outcome.mismatch) mismatches.push(outcome.mismatch);
       }
+    } catch (error) {
+      // The rollback stops on this error: the other workers take no further table.
+      queue.length = 0;
+      throw error;
     } finally {
       await sessions.end();
     }
@@ -172,26 +182,32 @@ async function recentSum(client: Client, side: TableSide): Promise<RecentSum | n
 }
 
 /**
- * Per published table of the new database: its primary key when every key column flows back (a
- * key that includes societe_id does not) and the table is not renamed (the rollback rewrote it).
+ * Per published table of the new database: its size in pages, and its primary key when every key
+ * column flows back (a key that includes societe_id does not) and the table is not renamed (the
+ * rollback rewrote the monolith's side).
  */
-async function incrementalKeys(client: Client, link: ReverseLink): Promise<Map<string, string[]>> {
-  const { rows } = await client.query<{ table: string; key: string[] }>(
-    `SELECT c.relname AS table, array_agg(a.attname::text ORDER BY k.ord) AS key
-     FROM pg_class c
-     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
-     JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-     WHERE c.relname = ANY($1)
-     GROUP BY c.relname`,
+async function tableFacts(
+  client: Client,
+  link: ReverseLink,
+): Promise<{ keys: Map<string, string[]>; pages: Map<string, number> }> {
+  const { rows } = await client.query<{ table: string; pages: number; key: string[] | null }>(
+    `SELECT c.relname AS table, c.relpages AS pages,
+            (SELECT array_agg(a.attname::text ORDER BY k.ord)
+             FROM pg_index i
+             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+             WHERE i.indrelid = c.oid AND i.indisprimary) AS key
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+     WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p')`,
     [link.tables.map((table) => table.target)],
   );
   const keys = new Map<string, string[]>();
+  const pages = new Map<string, number>();
   for (const row of rows) {
+    pages.set(row.table, row.pages);
     const table = link.tables.find((candidate) => candidate.target === row.table);
-    if (!table || table.target !== table.source) continue;
+    if (!table || !row.key || table.target !== table.source) continue;
     if (row.key.every((column) => table.columns.includes(column))) keys.set(row.table, row.key);
   }
-  return keys;
+  return { keys, pages };
 }
