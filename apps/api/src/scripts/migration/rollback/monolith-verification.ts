@@ -7,7 +7,7 @@ import {
 } from '../../../modules/database/postgres-connection.factory';
 import { REVERSE_APPLICATION, ReverseLink, ReverseSyncState, XidPoint } from '../online/reverse-sync-names';
 import { RollbackException, RollbackExceptionCode } from './rollback.exception';
-import { recentRowsSql, RecentSum, TableSide, vacuumSafetySql } from './recent-rows-sql';
+import { Key, recentRowsSql, RecentSum, TableSide, vacuumSafetySql } from './recent-rows-sql';
 
 /** Sessions per database for the comparison: the pause is spent scanning, and the machine has few cores. */
 const VERIFY_SESSIONS = 4;
@@ -18,7 +18,7 @@ type Task = {
   link: ReverseLink;
   table: ReverseLink['tables'][number];
   /** Key columns (legacy ones) when the table can be compared incrementally; null: full comparison. */
-  key: string[] | null;
+  key: Key | null;
   /** The new database's table size, to start with the largest. */
   pages: number;
 };
@@ -189,9 +189,19 @@ async function recentSum(client: Client, side: TableSide): Promise<RecentSum | n
 async function tableFacts(
   client: Client,
   link: ReverseLink,
-): Promise<{ keys: Map<string, string[]>; pages: Map<string, number> }> {
-  const { rows } = await client.query<{ table: string; pages: number; key: string[] | null }>(
+): Promise<{ keys: Map<string, Key>; pages: Map<string, number> }> {
+  const { rows } = await client.query<{
+    table: string;
+    pages: number;
+    key: string[] | null;
+    types: string[];
+  }>(
     `SELECT c.relname AS table, c.relpages AS pages,
+            (SELECT array_agg(format_type(a.atttypid, NULL) ORDER BY k.ord)
+             FROM pg_index i
+             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+             WHERE i.indrelid = c.oid AND i.indisprimary) AS types,
             (SELECT array_agg(a.attname::text ORDER BY k.ord)
              FROM pg_index i
              CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
@@ -201,13 +211,14 @@ async function tableFacts(
      WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p')`,
     [link.tables.map((table) => table.target)],
   );
-  const keys = new Map<string, string[]>();
+  const keys = new Map<string, Key>();
   const pages = new Map<string, number>();
   for (const row of rows) {
     pages.set(row.table, row.pages);
     const table = link.tables.find((candidate) => candidate.target === row.table);
     if (!table || !row.key || table.target !== table.source) continue;
-    if (row.key.every((column) => table.columns.includes(column))) keys.set(row.table, row.key);
+    if (row.key.every((column) => table.columns.includes(column)))
+      keys.set(row.table, { columns: row.key, types: row.types });
   }
   return { keys, pages };
 }

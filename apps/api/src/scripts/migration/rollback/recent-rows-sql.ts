@@ -1,8 +1,23 @@
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
 import { XidPoint } from '../online/reverse-sync-names';
 
+/** A primary key: its columns and their types (format_type), in the key's order. */
+export type Key = { columns: string[]; types: string[] };
+
 /** One side of an incremental comparison: the table there, its legacy columns, key and horizon. */
-export type TableSide = { table: string; columns: string[]; key: string[]; since: XidPoint };
+export type TableSide = { table: string; columns: string[]; key: Key; since: XidPoint };
+
+/**
+ * The hash of a key, computed for every row: the type's own hash for a uuid or integer key (text
+ * output is what makes a whole-row checksum costly), the row's text otherwise.
+ */
+function keyHash(key: Key): string {
+  const [column] = key.columns.map((name) => `t.${quoteIdentifier(name)}`);
+  if (key.columns.length === 1 && key.types[0] === 'uuid') return `uuid_hash_extended(${column}, 0)`;
+  if (key.columns.length === 1 && ['integer', 'bigint', 'smallint'].includes(key.types[0]))
+    return `hashint8extended(${column}::bigint, 0)`;
+  return `hashtextextended(ROW(${key.columns.map((name) => `t.${quoteIdentifier(name)}`).join(', ')})::text, 0)`;
+}
 
 /** `window`: transactions since the horizon, null when too many for a 32-bit age (then compare in full). */
 export type RecentSum = {
@@ -35,7 +50,7 @@ export function recentRowsSql({ table, columns, key }: TableSide): string {
     )
     SELECT (SELECT w.window FROM w)::text AS window,
            count(*)::text AS rows,
-           coalesce(sum(hashtextextended(${row(key)}, 0)), 0)::text AS keys,
+           coalesce(sum(${keyHash(key)}), 0)::text AS keys,
            (count(*) FILTER (WHERE ${recent}))::text AS recent,
            coalesce(sum(hashtextextended(${row(columns)}, 0)) FILTER (WHERE ${recent}), 0)::text AS "recentSum"
     FROM ${quoteQualified('public', table)} t`;

@@ -62,9 +62,9 @@ export async function drainReverseSync(
     await stopReverseSync(connections, config, state);
     return { pauseMs: 0, tablesVerified: 0, tablesVerifiedIncrementally: 0, leveled: [] };
   }
-  await run.step('block writes on the new databases', () => setWritable(dependencies, state.links, false));
   let report: Omit<ReverseDrainReport, 'pauseMs'>;
   try {
+    await run.step('block writes on the new databases', () => setWritable(dependencies, state.links, false));
     report = await connections.withClient(
       monolith,
       async (client) => {
@@ -116,26 +116,30 @@ async function setWritable(
   links: ReverseLink[],
   writable: boolean,
 ): Promise<void> {
-  for (const link of links)
-    await dependencies.connections.withClient(
-      locationOf(link),
-      async (client) => {
-        const name = quoteIdentifier(link.database);
-        if (writable) {
-          // This session started read-only (the database's default now): ALTER DATABASE would be refused.
-          await client.query('SET default_transaction_read_only = off');
-          await client.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
-          return;
-        }
-        await client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
-        await client.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  // All at once: each database's statements are independent, and the pause runs meanwhile.
+  await settleAll(
+    links.map((link) =>
+      dependencies.connections.withClient(
+        locationOf(link),
+        async (client) => {
+          const name = quoteIdentifier(link.database);
+          if (writable) {
+            // This session started read-only (the database's default now): ALTER DATABASE would be refused.
+            await client.query('SET default_transaction_read_only = off');
+            await client.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
+            return;
+          }
+          await client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+          await client.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
            WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-          [link.database],
-        );
-      },
-      { applicationName: REVERSE_APPLICATION },
-    );
+            [link.database],
+          );
+        },
+        { applicationName: REVERSE_APPLICATION },
+      ),
+    ),
+  );
 }
 
 /**
@@ -148,36 +152,53 @@ async function drain(
   monolith: Client,
   links: ReverseLink[],
 ): Promise<void> {
-  for (const link of links)
-    await dependencies.connections.withClient(
-      locationOf(link),
-      async (client) => {
-        const [{ lsn }] = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))
-          .rows;
-        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-        for (;;) {
-          const { rows } = await client.query<{ done: boolean | null }>(
-            'SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2',
-            [lsn, link.slot],
-          );
-          if (rows[0]?.done) return;
-          if (rows.length === 0)
-            throw behind(
-              `the slot ${link.slot} on ${link.database} is gone: the monolith cannot be brought level with it`,
+  // The links drain side by side; the first that fails ends the others' wait.
+  let failed = false;
+  const drained = links.map((link) =>
+    dependencies.connections
+      .withClient(
+        locationOf(link),
+        async (client) => {
+          const [{ lsn }] = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))
+            .rows;
+          const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+          for (;;) {
+            if (failed) return;
+            const { rows } = await client.query<{ done: boolean | null }>(
+              'SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2',
+              [lsn, link.slot],
             );
-          if (!(await enabled(monolith, link.subscription)))
-            throw behind(
-              `the subscription ${link.subscription} was disabled before the monolith caught up with ${link.database}: ${(await findReverseConflict(dependencies.connections, monolith, link).catch(() => null))?.description ?? 'the server log says why'}. Resolve it, then ${enableHint(dependencies.config.monolithDatabase, link.subscription)}`,
-            );
-          if (Date.now() > deadline)
-            throw behind(
-              `the monolith did not confirm ${link.database}'s changes up to ${lsn} within ${DRAIN_TIMEOUT_MS / 1000} s (subscription ${link.subscription})`,
-            );
-          await sleep(100);
-        }
-      },
-      { applicationName: REVERSE_APPLICATION },
-    );
+            if (rows[0]?.done) return;
+            if (rows.length === 0)
+              throw behind(
+                `the slot ${link.slot} on ${link.database} is gone: the monolith cannot be brought level with it`,
+              );
+            if (!(await enabled(monolith, link.subscription)))
+              throw behind(
+                `the subscription ${link.subscription} was disabled before the monolith caught up with ${link.database}: ${(await findReverseConflict(dependencies.connections, monolith, link).catch(() => null))?.description ?? 'the server log says why'}. Resolve it, then ${enableHint(dependencies.config.monolithDatabase, link.subscription)}`,
+              );
+            if (Date.now() > deadline)
+              throw behind(
+                `the monolith did not confirm ${link.database}'s changes up to ${lsn} within ${DRAIN_TIMEOUT_MS / 1000} s (subscription ${link.subscription})`,
+              );
+            await sleep(100);
+          }
+        },
+        { applicationName: REVERSE_APPLICATION },
+      )
+      .catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+  );
+  await settleAll(drained);
+}
+
+/** Waits for every one, then throws the first error: nothing is left running behind a failure. */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(work);
+  const rejected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 const behind = (message: string) => new RollbackException(RollbackExceptionCode.ReverseSyncBehind, message);
