@@ -5,7 +5,6 @@ import {
   monolithContents,
   newDatabaseContents,
   newDatabases,
-  onMonolith,
   reverseConverged,
   writeOnNewDatabases,
 } from './reverse-sync-fixture';
@@ -80,43 +79,54 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     expect(links?.every((link) => typeof link.lagBytes === 'number')).toBe(true);
   }, 120000);
 
+  // A row the sync never touched: its monolith copy keeps the xmin it had before the cutover.
+  // user_sessions: nothing references it, so the lost delete cascades nowhere else.
   it.each([
-    ['an update', "UPDATE clients SET ville = 'Lost on the way' WHERE id = $1", 'content differs'],
-    ['a delete', 'DELETE FROM clients WHERE id = $1', 'rows in the monolith'],
+    {
+      what: 'an update',
+      kind: 'tenant' as const,
+      table: 'clients',
+      pick: "SELECT id::text AS id FROM clients WHERE numero_client NOT LIKE 'REV-%' ORDER BY id LIMIT 1",
+      statement: "UPDATE clients SET ville = 'Lost on the way' WHERE id = $1",
+      fix: "UPDATE clients SET ville = 'Lost on the way' WHERE id = $1",
+      expected: 'content differs',
+    },
+    {
+      what: 'a delete',
+      kind: 'auth' as const,
+      table: 'user_sessions',
+      pick: 'SELECT id::text AS id FROM user_sessions ORDER BY id DESC LIMIT 1',
+      statement: 'DELETE FROM user_sessions WHERE id = $1',
+      fix: 'DELETE FROM user_sessions WHERE id = $1',
+      expected: 'rows in the monolith',
+    },
   ])(
-    'refuses when %s made on a new database never reached the monolith, and changes nothing',
-    async (_, statement, expected) => {
-      const tenant = environment.names.defaultTenant;
-      // A row the sync never touched: its monolith copy keeps the xmin it had before the cutover.
-      const [{ id }] = await environment.query<{ id: string }>(
-        tenant,
-        "SELECT id::text AS id FROM clients WHERE numero_client NOT LIKE 'REV-%' ORDER BY id LIMIT 1",
-      );
-      await loseOnTheWay(environment, tenant, statement, [id]);
+    'refuses when $what made on a new database never reached the monolith, and changes nothing',
+    async ({ kind, table, pick, statement, fix, expected }) => {
+      const database = newDatabases(environment)[kind];
+      const [{ id }] = await environment.query<{ id: string }>(database, pick);
+      await loseOnTheWay(environment, database, statement, [id]);
       const result = await runCli(['rollback', '--yes', '--json'], environment.env());
       expect(result.code).toBe(1);
       const error = parseJson<{ error: { code: string; message: string } }>(result).error;
       expect(error.code).toBe('REVERSE_SYNC_BEHIND');
-      expect(error.message).toContain(`clients (`);
+      expect(error.message).toContain(`${table} (`);
       expect(error.message).toContain(expected);
       // The monolith stays read-only for applications; the new databases take writes again.
       await expect(
         environment.query(environment.names.monolith, "UPDATE users SET nom = 'x' WHERE false"),
       ).rejects.toThrow(/read-only/);
-      await environment.query(tenant, "UPDATE clients SET ville = ville WHERE numero_client = 'REV-0'");
-      for (const database of Object.values(newDatabases(environment)))
-        expect(await environment.databaseExists(database)).toBe(true);
-      // What an operator would do: bring the monolith's row level by hand.
-      const [row] = await environment.query<{ ville: string | null }>(
-        tenant,
-        'SELECT ville FROM clients WHERE id = $1',
-        [id],
-      );
-      await onMonolith(environment, [
-        row
-          ? `UPDATE clients SET ville = ${row.ville === null ? 'NULL' : `'${row.ville}'`} WHERE id = '${id}'`
-          : `DELETE FROM clients WHERE id = '${id}'`,
-      ]);
+      await environment.query(database, `${statement.replace(/ WHERE .*/, '')} WHERE false`);
+      for (const name of Object.values(newDatabases(environment)))
+        expect(await environment.databaseExists(name)).toBe(true);
+      // What an operator would do: apply the lost change to the monolith by hand.
+      const client = await environment.client(environment.names.monolith);
+      try {
+        await client.query('SET default_transaction_read_only = off');
+        await client.query(fix, [id]);
+      } finally {
+        await environment.release(client);
+      }
     },
     300000,
   );
