@@ -8,6 +8,7 @@ import {
   reverseConverged,
   writeOnNewDatabases,
 } from './reverse-sync-fixture';
+import { loseOnTheWay } from './reverse-sync-loss';
 
 type OnlineDocument = { reverseSync: { databases: string[]; slots: string[] } | null };
 
@@ -78,6 +79,58 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     expect(links?.every((link) => typeof link.lagBytes === 'number')).toBe(true);
   }, 120000);
 
+  // A row the sync never touched: its monolith copy keeps the xmin it had before the cutover.
+  // user_sessions: nothing references it, so the lost delete cascades nowhere else.
+  it.each([
+    {
+      what: 'an update',
+      kind: 'tenant' as const,
+      table: 'clients',
+      pick: "SELECT id::text AS id FROM clients WHERE numero_client NOT LIKE 'REV-%' ORDER BY id LIMIT 1",
+      statement: "UPDATE clients SET ville = 'Lost on the way' WHERE id = $1",
+      fix: "UPDATE clients SET ville = 'Lost on the way' WHERE id = $1",
+      expected: 'content differs',
+    },
+    {
+      what: 'a delete',
+      kind: 'auth' as const,
+      table: 'user_sessions',
+      pick: 'SELECT id::text AS id FROM user_sessions ORDER BY id DESC LIMIT 1',
+      statement: 'DELETE FROM user_sessions WHERE id = $1',
+      fix: 'DELETE FROM user_sessions WHERE id = $1',
+      expected: 'rows in the monolith',
+    },
+  ])(
+    'refuses when $what made on a new database never reached the monolith, and changes nothing',
+    async ({ kind, table, pick, statement, fix, expected }) => {
+      const database = newDatabases(environment)[kind];
+      const [{ id }] = await environment.query<{ id: string }>(database, pick);
+      await loseOnTheWay(environment, database, statement, [id]);
+      const result = await runCli(['rollback', '--yes', '--json'], environment.env());
+      expect(result.code).toBe(1);
+      const error = parseJson<{ error: { code: string; message: string } }>(result).error;
+      expect(error.code).toBe('REVERSE_SYNC_BEHIND');
+      expect(error.message).toContain(`${table} (`);
+      expect(error.message).toContain(expected);
+      // The monolith stays read-only for applications; the new databases take writes again.
+      await expect(
+        environment.query(environment.names.monolith, "UPDATE users SET nom = 'x' WHERE false"),
+      ).rejects.toThrow(/read-only/);
+      await environment.query(database, `${statement.replace(/ WHERE .*/, '')} WHERE false`);
+      for (const name of Object.values(newDatabases(environment)))
+        expect(await environment.databaseExists(name)).toBe(true);
+      // What an operator would do: apply the lost change to the monolith by hand.
+      const client = await environment.client(environment.names.monolith);
+      try {
+        await client.query('SET default_transaction_read_only = off');
+        await client.query(fix, [id]);
+      } finally {
+        await environment.release(client);
+      }
+    },
+    300000,
+  );
+
   it('db:rollback -- --yes, without --accept-data-loss, leaves every committed row in the monolith', async () => {
     // Writes up to the last moment: the rollback drains them (a disabled subscription is refused:
     // online-split-reverse-faults covers it).
@@ -89,10 +142,19 @@ describe('reverse sync after db:migrate -- --online, and a rollback that loses n
     const result = await runCli(['rollback', '--yes', '--json'], environment.env());
     if (result.code !== 0)
       throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
-    const document = parseJson<{ rollback: { pauseMs: number; restored: boolean; dropped: string[] } }>(
-      result,
-    );
+    const document = parseJson<{
+      rollback: {
+        pauseMs: number;
+        restored: boolean;
+        dropped: string[];
+        reverseSync: { tablesVerified: number; tablesVerifiedIncrementally: number };
+      };
+    }>(result);
     expect(typeof document.rollback.pauseMs).toBe('number');
+    // Keyed tables by their rows changed since the sync started; materiaux (rewritten by the levelling) in full.
+    const { tablesVerified, tablesVerifiedIncrementally } = document.rollback.reverseSync;
+    expect(tablesVerifiedIncrementally).toBeGreaterThan(0);
+    expect(tablesVerifiedIncrementally).toBeLessThan(tablesVerified);
     expect(document.rollback.restored).toBe(false);
     expect(document.rollback.dropped.sort()).toEqual(Object.values(newDatabases(environment)).sort());
     expect(await monolithContents(environment)).toEqual(expected);

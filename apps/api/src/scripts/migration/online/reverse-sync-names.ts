@@ -11,7 +11,16 @@ export type ReverseLink = {
   subscription: string;
   /** Published tables: the new database's name, the monolith's, and the legacy columns that flow back. */
   tables: { target: string; source: string; columns: string[] }[];
+  /** The new database's server when the sync started (absent in states recorded before it was kept). */
+  since?: XidPoint;
 };
+
+/**
+ * A server's transaction horizon when the reverse sync started: every transaction with a 64-bit id
+ * below `xid` had ended then (txid_snapshot_xmin), `at` is the server's clock. Rows whose xmin is
+ * older were written before the sync and have not changed since (any change writes a new xmin).
+ */
+export type XidPoint = { xid: string; at: string };
 
 /** What the journal keeps of the reverse sync (online_split.reverse_sync). */
 export type ReverseSyncState = {
@@ -21,6 +30,8 @@ export type ReverseSyncState = {
   /** Monolith shadow tables for the renamed targets (shared_materials forwarding to materiaux). */
   shadows: { shadow: string; legacy: string; columns: string[] }[];
   startedAt: string;
+  /** The monolith's server when the sync started, before any subscription could write. */
+  monolithSince?: XidPoint;
   /** Set by the rollback once the monolith was verified level with the new databases. */
   drainedAt?: string;
 };

@@ -13,7 +13,13 @@ import { OnlineDependencies } from './online-dependencies';
 import { OnlineJournal } from './online-journal';
 import { OnlineSplitException, OnlineSplitExceptionCode } from './online-split.exception';
 import { createShadow, dropShadow } from './reverse-sync-materials';
-import { REVERSE_APPLICATION, ReverseLink, reverseNames, ReverseSyncState } from './reverse-sync-names';
+import {
+  REVERSE_APPLICATION,
+  ReverseLink,
+  reverseNames,
+  ReverseSyncState,
+  XidPoint,
+} from './reverse-sync-names';
 
 const KINDS: SchemaKind[] = ['auth', 'shared', 'tenant'];
 
@@ -58,6 +64,10 @@ export async function startReverseSync(
     identities: [],
     shadows: [],
     startedAt: new Date().toISOString(),
+    // Before the first subscription exists: every row it writes into the monolith is younger.
+    monolithSince: await connections.withClient({ database: config.monolithDatabase }, readXidPoint, {
+      applicationName: REVERSE_APPLICATION,
+    }),
   };
   for (const kind of KINDS) {
     const tasks = context.tasks.filter((task) => task.database === kind);
@@ -78,7 +88,11 @@ export async function startReverseSync(
     };
     await connections.withClient(
       location,
-      async (client) => state.identities.push(...(await publish(client, link, tasks))),
+      async (client) => {
+        // Before the slot: a change the slot would miss is then younger and compared in full by the rollback.
+        link.since = await readXidPoint(client);
+        state.identities.push(...(await publish(client, link, tasks)));
+      },
       { applicationName: REVERSE_APPLICATION },
     );
     await connections.withClient(
@@ -100,6 +114,18 @@ export async function startReverseSync(
     );
   }
   return state;
+}
+
+/**
+ * The oldest transaction still running on the server (64-bit, so it survives a wraparound): every
+ * row with an older xmin was committed before now. Read-only, so it works on the read-only monolith.
+ */
+export async function readXidPoint(client: Client): Promise<XidPoint> {
+  const { rows } = await client.query<XidPoint>(
+    `SELECT txid_snapshot_xmin(txid_current_snapshot())::text AS xid,
+            to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`,
+  );
+  return rows[0];
 }
 
 async function publish(

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
+import { quoteIdentifier } from '../../../common/identifiers/identifier';
 import { RunContext } from '../../../common/run/run-context';
 import { DatabaseLocation } from '../../../modules/database/postgres-connection.factory';
 import { OnlineJournal } from '../online/online-journal';
@@ -7,6 +7,7 @@ import { levelFromShadow } from '../online/reverse-sync-materials';
 import { REVERSE_APPLICATION, ReverseLink, ReverseSyncState } from '../online/reverse-sync-names';
 import { stopReverseSync } from '../online/reverse-sync';
 import { findReverseConflict } from '../online/reverse-conflict';
+import { verifyMonolith } from './monolith-verification';
 import { enableHint } from './rollback-messages';
 import { RollbackDependencies } from './rollback-dependencies';
 import { RollbackException, RollbackExceptionCode } from './rollback.exception';
@@ -18,6 +19,8 @@ export type ReverseDrainReport = {
   /** From blocking writes on the new databases to the monolith writable again. */
   pauseMs: number;
   tablesVerified: number;
+  /** Of those, compared by their rows changed since the sync started (the rest in full). */
+  tablesVerifiedIncrementally: number;
   /** Renamed tables brought level from their shadow (shared_materials -> materiaux). */
   leveled: { table: string; updated: number; inserted: number; deleted: number }[];
 };
@@ -57,11 +60,11 @@ export async function drainReverseSync(
   if (state.drainedAt) {
     run.info('The reverse sync was drained and verified by an earlier run: taking it down.');
     await stopReverseSync(connections, config, state);
-    return { pauseMs: 0, tablesVerified: 0, leveled: [] };
+    return { pauseMs: 0, tablesVerified: 0, tablesVerifiedIncrementally: 0, leveled: [] };
   }
-  await run.step('block writes on the new databases', () => setWritable(dependencies, state.links, false));
   let report: Omit<ReverseDrainReport, 'pauseMs'>;
   try {
+    await run.step('block writes on the new databases', () => setWritable(dependencies, state.links, false));
     report = await connections.withClient(
       monolith,
       async (client) => {
@@ -69,11 +72,17 @@ export async function drainReverseSync(
         // A disabled subscription is not resumed here: the validation refused it, naming why.
         await run.step('drain the reverse sync', () => drain(dependencies, client, state.links));
         const leveled = await levelShadows(client, state);
-        const tablesVerified = await verifyMonolith(dependencies, client, state.links);
+        const verified = await run.step('verify the monolith', () =>
+          verifyMonolith(connections, monolith, state),
+        );
         await client.query(
           `ALTER DATABASE ${quoteIdentifier(monolith.database)} RESET default_transaction_read_only`,
         );
-        return { leveled, tablesVerified };
+        return {
+          leveled,
+          tablesVerified: verified.tablesVerified,
+          tablesVerifiedIncrementally: verified.incremental,
+        };
       },
       { applicationName: REVERSE_APPLICATION },
     );
@@ -87,7 +96,7 @@ export async function drainReverseSync(
   }
   const pauseMs = Date.now() - started;
   run.info(
-    `Reverse sync drained: ${report.tablesVerified} tables verified, ${monolith.database} writable again after a ${pauseMs} ms write pause.`,
+    `Reverse sync drained: ${report.tablesVerified} tables verified (${report.tablesVerifiedIncrementally} by their rows changed since the sync started), ${monolith.database} writable again after a ${pauseMs} ms write pause.`,
   );
   await dependencies.journal.withJournal(async (repository) => {
     // AUTH is read-only for applications now; the tool's own session opts out.
@@ -107,26 +116,30 @@ async function setWritable(
   links: ReverseLink[],
   writable: boolean,
 ): Promise<void> {
-  for (const link of links)
-    await dependencies.connections.withClient(
-      locationOf(link),
-      async (client) => {
-        const name = quoteIdentifier(link.database);
-        if (writable) {
-          // This session started read-only (the database's default now): ALTER DATABASE would be refused.
-          await client.query('SET default_transaction_read_only = off');
-          await client.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
-          return;
-        }
-        await client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
-        await client.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  // All at once: each database's statements are independent, and the pause runs meanwhile.
+  await settleAll(
+    links.map((link) =>
+      dependencies.connections.withClient(
+        locationOf(link),
+        async (client) => {
+          const name = quoteIdentifier(link.database);
+          if (writable) {
+            // This session started read-only (the database's default now): ALTER DATABASE would be refused.
+            await client.query('SET default_transaction_read_only = off');
+            await client.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
+            return;
+          }
+          await client.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+          await client.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
            WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-          [link.database],
-        );
-      },
-      { applicationName: REVERSE_APPLICATION },
-    );
+            [link.database],
+          );
+        },
+        { applicationName: REVERSE_APPLICATION },
+      ),
+    ),
+  );
 }
 
 /**
@@ -139,36 +152,53 @@ async function drain(
   monolith: Client,
   links: ReverseLink[],
 ): Promise<void> {
-  for (const link of links)
-    await dependencies.connections.withClient(
-      locationOf(link),
-      async (client) => {
-        const [{ lsn }] = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))
-          .rows;
-        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-        for (;;) {
-          const { rows } = await client.query<{ done: boolean | null }>(
-            'SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2',
-            [lsn, link.slot],
-          );
-          if (rows[0]?.done) return;
-          if (rows.length === 0)
-            throw behind(
-              `the slot ${link.slot} on ${link.database} is gone: the monolith cannot be brought level with it`,
+  // The links drain side by side; the first that fails ends the others' wait.
+  let failed = false;
+  const drained = links.map((link) =>
+    dependencies.connections
+      .withClient(
+        locationOf(link),
+        async (client) => {
+          const [{ lsn }] = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))
+            .rows;
+          const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+          for (;;) {
+            if (failed) return;
+            const { rows } = await client.query<{ done: boolean | null }>(
+              'SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2',
+              [lsn, link.slot],
             );
-          if (!(await enabled(monolith, link.subscription)))
-            throw behind(
-              `the subscription ${link.subscription} was disabled before the monolith caught up with ${link.database}: ${(await findReverseConflict(dependencies.connections, monolith, link).catch(() => null))?.description ?? 'the server log says why'}. Resolve it, then ${enableHint(dependencies.config.monolithDatabase, link.subscription)}`,
-            );
-          if (Date.now() > deadline)
-            throw behind(
-              `the monolith did not confirm ${link.database}'s changes up to ${lsn} within ${DRAIN_TIMEOUT_MS / 1000} s (subscription ${link.subscription})`,
-            );
-          await sleep(100);
-        }
-      },
-      { applicationName: REVERSE_APPLICATION },
-    );
+            if (rows[0]?.done) return;
+            if (rows.length === 0)
+              throw behind(
+                `the slot ${link.slot} on ${link.database} is gone: the monolith cannot be brought level with it`,
+              );
+            if (!(await enabled(monolith, link.subscription)))
+              throw behind(
+                `the subscription ${link.subscription} was disabled before the monolith caught up with ${link.database}: ${(await findReverseConflict(dependencies.connections, monolith, link).catch(() => null))?.description ?? 'the server log says why'}. Resolve it, then ${enableHint(dependencies.config.monolithDatabase, link.subscription)}`,
+              );
+            if (Date.now() > deadline)
+              throw behind(
+                `the monolith did not confirm ${link.database}'s changes up to ${lsn} within ${DRAIN_TIMEOUT_MS / 1000} s (subscription ${link.subscription})`,
+              );
+            await sleep(100);
+          }
+        },
+        { applicationName: REVERSE_APPLICATION },
+      )
+      .catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+  );
+  await settleAll(drained);
+}
+
+/** Waits for every one, then throws the first error: nothing is left running behind a failure. */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(work);
+  const rejected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 const behind = (message: string) => new RollbackException(RollbackExceptionCode.ReverseSyncBehind, message);
@@ -194,43 +224,4 @@ async function levelShadows(client: Client, state: ReverseSyncState): Promise<Re
     throw error;
   }
   return leveled;
-}
-
-type TableSum = { rows: string; sum: string };
-
-const sumSql = (table: string, columns: string[]): string =>
-  `SELECT count(*)::text AS rows, coalesce(sum(hashtextextended(ROW(${columns
-    .map((column) => `t.${quoteIdentifier(column)}`)
-    .join(', ')})::text, 0)::numeric), 0)::text AS sum FROM ${quoteQualified('public', table)} t`;
-
-/** Counts and checksums of every published table, monolith against new database, over the legacy columns. */
-async function verifyMonolith(
-  dependencies: RollbackDependencies,
-  monolith: Client,
-  links: ReverseLink[],
-): Promise<number> {
-  const mismatches: string[] = [];
-  let verified = 0;
-  for (const link of links)
-    await dependencies.connections.withClient(
-      locationOf(link),
-      async (client) => {
-        for (const table of link.tables) {
-          const [there] = (await client.query<TableSum>(sumSql(table.target, table.columns))).rows;
-          const [here] = (await monolith.query<TableSum>(sumSql(table.source, table.columns))).rows;
-          verified++;
-          if (there.rows !== here.rows || there.sum !== here.sum)
-            mismatches.push(
-              `${table.source} (${here.rows} rows in the monolith, ${there.rows} in ${link.database})`,
-            );
-        }
-      },
-      { applicationName: REVERSE_APPLICATION, readOnly: true },
-    );
-  if (mismatches.length > 0)
-    throw new RollbackException(
-      RollbackExceptionCode.ReverseSyncBehind,
-      `the monolith differs from the new databases after the drain: ${mismatches.join('; ')}`,
-    );
-  return verified;
 }
