@@ -7,7 +7,7 @@ import {
 } from '../../../modules/database/postgres-connection.factory';
 import { REVERSE_APPLICATION, ReverseLink, ReverseSyncState, XidPoint } from '../online/reverse-sync-names';
 import { RollbackException, RollbackExceptionCode } from './rollback.exception';
-import { Key, recentRowsSql, RecentSum, TableSide, vacuumSafetySql } from './recent-rows-sql';
+import { Key, recentRowsSql, RecentSum, TableSide } from './recent-rows-sql';
 
 /** Sessions per database for the comparison: the pause is spent scanning, and the machine has few cores. */
 const VERIFY_SESSIONS = 4;
@@ -149,7 +149,6 @@ async function compare(
       [here, { table: table.source, columns: table.columns, key, since: monolithSince }],
     ];
     const sums = await Promise.all(sides.map(([client, side]) => recentSum(client, side)));
-    // Read after the scan: a vacuum that ran (or runs) meanwhile is seen too.
     if (sums.every((sum) => sum !== null)) {
       const [a, b] = sums;
       if (a.rows === b.rows && a.keys === b.keys && a.recent === b.recent && a.recentSum === b.recentSum)
@@ -171,14 +170,14 @@ async function compare(
   };
 }
 
-/** The side's sums, or null when its rows' xmin cannot be trusted (frozen since, or too old a horizon). */
+/**
+ * The side's sums, or null when the horizon is too far back for a 32-bit age (then compare in full).
+ * A vacuum does not hide a young row: freezing keeps the raw xmin (PostgreSQL 9.4 and later), which
+ * is what the xmin column and age() read.
+ */
 async function recentSum(client: Client, side: TableSide): Promise<RecentSum | null> {
   const [sum] = (await client.query<RecentSum>(recentRowsSql(side), [side.since.xid])).rows;
-  if (sum.window === null) return null;
-  const [safe] = (
-    await client.query<{ safe: boolean }>(vacuumSafetySql, [side.table, side.since.at, sum.window])
-  ).rows;
-  return safe?.safe ? sum : null;
+  return sum.window === null ? null : sum;
 }
 
 /**

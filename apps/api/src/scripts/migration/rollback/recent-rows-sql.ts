@@ -33,8 +33,8 @@ const TWO_32 = '4294967296';
 /**
  * One pass over the table: count and key checksum of every row, count and checksum of the rows
  * written since the horizon ($1, a 64-bit transaction id). age(xmin) is the distance from the
- * transaction counter as this transaction first read it (a frozen or special xmin gives 2^31-1,
- * i.e. old); the same counter, widened to 64 bits with the snapshot's epoch, gives the window, so
+ * transaction counter as this transaction first read it (a special xmin, 0 to 2, gives 2^31-1, i.e.
+ * old; freezing keeps the raw xmin); the same counter, widened to 64 bits with the snapshot's epoch, gives the window, so
  * that `age(xmin) <= window` holds exactly for the rows whose xmin is at or past the horizon.
  */
 export function recentRowsSql({ table, columns, key }: TableSide): string {
@@ -55,30 +55,3 @@ export function recentRowsSql({ table, columns, key }: TableSide): string {
            coalesce(sum(hashtextextended(${row(columns)}, 0)) FILTER (WHERE ${recent}), 0)::text AS "recentSum"
     FROM ${quoteQualified('public', table)} t`;
 }
-
-/**
- * Whether the table's xmin can still be trusted ($1 table, $2 the horizon's time, $3 the window): a
- * vacuum may freeze a young row, whose xmin then reads as old. Not since the horizon by hand (VACUUM
- * FREEZE freezes everything), nor running now, nor by autovacuum unless the window is shorter than
- * its freeze age on a server that freezes only past that age (before PostgreSQL 16). A restart or
- * a statistics reset since could hide a vacuum: not trusted either.
- */
-export const vacuumSafetySql = `
-  SELECT pg_postmaster_start_time() <= $2::timestamptz
-     AND coalesce((SELECT d.stats_reset FROM pg_stat_database d WHERE d.datname = current_database()), '-infinity')
-         <= $2::timestamptz
-     AND s.relid IS NOT NULL
-     AND coalesce(s.last_vacuum, '-infinity') <= $2::timestamptz
-     AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_vacuum v
-                     WHERE v.relid = c.oid AND v.datname = current_database())
-     AND (coalesce(s.last_autovacuum, '-infinity') <= $2::timestamptz
-          OR (current_setting('server_version_num')::int < 160000
-              AND $3::bigint < least(current_setting('vacuum_freeze_min_age')::bigint,
-                                     current_setting('autovacuum_freeze_max_age')::bigint / 2,
-                                     coalesce((SELECT o.option_value::bigint FROM pg_options_to_table(c.reloptions) o
-                                               WHERE o.option_name = 'autovacuum_freeze_min_age'), 2147483647))))
-     AS safe
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
-  LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-  WHERE c.relname = $1`;
