@@ -35,7 +35,7 @@ const INFO: Record<OnlineSplitExceptionCode, ExceptionCodeInfo> = {
   },
   [OnlineSplitExceptionCode.CutoverFailed]: {
     exitCode: ExitCode.Failure,
-    hint: 'Writes on the monolith were let through again. Run npm run db:migrate -- --online again: it resumes following and retries the cutover.',
+    hint: 'The new databases differ from the monolith for the tables named; writes on the monolith were let through again and nothing was switched. Do not point the application at the new databases. Check that nothing else writes to them during the split, then run npm run db:rollback to abandon this split and start again (a rerun of npm run db:migrate -- --online retries the cutover, comparing the tables changed before it whole, and refuses again while they differ).',
   },
   [OnlineSplitExceptionCode.CutoverAborted]: {
     exitCode: ExitCode.Failure,
