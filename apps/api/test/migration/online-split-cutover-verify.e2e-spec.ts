@@ -1,5 +1,4 @@
-import { ChildProcess } from 'node:child_process';
-import { CliResult, parseJson, runNpmScript, spawnCli } from '../../../../test/harness/cli';
+import { collectRun, parseJson, runNpmScript, spawnCli } from '../../../../test/harness/cli';
 import { LogicalCluster, startLogicalCluster } from '../../../../test/harness/logical-cluster';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 
@@ -16,16 +15,6 @@ const MANUAL = [
   '--max-pause-ms',
   '120000',
 ];
-
-function finished(child: ChildProcess): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 240000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -80,7 +69,7 @@ describe('online split: verification in and after the cutover pause (logical clu
     const env = await environment('onlinecorrupt');
     // The test-only hook makes the follower write a wrong users.nom in the first change it applies there.
     const child = spawnCli(MANUAL, { ...env.env(), TOPSTEEL_FAULT_CORRUPT_APPLIED: 'users.nom' });
-    const done = finished(child);
+    const done = collectRun(child);
     await waitForFollowing(env);
     await env.query(
       env.names.monolith,
@@ -116,7 +105,7 @@ describe('online split: verification in and after the cutover pause (logical clu
   it('after the pause, a difference in a row the follower never touched fails the split with exit 1', async () => {
     const env = await environment('onlinefrozen');
     const child = spawnCli(MANUAL, env.env());
-    const done = finished(child);
+    const done = collectRun(child);
     await waitForFollowing(env);
     // The copy was verified; then a target row of a table that receives no change is altered.
     await env.query(

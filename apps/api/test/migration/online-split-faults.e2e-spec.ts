@@ -1,6 +1,5 @@
-import { ChildProcess } from 'node:child_process';
 import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
-import { CliResult, parseJson, runNpmScript, spawnCli } from '../../../../test/harness/cli';
+import { collectRun, parseJson, runNpmScript, spawnCli } from '../../../../test/harness/cli';
 import { legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
 import { LogicalCluster, startLogicalCluster } from '../../../../test/harness/logical-cluster';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
@@ -8,16 +7,6 @@ import { TestEnvironment } from '../../../../test/harness/test-environment';
 type StatusDocument = {
   online: { phase: string; cutoverAttempts: number; retainedWalBytes: number | null } | null;
 };
-
-function finished(child: ChildProcess): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-}
 
 /** Polls db:status --json until the online split reports the phase. */
 async function waitForPhase(
@@ -109,7 +98,7 @@ describe('online split faults (logical cluster)', () => {
     const env = await environment('onlinekill');
     const monolith = env.names.monolith;
     const first = spawnCli(MANUAL, env.env());
-    const firstDone = finished(first);
+    const firstDone = collectRun(first);
     await waitForPhase(env, 'following');
     await env.query(
       monolith,
@@ -141,7 +130,7 @@ describe('online split faults (logical cluster)', () => {
     await env.query(monolith, "DELETE FROM clients WHERE numero_client IN ('BULK-1', 'BULK-2')");
 
     const second = spawnCli(MANUAL, env.env());
-    const secondDone = finished(second);
+    const secondDone = collectRun(second);
     const status = await waitForPhase(env, 'following');
     expect(status.online?.retainedWalBytes).not.toBeNull();
     const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
@@ -164,7 +153,7 @@ describe('online split faults (logical cluster)', () => {
     const monolith = env.names.monolith;
     // The test-only hook kills the CLI right after the first target of a multi-target transaction commits.
     const first = spawnCli(MANUAL, { ...env.env(), TOPSTEEL_FAULT_CRASH_BETWEEN_COMMITS: '1' });
-    const firstDone = finished(first);
+    const firstDone = collectRun(first);
     await waitForPhase(env, 'following');
     // One source transaction over AUTH (a keyless table: applied twice, the row would be there twice),
     // the tenant and SHARED, in that order: AUTH commits first, then the process dies.
@@ -204,7 +193,7 @@ describe('online split faults (logical cluster)', () => {
     await env.query(monolith, "UPDATE clients SET ville = 'Lyon' WHERE numero_client = 'BETWEEN-1'");
 
     const second = spawnCli(MANUAL, env.env());
-    const secondDone = finished(second);
+    const secondDone = collectRun(second);
     await waitForPhase(env, 'following');
     const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
     expect(cutover.code).toBe(0);
@@ -234,7 +223,7 @@ describe('online split faults (logical cluster)', () => {
   it('kill -9 while copying, then the same command again: copies again in a new slot and completes', async () => {
     const env = await environment('onlinecopykill');
     const first = spawnCli(['migrate', '--online', '--json', '--jobs', '2'], env.env());
-    const firstDone = finished(first);
+    const firstDone = collectRun(first);
     // The journal says a table is being copied: the copy is under way in the slot's snapshot.
     await waitFor(async () => {
       const rows = await env
@@ -262,7 +251,7 @@ describe('online split faults (logical cluster)', () => {
   it('DDL on the monolith during the follow is refused and stops the follow with exit 1 naming the statement', async () => {
     const env = await environment('onlineddl');
     const child = spawnCli(MANUAL, env.env());
-    const done = finished(child);
+    const done = collectRun(child);
     await waitForPhase(env, 'following');
     await expect(
       env.query(env.names.monolith, 'ALTER TABLE clients ADD COLUMN extra integer'),
@@ -280,7 +269,7 @@ describe('online split faults (logical cluster)', () => {
   it('a cutover that would pass --max-pause-ms is aborted, db:cutover exits 1, writes resume and the follow goes on', async () => {
     const env = await environment('onlinepause');
     const child = spawnCli([...MANUAL, '--max-pause-ms', '1'], env.env());
-    const done = finished(child);
+    const done = collectRun(child);
     await waitForPhase(env, 'following');
     const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
     expect(cutover.code).toBe(1);
