@@ -91,72 +91,77 @@ function rangeJob<Worker>(
   context: RangedCopyContext<Worker>,
 ): CopyJob<Worker, CopyTask> {
   const { task, progress } = load;
-  return {
-    key: task,
-    continues: true,
-    run: (worker) =>
-      failing(progress, async () => {
-        context.lock.assertHeld();
-        const { source, target } = await context.sessions(worker, task);
-        load.rows[index] = await copyRange(source, target, task, {
-          blocks,
-          societeId: context.societeId,
-          onRows: (count) => {
-            load.rows[index] = count;
-            progress.update(load.rows.reduce((sum, rows) => sum + rows, 0));
-          },
-        });
-        load.remaining--;
-        return load.remaining === 0 ? [finishJob(load, context)] : [];
-      }),
-  };
+  return lockedJob(load, context, async (worker) => {
+    const { source, target } = await context.sessions(worker, task);
+    load.rows[index] = await copyRange(source, target, task, {
+      blocks,
+      societeId: context.societeId,
+      onRows: (count) => {
+        load.rows[index] = count;
+        progress.update(load.rows.reduce((sum, rows) => sum + rows, 0));
+      },
+    });
+    load.remaining--;
+    return load.remaining === 0 ? [finishJob(load, context)] : [];
+  });
 }
 
 /** The last step of a range load: indexes, checksum, the journal's "copied", in that order. */
 function finishJob<Worker>(load: RangedLoad, context: RangedCopyContext<Worker>): CopyJob<Worker, CopyTask> {
   const { task, progress } = load;
   const { journal, run } = context;
+  return lockedJob(load, context, async (worker) => {
+    const loadMs = Date.now() - load.loadStarted;
+    const { target } = await context.sessions(worker, task);
+    const finished = await finishRanges(target, task, load.structures, context.maintenanceWorkMem);
+    const rows = load.rows.reduce((sum, count) => sum + count, 0);
+    if (rows !== finished.rows)
+      throw new Error(
+        `${rows} rows streamed in ranges but ${finished.rows} in ${task.target} after the load`,
+      );
+    await journal.setTableState(
+      {
+        sourceTable: task.source,
+        targetDatabase: context.targetDatabase,
+        targetTable: task.target,
+        status: 'copied',
+        rows,
+        checksum: null,
+        checksumColumns: targetColumnNames(task),
+        loadedChecksum: finished.checksum,
+      },
+      run.runId,
+    );
+    await journal.forgetRangeLoad(context.targetDatabase, task.target);
+    progress.finish(`${rows} rows`);
+    const durationMs = Date.now() - load.started;
+    run.log('copy table', { table: `${task.database}.${task.target}`, rows, durationMs });
+    context.done({
+      source: task.source,
+      target: task.target,
+      database: task.database,
+      rows,
+      durationMs,
+      loadMs,
+      indexMs: finished.indexMs,
+      checksumMs: finished.checksumMs,
+    });
+  });
+}
+
+/** A job of this load that runs only under the migration lock and marks the table failed on error. */
+function lockedJob<Worker, Result>(
+  load: RangedLoad,
+  context: RangedCopyContext<Worker>,
+  body: (worker: Worker) => Promise<Result>,
+): { key: CopyTask; continues: true; run: (worker: Worker) => Promise<Result> } {
   return {
-    key: task,
+    key: load.task,
     continues: true,
     run: (worker) =>
-      failing(progress, async () => {
+      failing(load.progress, () => {
         context.lock.assertHeld();
-        const loadMs = Date.now() - load.loadStarted;
-        const { target } = await context.sessions(worker, task);
-        const finished = await finishRanges(target, task, load.structures, context.maintenanceWorkMem);
-        const rows = load.rows.reduce((sum, count) => sum + count, 0);
-        if (rows !== finished.rows)
-          throw new Error(
-            `${rows} rows streamed in ranges but ${finished.rows} in ${task.target} after the load`,
-          );
-        await journal.setTableState(
-          {
-            sourceTable: task.source,
-            targetDatabase: context.targetDatabase,
-            targetTable: task.target,
-            status: 'copied',
-            rows,
-            checksum: null,
-            checksumColumns: targetColumnNames(task),
-            loadedChecksum: finished.checksum,
-          },
-          run.runId,
-        );
-        await journal.forgetRangeLoad(context.targetDatabase, task.target);
-        progress.finish(`${rows} rows`);
-        const durationMs = Date.now() - load.started;
-        run.log('copy table', { table: `${task.database}.${task.target}`, rows, durationMs });
-        context.done({
-          source: task.source,
-          target: task.target,
-          database: task.database,
-          rows,
-          durationMs,
-          loadMs,
-          indexMs: finished.indexMs,
-          checksumMs: finished.checksumMs,
-        });
+        return body(worker);
       }),
   };
 }
