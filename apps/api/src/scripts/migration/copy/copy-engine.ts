@@ -40,6 +40,13 @@ export type { CopiedTable } from './copied-table.types';
 /** Per index-building session; several tables build side by side. */
 const MAINTENANCE_WORK_MEM = '256MB';
 
+/**
+ * Tables up to 1 MiB load into their indexes instead of rebuilding them (table-copier's
+ * copySmallTable): a few thousand rows at most, where the rebuild's DDL and file churn cost more
+ * than maintaining the index row by row.
+ */
+const SMALL_TABLE_BYTES = 1024 * 1024;
+
 type Worker = { source?: Client; targets: Map<SchemaKind, Client> };
 
 /**
@@ -156,6 +163,7 @@ export class CopyEngine {
         maintenanceWorkMem: MAINTENANCE_WORK_MEM,
         onRows: (count) => progress.update(count),
         setAside,
+        smallTableBytes: SMALL_TABLE_BYTES,
       });
       await journal.setTableState(
         {
