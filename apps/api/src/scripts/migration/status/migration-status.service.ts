@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { OnlineStatus, readOnlineStatus } from '../online/online-status';
 import { Injectable } from '@nestjs/common';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
@@ -16,6 +17,7 @@ import {
   MigrationJournalService,
 } from '../../../modules/database/journal/migration-journal.service';
 import { RollbackStateFile } from '../rollback/rollback-state';
+import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
 import { databaseStatus, DatabaseStatus, unreadableStatus } from './database-status';
 import { elsewhere, expectedDatabases } from './expected-databases';
 import { ServerCatalogue, ServerStatus, ServerStatusService } from './server-status.service';
@@ -80,6 +82,9 @@ export class MigrationStatusService {
     // then unreadable, and status says so rather than failing, so the operator sees where things stand.
     const auth = infos.get(config.authDatabase);
     const authClosed = auth !== undefined && !auth.acceptsConnections;
+    // The monolith's exact counts are the longest read: they start now, beside AUTH's.
+    const monolithRead = this.monolith(infos.get(config.monolithDatabase));
+    monolithRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const { journal, societes } =
       auth && !authClosed ? await this.readAuth() : { journal: null, societes: [] };
     const entries = [...expectedDatabases(config, societes, journal, rollbackState)];
@@ -90,7 +95,7 @@ export class MigrationStatusService {
       authDatabase: config.authDatabase,
     };
     const [monolith, databases, online, servers] = await Promise.all([
-      this.monolith(infos.get(config.monolithDatabase)),
+      monolithRead,
       mapWithConcurrency(entries, Math.min(8, config.tenantMaxDataSources), (entry) =>
         databaseStatus(services, entry, elsewhere(entry[1]) ? undefined : infos.get(entry[0]), rollbackState),
       ),
@@ -168,34 +173,60 @@ export class MigrationStatusService {
     if (!info) return empty;
     // Said rather than failed on: nobody can read a closed monolith, status included.
     if (!info.acceptsConnections) return { ...empty, exists: true, closed: true };
-    return this.connections.withClient(
+    // One snapshot, exported so that a second session counts half of the tables in it: the
+    // counts scan every table, and two scans side by side take half the time of one after the other.
+    const snapshot = await ExportedSnapshot.open(
+      this.connections,
       { database },
-      async (client) => {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const relations = (await listRelations(client)).filter(
-          (relation) => relation.kind === 'r' || relation.kind === 'p',
-        );
-        const counts = await exactRowCounts(client, relations);
-        const size = await client.query<{ size: string }>(
-          'SELECT pg_database_size(current_database()) AS size',
-        );
-        await client.query('COMMIT');
-        const tables = relations.map((relation) => ({
-          name: relation.schema === 'public' ? relation.name : `${relation.schema}.${relation.name}`,
-          rows: counts.get(`${relation.schema}.${relation.name}`) ?? 0,
-          sizeBytes: relation.sizeBytes,
-          hasPrimaryKey: relation.hasPrimaryKey,
-        }));
-        return {
-          database,
-          exists: true,
-          sizeBytes: Number(size.rows[0].size),
-          tableCount: tables.length,
-          totalRows: tables.reduce((total, table) => total + table.rows, 0),
-          tables,
-        };
+      {
+        applicationName: 'topsteel-status',
       },
-      { readOnly: true, applicationName: 'topsteel-status' },
     );
+    const sessions: Client[] = [];
+    try {
+      const [listed, joined] = await Promise.allSettled([
+        listRelations(snapshot.client),
+        snapshot.join('topsteel-status').then((session) => sessions.push(session)),
+      ]);
+      if (listed.status === 'rejected') throw listed.reason;
+      if (joined.status === 'rejected') throw joined.reason;
+      const relations = listed.value.filter((relation) => relation.kind === 'r' || relation.kind === 'p');
+      const halves = balancedHalves(relations);
+      const [first, second, size] = await Promise.all([
+        exactRowCounts(snapshot.client, halves[0]),
+        exactRowCounts(sessions[0], halves[1]),
+        sessions[0].query<{ size: string }>('SELECT pg_database_size(current_database()) AS size'),
+      ]);
+      const counts = new Map([...first, ...second]);
+      const tables = relations.map((relation) => ({
+        name: relation.schema === 'public' ? relation.name : `${relation.schema}.${relation.name}`,
+        rows: counts.get(`${relation.schema}.${relation.name}`) ?? 0,
+        sizeBytes: relation.sizeBytes,
+        hasPrimaryKey: relation.hasPrimaryKey,
+      }));
+      return {
+        database,
+        exists: true,
+        sizeBytes: Number(size.rows[0].size),
+        tableCount: tables.length,
+        totalRows: tables.reduce((total, table) => total + table.rows, 0),
+        tables,
+      };
+    } finally {
+      await releaseClients(sessions);
+      await snapshot.close();
+    }
   }
+}
+
+/** Two lists of tables of about the same total size (largest first, each to the lighter list). */
+function balancedHalves<T extends { sizeBytes: number }>(tables: T[]): [T[], T[]] {
+  const halves: [T[], T[]] = [[], []];
+  const weights = [0, 0];
+  for (const table of [...tables].sort((left, right) => right.sizeBytes - left.sizeBytes)) {
+    const lighter = weights[0] <= weights[1] ? 0 : 1;
+    halves[lighter].push(table);
+    weights[lighter] += table.sizeBytes;
+  }
+  return halves;
 }
