@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { deferInquirer } from './cli/runner/lazy-inquirer';
+deferInquirer(); // before nest-commander is first required, below and by every command
 import { Type } from '@nestjs/common';
 import { CommanderError } from 'commander';
 import { CommandFactory } from 'nest-commander';
