@@ -11,8 +11,11 @@ const BINARIES = '/usr/lib/postgresql/15/bin';
 /** Set to `embedded` to start the embedded fallback even where the PostgreSQL 15 binaries exist. */
 export const LOGICAL_CLUSTER_ENV = 'TOPSTEEL_TEST_LOGICAL_CLUSTER';
 
-/** What logical decoding and the reverse sync's subscriptions need, on either kind of cluster. */
-const LOGICAL_SETTINGS = ['wal_level=logical', 'max_wal_senders=10', 'max_replication_slots=10'];
+/**
+ * What logical decoding and the reverse sync's subscriptions need, on either kind of cluster. Each
+ * completed split keeps its three reverse-sync slots (and their senders) until the spec file ends.
+ */
+const LOGICAL_SETTINGS = ['wal_level=logical', 'max_wal_senders=20', 'max_replication_slots=20'];
 
 export type LogicalCluster = TestServer & { stop(): Promise<void> };
 

@@ -106,7 +106,7 @@ export function renderOnline(online: OnlineFigures[]): string[] {
   if (unexpected.length > 0) lines.push('', `Unexpected load errors: ${unexpected.join(' · ')}`);
   lines.push(
     '',
-    `Load: ${online[0]?.rate ?? 0} transactions/s target over 8 connections (each on the monolith: insert a client, update another, every third deletes the previous one, insert a material, update a user; on the new databases the same spread over the tenant, SHARED and AUTH). Refused = rejected during the pause or once read-only: not committed, so not a loss.`,
+    `Load: ${online[0]?.rate ?? 0} transactions/s target over 8 connections (each on the monolith: insert a client, update another, insert a trace (tracabilite), every third deletes the previous trace, insert a material, update a user; on the new databases the same spread over the tenant, SHARED and AUTH). Refused = rejected during the pause or once read-only: not committed, so not a loss.`,
   );
   return lines;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Client } from 'pg';
 import { Server } from './bench-environment';
 import { round } from './measure';
@@ -15,10 +16,12 @@ export type LoadTarget = 'monolith' | 'tenant' | 'shared' | 'auth';
 
 /** What committed transactions wrote, by effect: the bench checks each one on the other side. */
 export type Ledger = {
-  /** clients.numero_client inserted and still expected (not deleted by a later committed transaction). */
+  /** clients.numero_client inserted. */
   clients: Set<string>;
-  /** clients.numero_client deleted by a committed transaction. */
-  deletedClients: Set<string>;
+  /** tracabilite.id inserted and still expected (not deleted by a later committed transaction). */
+  traces: Set<string>;
+  /** tracabilite.id deleted by a committed transaction. */
+  deletedTraces: Set<string>;
   /** materiaux.code (shared_materials.code in SHARED) inserted. */
   materials: Set<string>;
   /** Last committed value of clients.ville, by client id. */
@@ -44,12 +47,20 @@ type Route = (target: LoadTarget) => { server: Server; database: string };
 
 const REFUSED = /read-only|terminat|connection|does not exist|shutdown|ECONNRESET|ECONNREFUSED|recovery/i;
 
+/** The trace row's key, derived from the transaction's tag so that a later transaction can delete it. */
+const traceId = (tag: string): string =>
+  createHash('md5')
+    .update(tag)
+    .digest('hex')
+    .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function emptyLedger(): Ledger {
   return {
     clients: new Set(),
-    deletedClients: new Set(),
+    traces: new Set(),
+    deletedTraces: new Set(),
     materials: new Set(),
     clientVille: new Map(),
     userPrenom: new Map(),
@@ -75,23 +86,29 @@ function transaction(
   const me = tag(n);
   if (target === 'monolith' || target === 'tenant') {
     const societe = target === 'tenant' ? 'societe_id, ' : '';
-    const societeValue = target === 'tenant' ? '$4, ' : '';
     const extra = target === 'tenant' ? [pools.societeId] : [];
     statements.push(
       [
-        `INSERT INTO clients (${societe}nom, email, numero_client, notes) VALUES (${societeValue}'Bench', $1, $2, $3)`,
+        `INSERT INTO clients (${societe}nom, email, numero_client, notes) VALUES (${target === 'tenant' ? '$4, ' : ''}'Bench', $1, $2, $3)`,
         [`${me}@bench.test`, me, `load ${n}`, ...extra],
       ],
       ['UPDATE clients SET ville = $1, updated_at = now() WHERE id = $2', [me, clientId]],
+      [
+        `INSERT INTO tracabilite (${societe}id, entity_type, entity_id, action) VALUES (${target === 'tenant' ? '$4, ' : ''}$1, 'bench', $2, $3)`,
+        [traceId(me), clientId, me, ...extra],
+      ],
     );
     effects.push((ledger) => ledger.clients.add(me));
     effects.push((ledger) => ledger.clientVille.set(clientId, me));
+    effects.push((ledger) => ledger.traces.add(traceId(me)));
     if (Math.floor(n / targets.length) % 3 === 2) {
-      // Deletes the row this worker's previous transaction of this kind inserted (absent if it failed).
-      const previous = tag(n - targets.length);
-      statements.push(['DELETE FROM clients WHERE numero_client = $1', [previous]]);
+      // Deletes the trace this worker's previous transaction of this kind inserted (absent if it
+      // failed). A leaf table, by key: deleting clients would cascade to children whose client_id the
+      // monolith does not index, a sequential scan of each per deleted client (16 tx/s at scale 1000).
+      const previous = traceId(tag(n - targets.length));
+      statements.push(['DELETE FROM tracabilite WHERE id = $1', [previous]]);
       effects.push((ledger) => {
-        if (ledger.clients.delete(previous)) ledger.deletedClients.add(previous);
+        if (ledger.traces.delete(previous)) ledger.deletedTraces.add(previous);
       });
     }
   }
@@ -205,10 +222,12 @@ export async function missingFromLedger(
   places: LedgerPlaces,
   query: LedgerQuery,
 ): Promise<number> {
-  const found = async (database: string, table: string, column: string, keys: string[]) => {
-    const [row] = await query(database, `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = ANY($1)`, [
-      keys,
-    ]);
+  const found = async (database: string, table: string, column: string, keys: string[], type = 'text') => {
+    const [row] = await query(
+      database,
+      `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = ANY($1::${type}[])`,
+      [keys],
+    );
     return Number(row.n);
   };
   const stale = async (database: string, table: string, column: string, wanted: Map<string, string>) => {
@@ -221,13 +240,15 @@ export async function missingFromLedger(
     return [...wanted].filter(([id, value]) => values.get(id) !== value).length;
   };
   const clients = await found(places.clients, 'clients', 'numero_client', [...ledger.clients]);
-  const resurrected = await found(places.clients, 'clients', 'numero_client', [...ledger.deletedClients]);
+  const traces = await found(places.clients, 'tracabilite', 'id', [...ledger.traces], 'uuid');
+  const resurrected = await found(places.clients, 'tracabilite', 'id', [...ledger.deletedTraces], 'uuid');
   const materials = await found(places.materials.database, places.materials.table, 'code', [
     ...ledger.materials,
   ]);
   return (
     ledger.clients.size -
     clients +
+    (ledger.traces.size - traces) +
     resurrected +
     (ledger.materials.size - materials) +
     (await stale(places.clients, 'clients', 'ville', ledger.clientVille)) +

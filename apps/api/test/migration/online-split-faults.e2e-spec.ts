@@ -220,6 +220,78 @@ describe('online split faults (logical cluster)', () => {
     expect(await slots(env)).toEqual([]);
   }, 900000);
 
+  it('kill -9 while a batch commits and the next one is sealed, then the same command again: nothing applied twice, nothing skipped', async () => {
+    const env = await environment('onlineinflight');
+    const monolith = env.names.monolith;
+    // The test-only hook kills the CLI when a batch is sealed while the previous one still commits.
+    const first = spawnCli(MANUAL, { ...env.env(), TOPSTEEL_FAULT_CRASH_WITH_BATCH_IN_FLIGHT: '1' });
+    const firstDone = collectRun(first);
+    await waitForPhase(env, 'following');
+    const [{ id: lockedId }] = await env.query<{ id: string }>(
+      monolith,
+      'SELECT id::text AS id FROM clients ORDER BY id LIMIT 1',
+    );
+    // A row lock on the tenant holds the first batch's commit there (AUTH commits, the tenant waits).
+    const blocker = await env.client(env.names.defaultTenant);
+    const write = async (statements: string[]) => {
+      const client = await env.client(monolith);
+      try {
+        await client.query('BEGIN');
+        for (const statement of statements) await client.query(statement);
+        await client.query('COMMIT');
+      } finally {
+        await env.release(client);
+      }
+    };
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM clients WHERE id = $1 FOR UPDATE', [lockedId]);
+      await write([
+        "INSERT INTO user_settings_backup (id, key, value) VALUES ('00000000-0000-0000-0000-0000000000d1', 'inflight', '1')",
+        `UPDATE clients SET ville = 'InFlight' WHERE id = '${lockedId}'`,
+      ]);
+      // Well after the first batch went out (250 ms idle): the next batch is sealed while it waits.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await write([
+        "INSERT INTO user_settings_backup (id, key, value) VALUES ('00000000-0000-0000-0000-0000000000d2', 'inflight', '2')",
+        "INSERT INTO clients (nom, numero_client) VALUES ('InFlight', 'INFLIGHT-2')",
+      ]);
+      const killed = await Promise.race([
+        firstDone,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the CLI was not killed with a batch in flight')), 240000),
+        ),
+      ]);
+      expect(killed.signal).toBe('SIGKILL');
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await env.release(blocker);
+    }
+    const count = async (database: string, sql: string) =>
+      Number((await env.query<{ n: string }>(database, sql))[0].n);
+    const second = spawnCli(MANUAL, env.env());
+    const secondDone = collectRun(second);
+    await waitForPhase(env, 'following');
+    const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
+    expect(cutover.code).toBe(0);
+    const result = await secondDone;
+    if (result.code !== 0)
+      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(true);
+    await expectEqualTables(env);
+    // A keyless table: a batch applied twice would show its row twice.
+    expect(
+      await count(env.names.auth, "SELECT count(*) AS n FROM user_settings_backup WHERE key = 'inflight'"),
+    ).toBe(2);
+    expect(
+      await count(
+        env.names.defaultTenant,
+        "SELECT count(*) AS n FROM clients WHERE numero_client = 'INFLIGHT-2'",
+      ),
+    ).toBe(1);
+    expect(await slots(env)).toEqual([]);
+  }, 900000);
+
   it('kill -9 while copying, then the same command again: copies again in a new slot and completes', async () => {
     const env = await environment('onlinecopykill');
     const first = spawnCli(['migrate', '--online', '--json', '--jobs', '2'], env.env());

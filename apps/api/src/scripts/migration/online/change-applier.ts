@@ -254,15 +254,17 @@ export class ChangeApplier {
   }
 
   /**
-   * Makes the batch durable in every target it touched, each with the position of the batch's last
-   * source transaction written in the same target transaction. Only call it between source
-   * transactions. The targets commit side by side: whichever subset committed before a crash, each
-   * one's position says what it holds.
+   * Closes the batch: every target it touched gets, after its statements, the position of the
+   * batch's last source transaction and COMMIT, in the same target transaction. Only call it between
+   * source transactions. Nothing is committed until the returned commit() runs; the next batch can
+   * accumulate meanwhile: each target's session runs its queries in order, so whatever the next
+   * batch sends to a target goes after this batch's COMMIT there.
    */
-  async commitBatch(): Promise<void> {
+  async sealBatch(): Promise<{ commit(): Promise<void> }> {
     await this.flushAll();
     const lsn = this.batchLsn as string;
     const touched = [...this.open];
+    const sealed = new Map<SchemaKind, string>();
     for (const kind of touched) {
       this.push(
         kind,
@@ -270,14 +272,27 @@ export class ChangeApplier {
          ON CONFLICT (slot) DO UPDATE SET commit_lsn = EXCLUDED.commit_lsn`,
       );
       this.push(kind, 'COMMIT');
+      sealed.set(kind, (this.pending.get(kind)?.statements ?? []).join(';\n'));
+      this.pending.delete(kind);
     }
+    this.open.clear();
+    return { commit: () => this.commitSealed(sealed, lsn) };
+  }
+
+  /**
+   * The targets commit side by side: whichever subset committed before a crash, each one's
+   * position says what it holds.
+   */
+  private async commitSealed(sealed: Map<SchemaKind, string>, lsn: string): Promise<void> {
+    const touched = [...sealed.keys()];
+    const commitOne = (kind: SchemaKind) =>
+      (this.targets.get(kind) as Client).query(sealed.get(kind) as string);
     if (CRASH_BETWEEN_COMMITS && touched.length > 1) {
-      await this.send(touched[0]);
+      await commitOne(touched[0]);
       process.kill(process.pid, 'SIGKILL');
     }
-    await Promise.all(touched.map((kind) => this.send(kind)));
+    await Promise.all(touched.map(commitOne));
     for (const kind of touched) this.positions.set(kind, lsn);
-    this.open.clear();
   }
 
   async close(): Promise<void> {

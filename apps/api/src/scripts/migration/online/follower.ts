@@ -12,6 +12,12 @@ const PROBE_PREFIX = 'topsteel-probe';
 const BATCH_TRANSACTIONS = 500;
 const BATCH_MS = 250;
 
+/**
+ * Fault injection for the specs only: kill -9 this process when a batch is sealed while the
+ * previous one is still committing on the targets (not acknowledged yet).
+ */
+const CRASH_WITH_BATCH_IN_FLIGHT = process.env.TOPSTEEL_FAULT_CRASH_WITH_BATCH_IN_FLIGHT === '1';
+
 type Batch = { transactions: number; changes: number; endLsn: string | null; commitTimeMs: number };
 
 const emptyBatch = (): Batch => ({ transactions: 0, changes: 0, endLsn: null, commitTimeMs: 0 });
@@ -20,7 +26,9 @@ const emptyBatch = (): Batch => ({ transactions: 0, changes: 0, endLsn: null, co
  * Follows the slot: decoded transactions go to the applier in batches of consecutive source
  * transactions (one target transaction per target database per batch), and only once every target
  * committed a batch is its end position acknowledged to the slot. A batch also commits when the
- * stream goes quiet and at a cutover marker. A probe written to the WAL every few
+ * stream goes quiet and at a cutover marker. The next batch is decoded and prepared while the
+ * previous one commits (at most one in flight): the targets' round trips no longer stop the stream.
+ * Acknowledgements, progress and messages (markers, refused DDL) follow the commits in order. A probe written to the WAL every few
  * hundred milliseconds measures the lag end to end: it counts once everything before it is committed.
  */
 export class Follower {
@@ -31,6 +39,9 @@ export class Follower {
   private afterFlush: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private serial: Promise<void> = Promise.resolve();
+  /** The batch committing on the targets, if any: its acknowledgement and messages come after it. */
+  private inFlight: Promise<void> = Promise.resolve();
+  private committing = false;
   private stopped = false;
   private probes = new Map<string, number>();
   private lastLagMs: number | null = null;
@@ -96,11 +107,13 @@ export class Follower {
   }
 
   async stop(): Promise<void> {
-    // A batch not committed yet is rolled back: the slot was not told, the next run applies it again.
+    // The batch committing finishes; the one still accumulating is rolled back: the slot was not
+    // told, the next run applies it again.
     this.stopped = true;
     await this.stream.stop();
     await this.running;
     await this.serial;
+    await this.inFlight;
     if (this.timer) clearTimeout(this.timer);
     await this.applier.close();
   }
@@ -149,22 +162,37 @@ export class Follower {
     });
   }
 
+  /**
+   * Seals the batch (its statements are built now, while the previous batch may still commit), waits
+   * for the previous one, then starts this one's commit without waiting for it.
+   */
   private async flushBatch(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.flushDue = false;
     const batch = this.batch;
     this.batch = emptyBatch();
-    if (batch.transactions > 0 && batch.endLsn) {
-      await this.applier.commitBatch();
-      await this.stream.acknowledge(batch.endLsn);
-      this.changesApplied += batch.changes;
-      this.appliedLsn = batch.endLsn;
-      await this.onApplied(batch.endLsn, batch.changes, Date.now() - batch.commitTimeMs);
-    }
     const waiting = this.afterFlush;
     this.afterFlush = [];
-    for (const done of waiting) done();
+    const sealed = batch.transactions > 0 && batch.endLsn ? await this.applier.sealBatch() : null;
+    if (sealed && this.committing && CRASH_WITH_BATCH_IN_FLIGHT) process.kill(process.pid, 'SIGKILL');
+    // At most one batch commits at a time; messages alone just queue behind it.
+    if (sealed) await this.inFlight;
+    const previous = this.inFlight;
+    this.inFlight = previous.then(() =>
+      this.guarded(async () => {
+        if (sealed) {
+          this.committing = true;
+          await sealed.commit().finally(() => (this.committing = false));
+          const endLsn = batch.endLsn as string;
+          await this.stream.acknowledge(endLsn);
+          this.changesApplied += batch.changes;
+          this.appliedLsn = endLsn;
+          await this.onApplied(endLsn, batch.changes, Date.now() - batch.commitTimeMs);
+        }
+        for (const done of waiting) done();
+      }),
+    );
   }
 
   private async guarded(step: () => Promise<void>): Promise<void> {
