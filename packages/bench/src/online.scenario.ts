@@ -14,7 +14,14 @@ import {
 } from './write-load';
 
 /** db:rollback --yes after the online split, under load on the new databases. */
-export type RollbackRun = { seconds: number; pauseMs: number; load: LoadFigures; lost: number };
+export type RollbackRun = {
+  seconds: number;
+  pauseMs: number;
+  /** The pause's parts as db:rollback reports them (block, drain, level, verify), null when it does not. */
+  phasesMs: Record<string, number> | null;
+  load: LoadFigures;
+  lost: number;
+};
 
 /** One online split under load, then a rollback under load on the new databases. */
 export type OnlineRun = {
@@ -256,7 +263,9 @@ async function rollbackUnderLoad(
   });
   if (result.code !== 0)
     throw new Error(`db:rollback --yes failed (exit ${result.code}):\n${result.stderr.slice(-4000)}`);
-  const document = JSON.parse(result.stdout) as { rollback: { pauseMs: number | null } };
+  const document = JSON.parse(result.stdout) as {
+    rollback: { pauseMs: number | null; reverseSync?: { phasesMs?: Record<string, number> | null } | null };
+  };
   const lost = await missingFromLedger(
     ledger,
     {
@@ -269,6 +278,7 @@ async function rollbackUnderLoad(
   return {
     seconds: round(result.seconds),
     pauseMs: document.rollback.pauseMs ?? NaN,
+    phasesMs: document.rollback.reverseSync?.phasesMs ?? null,
     load: figures as LoadFigures,
     lost,
   };
@@ -331,7 +341,15 @@ export async function onlineScenario(
       if (online.converged) {
         log('  db:rollback --yes under load on the new databases');
         const done = await rollbackUnderLoad(installation, rate, `${label}r`);
-        log(`    pause ${done.pauseMs} ms, ${done.load.committed} committed, lost ${done.lost}`);
+        log(
+          `    pause ${done.pauseMs} ms${
+            done.phasesMs
+              ? ` (${Object.entries(done.phasesMs)
+                  .map(([phase, ms]) => `${phase} ${ms}`)
+                  .join(', ')})`
+              : ''
+          }, ${done.load.committed} committed, lost ${done.lost}`,
+        );
         rollback = done;
       } else await abandoned(installation);
       results.push({ ...online, rollback });
