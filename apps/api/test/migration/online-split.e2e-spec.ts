@@ -10,6 +10,7 @@ type OnlineDocument = {
   mode: string;
   cutover: {
     pauseMs: number;
+    phasesMs: Record<string, number>;
     changesApplied: number;
     attempts: number;
     verifyAfterPauseMs: number;
@@ -141,6 +142,13 @@ describe('db:migrate -- --online on a cluster with wal_level=logical', () => {
     expect(document.mode).toBe('online');
     expect(document.verification.ok).toBe(true);
     expect(typeof document.cutover.pauseMs).toBe('number');
+    // The pause's parts are reported, in order, and together they are the pause (less its start).
+    const phases = document.cutover.phasesMs;
+    expect(Object.keys(phases)).toEqual(['lock', 'drain', 'sequences', 'freeze', 'verify', 'readOnly']);
+    const summed = Object.values(phases).reduce((sum, ms) => sum + ms, 0);
+    expect(Object.values(phases).every((ms) => Number.isInteger(ms) && ms >= 0)).toBe(true);
+    expect(summed).toBeLessThanOrEqual(document.cutover.pauseMs);
+    expect(summed).toBeGreaterThan(0);
     // The full verification after the pause is timed apart from the pause it does not lengthen.
     expect(typeof document.cutover.verifyAfterPauseMs).toBe('number');
     expect(document.cutover.verifyAfterPauseMs).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import { releaseClients } from '../snapshot/exported-snapshot';
 import { AppliedProgress } from './applied-progress';
 import { ChangeApplier } from './change-applier';
 import { ChangeStream } from './change-stream';
-import { attemptCutover } from './cutover';
+import { attemptCutover, CutoverPhases } from './cutover';
 import { Follower, reportLag } from './follower';
 import { ONLINE_APPLICATION, OnlineNames, releaseSlot } from './monolith-objects';
 import { OnlineDependencies, OnlineOptions } from './online-dependencies';
@@ -19,6 +19,8 @@ export type CutoverReport = {
   attempts: number;
   /** How long writes on the monolith were blocked: the pause only. */
   pauseMs: number;
+  /** The pause's parts (write locks, drain, sequences, target snapshots, check by key, read-only). */
+  phasesMs: CutoverPhases;
   changesApplied: number;
   verifiedTables: string[];
   /** Rows verified by key in the pause. */
@@ -161,12 +163,17 @@ async function tryCutover(
       throw error;
     }
     run.info(
-      `Cutover done: writes paused ${outcome.pauseMs} ms, ${outcome.verifiedTables.length} changed table(s) verified (${outcome.keyedRows} row(s) by key, ${outcome.wholeTables.length} table(s) whole).`,
+      `Cutover done: writes paused ${outcome.pauseMs} ms (${Object.entries(outcome.phasesMs)
+        .map(([phase, ms]) => `${phase} ${ms}`)
+        .join(
+          ', ',
+        )}), ${outcome.verifiedTables.length} changed table(s) verified (${outcome.keyedRows} row(s) by key, ${outcome.wholeTables.length} table(s) whole).`,
     );
     return {
       report: {
         attempts,
         pauseMs: outcome.pauseMs,
+        phasesMs: outcome.phasesMs,
         changesApplied: (state?.changesApplied ?? 0) + follower.changesApplied,
         verifiedTables: outcome.verifiedTables,
         verifiedKeys: outcome.keyedRows,
