@@ -72,13 +72,14 @@ export function renderOnline(online: OnlineFigures[]): string[] {
   const lines = [
     `Online split under a steady write load, on its own cluster with wal_level=logical; median (min–max) over runs:`,
     '',
-    '| scale | monolith | offline db:migrate s | online db:migrate s | online ÷ offline | cutover pause ms | changes applied | apply rate changes/s | load committed (tx/s) / refused | lost | rollback pause ms | rollback load committed / refused | rollback lost |',
+    '| scale | monolith | offline db:migrate s | online db:migrate s | online ÷ offline | cutover pause ms | changes applied | apply rate changes/s | load committed (tx/s over the whole load; until its last commit) / refused | lost | rollback pause ms | rollback load committed / refused | rollback lost |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const scale of online) {
     const committed = scale.runs.reduce((sum, run) => sum + run.load.committed, 0);
     const refused = scale.runs.reduce((sum, run) => sum + run.load.refused, 0);
     const perSecond = scale.runs.map((run) => run.load.committedPerSecond).join(', ');
+    const whileOpen = scale.runs.map((run) => run.load.committedPerSecondWhileOpen ?? '?').join(', ');
     const rollbacks = scale.runs.flatMap((run) => (run.rollback ? [run.rollback] : []));
     const rollbackCommitted = rollbacks.reduce((sum, rollback) => sum + rollback.load.committed, 0);
     const rollbackRefused = rollbacks.reduce((sum, rollback) => sum + rollback.load.refused, 0);
@@ -92,7 +93,7 @@ export function renderOnline(online: OnlineFigures[]): string[] {
       `${range(scale.online.pauseMs)}${scale.online.verifyAfterPauseMs ? ` (then ${range(scale.online.verifyAfterPauseMs)} full verification)` : ''}${converged < scale.runs.length ? ` (${converged}/${scale.runs.length} runs cut over)` : ''}`,
       range(scale.online.changesApplied),
       range(scale.online.applyRate),
-      `${committed} (${perSecond}) / ${refused}`,
+      `${committed} (${perSecond}; until the last commit ${whileOpen}) / ${refused}`,
       converged > 0 ? String(scale.runs.reduce((sum, run) => sum + (run.lost ?? 0), 0)) : '–',
       range(scale.rollbackPauseMs),
       `${rollbackCommitted} / ${rollbackRefused}`,

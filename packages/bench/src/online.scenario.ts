@@ -29,6 +29,8 @@ export type OnlineRun = {
   /** False when the follow did not cut over within the limit under the load (then no pause, no rollback). */
   converged: boolean;
   pauseMs: number | null;
+  /** The pause's parts (cutover.phasesMs: lock, drain, sequences, freeze, verify, readOnly). */
+  pausePhasesMs: Record<string, number> | null;
   /** The full verification after the pause (cutover.verifyAfterPauseMs): not part of the pause. */
   verifyAfterPauseMs: number | null;
   /** Rows verified by key in the pause, and the changed tables verified whole there. */
@@ -67,6 +69,7 @@ export type OnlineFigures = {
 type OnlineDocument = {
   cutover: {
     pauseMs: number;
+    phasesMs?: Record<string, number>;
     attempts: number;
     changesApplied: number;
     verifyAfterPauseMs: number;
@@ -186,6 +189,7 @@ async function onlineSplitUnderLoad(
       ...base,
       converged: false,
       pauseMs: null,
+      pausePhasesMs: null,
       verifyAfterPauseMs: null,
       verifiedKeys: null,
       verifiedWholeTables: [],
@@ -213,6 +217,7 @@ async function onlineSplitUnderLoad(
     ...base,
     converged: true,
     pauseMs: document.cutover.pauseMs,
+    pausePhasesMs: document.cutover.phasesMs ?? null,
     verifyAfterPauseMs: document.cutover.verifyAfterPauseMs,
     verifiedKeys: document.cutover.verifiedKeys,
     verifiedWholeTables: document.cutover.verifiedWholeTables,
@@ -334,7 +339,7 @@ export async function onlineScenario(
       const online = await onlineSplitUnderLoad(installation, rate, `${label}m`, followLimitS);
       log(
         online.converged
-          ? `    pause ${online.pauseMs} ms (${online.verifiedKeys} rows by key, whole: ${online.verifiedWholeTables.join(', ') || 'none'}), then ${online.verifyAfterPauseMs} ms of full verification; ${online.changesApplied} changes at ${online.applyRate}/s, ${online.load.committed} committed, lost ${online.lost}`
+          ? `    pause ${online.pauseMs} ms${phasesText(online.pausePhasesMs)} (${online.verifiedKeys} rows by key, whole: ${online.verifiedWholeTables.join(', ') || 'none'}), then ${online.verifyAfterPauseMs} ms of full verification; ${online.changesApplied} changes at ${online.applyRate}/s, ${online.load.committed} committed, lost ${online.lost}`
           : `    no cutover after ${followLimitS} s of following: ${online.applyRate} changes/s applied, ${online.load.committedPerSecond} tx/s committed; interrupted`,
       );
       let rollback: OnlineRun['rollback'] = null;
@@ -342,13 +347,7 @@ export async function onlineScenario(
         log('  db:rollback --yes under load on the new databases');
         const done = await rollbackUnderLoad(installation, rate, `${label}r`);
         log(
-          `    pause ${done.pauseMs} ms${
-            done.phasesMs
-              ? ` (${Object.entries(done.phasesMs)
-                  .map(([phase, ms]) => `${phase} ${ms}`)
-                  .join(', ')})`
-              : ''
-          }, ${done.load.committed} committed, lost ${done.lost}`,
+          `    pause ${done.pauseMs} ms${phasesText(done.phasesMs)}, ${done.load.committed} committed, lost ${done.lost}`,
         );
         rollback = done;
       } else await abandoned(installation);
@@ -375,4 +374,12 @@ export async function onlineScenario(
     await installation.dropTargets().catch(() => undefined);
     rmSync(installation.directory, { recursive: true, force: true });
   }
+}
+
+/** " (lock 12, drain 80, …)" for a pause's phases, or nothing when the report has none. */
+function phasesText(phases: Record<string, number> | null): string {
+  if (!phases) return '';
+  return ` (${Object.entries(phases)
+    .map(([phase, ms]) => `${phase} ${ms}`)
+    .join(', ')})`;
 }

@@ -39,6 +39,11 @@ export type LoadFigures = {
   unexpected: string[];
   unexpectedCount: number;
   committedPerSecond: number;
+  /**
+   * Committed per second from the start to the last commit: the rate while the server still took
+   * writes (once the cutover or the rollback made it read-only, every try is refused).
+   */
+  committedPerSecondWhileOpen: number;
 };
 
 export type LoadPools = { clientIds: string[]; userIds: string[]; societeId?: string };
@@ -140,6 +145,7 @@ export function startWriteLoad(options: {
   const { route, targets, rate, workers, pools, label, ledger } = options;
   let running = true;
   const figures = { committed: 0, refused: 0, unexpected: [] as string[] };
+  let lastCommitAt = 0;
   let unexpectedCount = 0;
   const started = Date.now();
   const interval = (1000 * workers) / rate;
@@ -170,6 +176,7 @@ export function startWriteLoad(options: {
         await client.query('COMMIT');
         next.commit(ledger);
         figures.committed++;
+        lastCommitAt = Date.now();
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         if (REFUSED.test(message)) figures.refused++;
@@ -194,6 +201,8 @@ export function startWriteLoad(options: {
         ...figures,
         unexpectedCount,
         committedPerSecond: round(figures.committed / seconds),
+        committedPerSecondWhileOpen:
+          lastCommitAt > started ? round((figures.committed * 1000) / (lastCommitAt - started)) : 0,
       };
     },
   };
