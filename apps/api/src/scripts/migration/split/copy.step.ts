@@ -87,14 +87,6 @@ export async function copyStep(
 ): Promise<CopyOutcome> {
   const { run, lock, options } = split;
   return journal.withJournal(async (repository) => {
-    // Two journal rows per table, on this one session the workers share: waiting for a WAL flush
-    // at each (milliseconds apiece on a busy disk) serialised the copy. AUTH and the targets are
-    // on the same server, whose WAL is one stream recovered as a prefix: a table's load commits
-    // after its "copying" row, so it never survives a crash without it, and a "copied" row lost
-    // with the last moments before a crash only makes the rerun recopy that table. The split's
-    // outcome is recorded afterwards on another session with a synchronous commit, which flushes
-    // all of these first. Reset when withJournal closes this session.
-    await repository.client.query('SET synchronous_commit = off');
     const engine = new CopyEngine(connections, {
       snapshot: copy.snapshot,
       jobs: options.jobs,
