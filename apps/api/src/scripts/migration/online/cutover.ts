@@ -216,6 +216,9 @@ async function lockInOrder(session: Client, order: string[]): Promise<string | n
 async function cancelAutovacuum(session: Client, tables: string[]): Promise<void> {
   await session.query('SAVEPOINT topsteel_cutover_autovacuum');
   try {
+    // Inside a transaction pg_stat_activity is read once and kept: a worker started since the
+    // last failed try (the one relaunched on the table just cancelled) would never be seen.
+    await session.query('SELECT pg_stat_clear_snapshot()');
     await session.query(
       `SELECT pg_cancel_backend(pid) FROM (
          SELECT DISTINCT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
@@ -268,16 +271,16 @@ async function makeReadOnly(session: Client, context: CutoverContext): Promise<v
       await maintenance.query(
         `ALTER DATABASE ${quoteIdentifier(context.monolith.database)} SET default_transaction_read_only = on`,
       );
-      await maintenance.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> $2 AND backend_type = 'client backend'
-           AND application_name NOT LIKE $3`,
-        [
-          context.monolith.database,
-          (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid,
-          `${ONLINE_APPLICATION}%`,
-        ],
-      );
+      const ours = (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      // Twice: a session that read the database's settings just before the ALTER committed, but
+      // was not yet listed at the first pass, would stay writable once our locks are released.
+      for (let pass = 0; pass < 2; pass++)
+        await maintenance.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> $2 AND backend_type = 'client backend'
+             AND application_name NOT LIKE $3`,
+          [context.monolith.database, ours, `${ONLINE_APPLICATION}%`],
+        );
     },
     { applicationName: `${ONLINE_APPLICATION}-readonly` },
   );

@@ -177,20 +177,24 @@ async function block(
       await client.query(
         `ALTER DATABASE ${quoteIdentifier(link.database)} SET default_transaction_read_only = on`,
       );
-      // Terminated in the select list of a fenced subquery: WHERE conditions run in any order.
-      const { rows } = await client.query<{ pid: number; ended: boolean }>(
-        `SELECT pid, pg_terminate_backend(pid) AS ended FROM (
-           SELECT pid FROM pg_stat_activity
-           WHERE datname = $1 AND pid <> pg_backend_pid() AND NOT (pid = ANY($2::int[]))
-             AND backend_type = 'client backend'
-           OFFSET 0) others`,
-        [link.database, verifier.pidsOn(link.database)],
-      );
-      await gone(
-        client,
-        link.database,
-        rows.filter((row) => row.ended).map((row) => row.pid),
-      );
+      // Twice: a session that read the database's settings just before the ALTER committed, but
+      // was not yet listed when the first pass ran, is writable; by the second pass it is listed.
+      for (let pass = 0; pass < 2; pass++) {
+        // Terminated in the select list of a fenced subquery: WHERE conditions run in any order.
+        const { rows } = await client.query<{ pid: number; ended: boolean }>(
+          `SELECT pid, pg_terminate_backend(pid) AS ended FROM (
+             SELECT pid FROM pg_stat_activity
+             WHERE datname = $1 AND pid <> pg_backend_pid() AND NOT (pid = ANY($2::int[]))
+               AND backend_type = 'client backend'
+             OFFSET 0) others`,
+          [link.database, verifier.pidsOn(link.database)],
+        );
+        await gone(
+          client,
+          link.database,
+          rows.filter((row) => row.ended).map((row) => row.pid),
+        );
+      }
     }),
   );
 }
