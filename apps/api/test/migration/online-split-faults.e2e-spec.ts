@@ -77,6 +77,27 @@ const MANUAL = [
   '120000',
 ];
 
+/**
+ * The same command again after a kill: it resumes in the slot, follows, db:cutover completes it,
+ * and every table is equal. Returns the status seen while it followed.
+ */
+async function resumeAndCutOver(environment: TestEnvironment): Promise<StatusDocument> {
+  const done = collectRun(spawnCli(MANUAL, environment.env()));
+  const status = await waitForPhase(environment, 'following');
+  const cutover = await runNpmScript('db:cutover', ['--json'], environment.env());
+  expect(cutover.code).toBe(0);
+  const result = await done;
+  if (result.code !== 0)
+    throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
+  expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(true);
+  await expectEqualTables(environment);
+  return status;
+}
+
+async function countOf(environment: TestEnvironment, database: string, sql: string): Promise<number> {
+  return Number((await environment.query<{ n: string }>(database, sql))[0].n);
+}
+
 describe('online split faults (logical cluster)', () => {
   let cluster: LogicalCluster;
   const environments: TestEnvironment[] = [];
@@ -130,17 +151,8 @@ describe('online split faults (logical cluster)', () => {
     await env.query(monolith, "UPDATE clients SET ville = 'Paris' WHERE numero_client LIKE 'BULK-%'");
     await env.query(monolith, "DELETE FROM clients WHERE numero_client IN ('BULK-1', 'BULK-2')");
 
-    const second = spawnCli(MANUAL, env.env());
-    const secondDone = collectRun(second);
-    const status = await waitForPhase(env, 'following');
+    const status = await resumeAndCutOver(env);
     expect(status.online?.retainedWalBytes).not.toBeNull();
-    const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
-    expect(cutover.code).toBe(0);
-    const result = await secondDone;
-    if (result.code !== 0)
-      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
-    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(true);
-    await expectEqualTables(env);
     expect(await slots(env)).toEqual([]);
     const [identity] = await env.query<{ identity: string }>(
       monolith,
@@ -179,8 +191,7 @@ describe('online split faults (logical cluster)', () => {
       ),
     ]);
     expect(killed.signal).toBe('SIGKILL');
-    const count = async (database: string, sql: string) =>
-      Number((await env.query<{ n: string }>(database, sql))[0].n);
+    const count = (database: string, sql: string) => countOf(env, database, sql);
     expect(
       await count(env.names.auth, "SELECT count(*) AS n FROM user_settings_backup WHERE key = 'between'"),
     ).toBe(1);
@@ -193,16 +204,7 @@ describe('online split faults (logical cluster)', () => {
     // Written while no one follows: the slot keeps them for the rerun.
     await env.query(monolith, "UPDATE clients SET ville = 'Lyon' WHERE numero_client = 'BETWEEN-1'");
 
-    const second = spawnCli(MANUAL, env.env());
-    const secondDone = collectRun(second);
-    await waitForPhase(env, 'following');
-    const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
-    expect(cutover.code).toBe(0);
-    const result = await secondDone;
-    if (result.code !== 0)
-      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
-    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(true);
-    await expectEqualTables(env);
+    await resumeAndCutOver(env);
     expect(
       await count(env.names.auth, "SELECT count(*) AS n FROM user_settings_backup WHERE key = 'between'"),
     ).toBe(1);
@@ -268,18 +270,8 @@ describe('online split faults (logical cluster)', () => {
       await blocker.query('ROLLBACK').catch(() => undefined);
       await env.release(blocker);
     }
-    const count = async (database: string, sql: string) =>
-      Number((await env.query<{ n: string }>(database, sql))[0].n);
-    const second = spawnCli(MANUAL, env.env());
-    const secondDone = collectRun(second);
-    await waitForPhase(env, 'following');
-    const cutover = await runNpmScript('db:cutover', ['--json'], env.env());
-    expect(cutover.code).toBe(0);
-    const result = await secondDone;
-    if (result.code !== 0)
-      throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
-    expect(parseJson<{ resumed: boolean }>(result).resumed).toBe(true);
-    await expectEqualTables(env);
+    const count = (database: string, sql: string) => countOf(env, database, sql);
+    await resumeAndCutOver(env);
     // A keyless table: a batch applied twice would show its row twice.
     expect(
       await count(env.names.auth, "SELECT count(*) AS n FROM user_settings_backup WHERE key = 'inflight'"),
