@@ -52,6 +52,24 @@ describe('BinaryCopyRowCounter', () => {
     },
   );
 
+  // Many short tuples: chunks end inside counts, lengths and data, and between whole tuples.
+  const many = binaryCopy(
+    Array.from({ length: 1000 }, (_, index) => [
+      Buffer.alloc(index % 7, index),
+      index % 3 === 0 ? null : Buffer.from(String(index)),
+      Buffer.alloc(0),
+    ]),
+  );
+
+  it.each([5, 13, 100, 4096, many.length])(
+    'counts 1000 short tuples with %i-byte chunks and passes the bytes through',
+    async (chunkSize) => {
+      const result = await count(many, chunkSize);
+      expect(result.rows).toBe(1000);
+      expect(result.output.equals(many)).toBe(true);
+    },
+  );
+
   it('counts an empty table', async () => {
     expect((await count(binaryCopy([]), 5)).rows).toBe(0);
   });
