@@ -357,6 +357,22 @@ describe('db:migrate reuses a backup only if the monolith still has its structur
     }
   });
 
+  it('takes a new backup after an UPDATE that kept every count and the structure', async () => {
+    const { environment, backupPath, report } = await backupThenMigrate(
+      'migupdated',
+      "UPDATE users SET nom = nom || ' (changed)' WHERE id = (SELECT id FROM users ORDER BY email LIMIT 1)",
+    );
+    try {
+      expect(report.mode).toBe('split');
+      if (report.mode !== 'split') return;
+      expect(report.split.backup.reused).toBe(false);
+      expect(report.split.backup.path).not.toBe(backupPath);
+      expect(report.split.verification.ok).toBe(true);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
   it('takes a new backup after an ALTER that changed the structure and no row', async () => {
     const { environment, backupPath, report } = await backupThenMigrate(
       'migaltered',

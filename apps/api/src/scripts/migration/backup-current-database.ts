@@ -24,13 +24,20 @@ import {
   BackupDatabaseEntry,
   BackupManifest,
   DatabaseFingerprint,
+  SchemaFingerprint,
   TableFingerprint,
 } from './backup/backup-manifest';
 import { DatabaseToBackUp, dumpDatabase, DumpTools } from './backup/database-dump';
 import { compareFingerprints } from './backup/fingerprint-comparison';
 import { ExportedSnapshot, releaseClients } from './snapshot/exported-snapshot';
 import { compareSchemas, computeSchemaFingerprint } from './snapshot/schema-fingerprint';
-import { computeFingerprints, fingerprintTargets } from './snapshot/table-fingerprints';
+import { provenUnchanged } from './snapshot/snapshot-horizon';
+import {
+  computeFingerprints,
+  fingerprintKey,
+  FingerprintTarget,
+  fingerprintTargets,
+} from './snapshot/table-fingerprints';
 import { PgToolsService, PgToolVersion } from './tools/pg-tools.service';
 
 // The callers of db:backup's service import these from here, the file the migration guide names.
@@ -180,6 +187,38 @@ export class BackupCurrentDatabaseService {
       if (compareSchemas(entry.schema, current.schema).length > 0) continue;
       const checks = await this.verifyArchive(candidate.path, { ...candidate.manifest, databases: [entry] });
       if (checks.every((check) => !check.problem)) return { ...candidate, entry };
+    }
+    return null;
+  }
+
+  /**
+   * The newest pre-migration backup of `database` that provably still holds what the snapshot the
+   * `sessions` read in holds, without a checksum: same structure and tables, and every table
+   * proven unchanged since the dump's snapshot by its horizon (snapshot/snapshot-horizon.ts), the
+   * file intact. Its recorded checksums are then the monolith's current ones. Null when no manifest
+   * carries a horizon or none is proven: the caller checksums every table and compares.
+   */
+  async findBackupUnchangedSince(
+    database: string,
+    sessions: Client[],
+    current: { schema: SchemaFingerprint; tables: FingerprintTarget[] },
+  ): Promise<{ path: string; entry: BackupDatabaseEntry } | null> {
+    const names = current.tables.map(fingerprintKey).sort();
+    for (const candidate of this.catalog.list('pre-migration').slice(0, 10)) {
+      const entry = candidate.manifest.databases.find(
+        (item) => item.role === 'monolith' && item.database === database,
+      );
+      if (!entry?.schema || !entry.horizon) continue;
+      if (Object.keys(entry.tables).sort().join('\u0000') !== names.join('\u0000')) continue;
+      if (compareSchemas(entry.schema, current.schema).length > 0) continue;
+      const counted = current.tables.map((table) => ({
+        ...table,
+        rows: entry.tables[fingerprintKey(table)].rows,
+      }));
+      const proven = await provenUnchanged(sessions, counted, entry.horizon);
+      if (proven.size !== counted.length) continue;
+      const checks = await this.verifyArchive(candidate.path, { ...candidate.manifest, databases: [entry] });
+      if (checks.every((check) => !check.problem)) return { path: candidate.path, entry };
     }
     return null;
   }

@@ -54,6 +54,12 @@ export type BackupDatabaseEntry = {
    * only the tables' rows can tell whether a database still matches its backup.
    */
   schema?: SchemaFingerprint;
+  /**
+   * The dump snapshot's horizon (pg_snapshot_xmin, an xid8 as text): db:migrate proves with it,
+   * in one scan without checksums, that the monolith still holds exactly the rows counted above
+   * (snapshot/snapshot-horizon.ts). Absent from older manifests: those are compared checksum by checksum.
+   */
+  horizon?: string;
 };
 
 /** manifest.json of a backup folder: what was dumped, how to check it, and what it contains. */

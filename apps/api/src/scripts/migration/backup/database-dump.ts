@@ -31,6 +31,7 @@ type DatabaseFacts = {
   settings: string[];
   acl: string | null;
   sizeBytes: number;
+  horizon: string;
 };
 
 type Dumped = { bytes: number; sha256: string };
@@ -104,6 +105,7 @@ export async function dumpDatabase(
       acl: facts.acl,
       tables,
       schema,
+      horizon: facts.horizon,
     };
   } catch (error) {
     task?.fail(error instanceof Error ? error.message : String(error));
@@ -120,14 +122,18 @@ function serverName(location: DatabaseLocation): string | null {
   return location.host ? null : DEFAULT_SERVER;
 }
 
-/** What pg_restore does not carry (encoding, locale, ALTER DATABASE … SET, grants); refuses an old pg_dump. */
+/**
+ * What pg_restore does not carry (encoding, locale, ALTER DATABASE … SET, grants), and the
+ * snapshot's horizon (read in it: the exporting session's transaction); refuses an old pg_dump.
+ */
 async function readDatabaseFacts(client: Client, pgDump: PgToolVersion): Promise<DatabaseFacts> {
   const result = await client.query<DatabaseFacts>(
     `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS number,
             pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
             coalesce((SELECT setconfig FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0), '{}')
               AS settings,
-            datacl::text AS acl, pg_database_size(d.oid)::float8 AS "sizeBytes"
+            datacl::text AS acl, pg_database_size(d.oid)::float8 AS "sizeBytes",
+            pg_snapshot_xmin(pg_current_snapshot())::text AS horizon
      FROM pg_database d WHERE datname = current_database()`,
   );
   const [facts] = result.rows;

@@ -35,7 +35,15 @@ export type JobsDecision = {
   note?: string;
 };
 
-export const sessionsNeeded = (jobs: number): number => jobs * SESSIONS_PER_WORKER + SESSIONS_BESIDES_WORKERS;
+/**
+ * Readers of the verification's source side (half the workers, at least one). During the copy
+ * they checksum the source in its snapshot beside the workers: the first takes the run's session
+ * for reads beside the copy, the others count on top.
+ */
+export const verificationReaders = (jobs: number): number => Math.max(1, Math.floor(jobs / 2));
+
+export const sessionsNeeded = (jobs: number): number =>
+  jobs * SESSIONS_PER_WORKER + SESSIONS_BESIDES_WORKERS + verificationReaders(jobs) - 1;
 
 /** The CPU count (2 to 8), lowered to what the free connections allow; an explicit --jobs too. */
 export function fitJobs(
@@ -44,8 +52,8 @@ export function fitJobs(
   cpuCount = cpus().length,
 ): JobsDecision {
   const wanted = requested ?? Math.max(2, Math.min(8, cpuCount));
-  const allowed = Math.max(1, Math.floor((room.free - SESSIONS_BESIDES_WORKERS) / SESSIONS_PER_WORKER));
-  const jobs = Math.min(wanted, allowed);
+  let jobs = wanted;
+  while (jobs > 1 && sessionsNeeded(jobs) > room.free) jobs--;
   const decision: JobsDecision = {
     jobs,
     requested: requested ?? null,

@@ -60,11 +60,10 @@ export async function copyInSlotSnapshot(
   );
   try {
     // The same steps as the offline split's snapshot phase, in the slot's snapshot.
-    const content = await fingerprintSnapshot(
-      snapshot,
-      await assertPlanMatchesSnapshot(plan, snapshot),
-      context.options.jobs,
-    );
+    const content = await fingerprintSnapshot(snapshot, await assertPlanMatchesSnapshot(plan, snapshot), {
+      jobs: context.options.jobs,
+      backups,
+    });
     const backup = await backupStep(backups, monolith, snapshot, content, run);
     await recordSplitStart(journal, {
       monolith: monolith.database,

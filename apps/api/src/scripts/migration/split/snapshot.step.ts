@@ -26,22 +26,32 @@ export async function assertPlanMatchesSnapshot(
   return sourceTables;
 }
 
+/** What the snapshot holds, and the backup proven to hold the same when one is. */
+export type SnapshotContent = { content: DatabaseFingerprint; provenBackup?: string };
+
 /**
  * Step 2b: the content and structure of the monolith in the snapshot. The structure too: a backup
- * is reused only if it also holds the monolith's schema as it is. It reads every row: `jobs`
- * sessions share it (the copy workers have not opened theirs yet, so this stays in the budget).
+ * is reused only if it also holds the monolith's schema as it is. A backup whose manifest carries
+ * its snapshot's horizon is proven to hold the same rows by one scan without checksums; otherwise
+ * every row is checksummed. `jobs` sessions share the snapshot (the copy workers have not opened
+ * theirs yet, so this stays in the budget).
  */
 export async function fingerprintSnapshot(
   snapshot: ExportedSnapshot,
   sourceTables: FingerprintTarget[],
-  jobs = 1,
-): Promise<DatabaseFingerprint> {
+  options: { jobs?: number; backups?: BackupCurrentDatabaseService } = {},
+): Promise<SnapshotContent> {
   const sessions: Client[] = [];
   try {
-    for (let index = 0; index < Math.max(1, jobs); index++)
+    for (let index = 0; index < Math.max(1, options.jobs ?? 1); index++)
       sessions.push(await snapshot.join('topsteel-migrate-fingerprint'));
     const schema = await computeSchemaFingerprint(sessions[0]);
-    return { tables: await computeFingerprints(sessions, sourceTables), schema };
+    const proven = await options.backups?.findBackupUnchangedSince(snapshot.location.database, sessions, {
+      schema,
+      tables: sourceTables,
+    });
+    if (proven) return { content: { tables: proven.entry.tables, schema }, provenBackup: proven.path };
+    return { content: { tables: await computeFingerprints(sessions, sourceTables), schema } };
   } finally {
     await releaseClients(sessions);
   }
@@ -52,10 +62,16 @@ export async function backupStep(
   backups: BackupCurrentDatabaseService,
   monolith: DatabaseLocation,
   snapshot: ExportedSnapshot,
-  content: DatabaseFingerprint,
+  { content, provenBackup }: SnapshotContent,
   run: RunContext,
 ): Promise<{ path: string; reused: boolean }> {
   return run.step('backup', async () => {
+    if (provenBackup) {
+      run.info(
+        `Reusing backup ${provenBackup} (same structure, and no row of the monolith written or deleted since its dump).`,
+      );
+      return { path: provenBackup, reused: true };
+    }
     const existing = await backups.findMatchingBackup(monolith.database, content);
     if (existing) {
       run.info(`Reusing backup ${existing.path} (it matches the monolith's current content and structure).`);

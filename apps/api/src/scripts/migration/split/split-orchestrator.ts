@@ -7,6 +7,8 @@ import { TableFingerprint } from '../backup/backup-manifest';
 import { DryRunMigrationService } from '../dry-run-migration';
 import { ResolvedPlan } from '../plan/plan-resolver';
 import { ExportedSnapshot } from '../snapshot/exported-snapshot';
+import { CopySnapshotChecksums } from '../verify/copy-snapshot-checksums';
+import { verificationReaders } from '../copy/connection-budget.service';
 import { PreparedTargets, SplitTargets } from '../targets/split-targets';
 import { copyStep, CopyOutcome, pendingTables } from './copy.step';
 import { recordSplitOutcome, recordSplitStart, recordVerifying } from './journal.step';
@@ -52,7 +54,7 @@ export class SplitOrchestrator {
     const plan = await planStep(this.dryRun, split);
     const preflightMs = preflightTime();
     const targets = this.splitTargets;
-    const { staged, copy } = await this.inSnapshot(split, plan, targets);
+    const { staged, copy, copySnapshot } = await this.inSnapshot(split, plan, targets);
     const { prepared } = staged;
     const linkUsersTime = timer();
     const usersLinked = await run.step('link users to the default société', () =>
@@ -67,9 +69,10 @@ export class SplitOrchestrator {
     const analyzeTime = timer();
     const analyzed = run.step('analyze', () => targets.analyze()).then(analyzeTime);
     const verifyTime = timer();
-    const verification = await verifyStep(this.connections, split, plan, prepared).finally(() =>
-      analyzed.catch(() => undefined),
-    );
+    const verification = await verifyStep(this.connections, split, plan, {
+      ...prepared,
+      copySnapshot,
+    }).finally(() => analyzed.catch(() => undefined));
     const verifyMs = verifyTime();
     const analyzeMs = await analyzed;
     split.lock.assertHeld();
@@ -112,18 +115,33 @@ export class SplitOrchestrator {
     return report;
   }
 
-  /** One snapshot for everything read from the monolith in this run: fingerprints, backup and copy. */
+  /**
+   * One snapshot for everything read from the monolith in this run: fingerprints, backup, copy, and
+   * the verification's source checksums, taken beside the copy (verify/copy-snapshot-checksums.ts).
+   */
   private async inSnapshot(
     split: SplitRun,
     plan: ResolvedPlan,
     targets: SplitTargets,
-  ): Promise<{ staged: Staged; copy: CopyOutcome }> {
+  ): Promise<{ staged: Staged; copy: CopyOutcome; copySnapshot: CopySnapshotChecksums }> {
     const snapshot = await ExportedSnapshot.open(this.connections, split.monolith, {
       applicationName: 'topsteel-migrate',
     });
     try {
       const staged = await this.snapshotAndTargets(split, plan, snapshot, targets);
-      return { staged, copy: await this.copy(split, plan, snapshot, staged) };
+      const copySnapshot = await CopySnapshotChecksums.start(snapshot, plan.tasks, {
+        societeId: staged.prepared.societeId,
+        sessions: verificationReaders(split.options.jobs),
+        onFailure: (error) =>
+          split.run.log('source checksums beside the copy failed; the verification reads every table', {
+            error: error instanceof Error ? error.message : String(error),
+          }),
+      });
+      const copy = await this.copy(split, plan, snapshot, staged).catch(async (error: unknown) => {
+        await copySnapshot.abandon();
+        throw error;
+      });
+      return { staged, copy, copySnapshot };
     } finally {
       await snapshot.close();
     }
@@ -140,7 +158,7 @@ export class SplitOrchestrator {
     const prepareTime = timer();
     const sourceTables = await assertPlanMatchesSnapshot(plan, snapshot);
     const [content, prepared] = await Promise.all([
-      fingerprintSnapshot(snapshot, sourceTables, split.options.jobs),
+      fingerprintSnapshot(snapshot, sourceTables, { jobs: split.options.jobs, backups: this.backups }),
       run.step('prepare databases', () => targets.prepare(run, snapshot.client, lock)),
     ]);
     const prepareMs = prepareTime();
@@ -155,7 +173,14 @@ export class SplitOrchestrator {
       societeId: prepared.societeId,
       plan,
     });
-    return { backup, prepared, content: content.tables, prepareMs, backupMs, journalMs: journalTime() };
+    return {
+      backup,
+      prepared,
+      content: content.content.tables,
+      prepareMs,
+      backupMs,
+      journalMs: journalTime(),
+    };
   }
 
   private async copy(

@@ -101,6 +101,7 @@ export function splitReport(outcome: SplitOutcome): SplitReport {
       problems: verification.problems,
       tables: verification.tables,
       references: verification.references,
+      ...(verification.sourceReads ? { sourceReads: verification.sourceReads } : {}),
       durationMs: verification.durationMs,
     },
     timings: outcome.timings,

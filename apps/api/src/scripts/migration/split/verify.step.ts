@@ -4,6 +4,7 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { ResolvedPlan } from '../plan/plan-resolver';
+import { CopySnapshotChecksums } from '../verify/copy-snapshot-checksums';
 import { VerificationReport, verifySplit } from '../verify/split-verifier';
 import { SplitRun } from './split-context';
 
@@ -12,7 +13,11 @@ export async function verifyStep(
   connections: PostgresConnectionFactory,
   split: SplitRun,
   plan: ResolvedPlan,
-  targets: { locations: Record<SchemaKind, DatabaseLocation>; societeId: string },
+  targets: {
+    locations: Record<SchemaKind, DatabaseLocation>;
+    societeId: string;
+    copySnapshot?: CopySnapshotChecksums;
+  },
 ): Promise<VerificationReport> {
   return split.run.step('verify', () =>
     verifySplit(connections, {
@@ -24,6 +29,7 @@ export async function verifyStep(
       societeId: targets.societeId,
       jobs: split.options.jobs,
       progress: split.run.progress,
+      copySnapshot: targets.copySnapshot,
     }),
   );
 }

@@ -13,6 +13,8 @@ import { CutReference } from '../plan/plan.types';
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
 import { FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
 import { danglingAcrossDatabases, danglingInSource } from './reference-check';
+import { verificationReaders } from '../copy/connection-budget.service';
+import { CopySnapshotChecksums } from './copy-snapshot-checksums';
 import { checksumSources, checksumTargets, Fingerprint, taskKey } from './verify-checksums';
 
 export type TableVerification = {
@@ -41,6 +43,11 @@ export type VerificationReport = {
   references: ReferenceVerification[];
   /** All-column fingerprints of every table of the new databases, for the journal. */
   snapshots: DatabaseSnapshot[];
+  /**
+   * With the source read beside the copy: source tables whose checksum from the copy's snapshot
+   * the fresh snapshot proved still right, and those checksummed again in the fresh snapshot.
+   */
+  sourceReads?: { copySnapshot: number; fresh: number };
   durationMs: number;
 };
 
@@ -70,6 +77,8 @@ export type VerifyOptions = {
   jobs: number;
   /** Where the per-table progress goes (one line per database, counting tables). */
   progress?: RunProgress;
+  /** The source's checksums taken in the copy's snapshot, kept where the fresh snapshot proves them right. */
+  copySnapshot?: CopySnapshotChecksums;
 };
 
 export { taskKey } from './verify-checksums';
@@ -107,14 +116,10 @@ export async function verifySplit(
         }),
       );
     const [sources, targets] = await Promise.all([
-      checksumSources(sessions.source, options.tasks, {
-        societeId: options.societeId,
-        progress: options.progress,
-        label: `verify ${snapshot?.location.database ?? 'source'}`,
-      }),
+      sourceChecksums(sessions.source, options, `verify ${snapshot?.location.database ?? 'source'}`),
       checksumTargets(sessions.targets, targetTables, options),
     ]);
-    const tables = compareTables(options, snapshot ? sources : undefined, targets.results);
+    const tables = compareTables(options, snapshot ? sources.checksums : undefined, targets.results);
     const references = await checkReferences(options, sessions);
     return {
       ok:
@@ -125,6 +130,7 @@ export async function verifySplit(
       tables,
       references,
       snapshots: targets.snapshots,
+      ...(options.copySnapshot ? { sourceReads: sources.reads } : {}),
       durationMs: Date.now() - started,
     };
   } finally {
@@ -134,6 +140,30 @@ export async function verifySplit(
     ]);
     if (snapshot !== options.sourceSnapshot) await snapshot?.close();
   }
+}
+
+/**
+ * The source side in the fresh snapshot: each table's checksum from the copy's snapshot where this
+ * snapshot provably holds the same rows, every other table checksummed here.
+ */
+async function sourceChecksums(
+  sessions: Client[],
+  options: VerifyOptions,
+  label: string,
+): Promise<{ checksums: Map<string, Fingerprint>; reads: { copySnapshot: number; fresh: number } }> {
+  const settled = options.copySnapshot
+    ? await options.copySnapshot.settle(sessions, options.tasks)
+    : new Map<string, Fingerprint>();
+  const rest = options.tasks.filter((task) => !settled.has(task.source));
+  const fresh = await checksumSources(sessions, rest, {
+    societeId: options.societeId,
+    progress: options.progress,
+    label,
+  });
+  return {
+    checksums: new Map([...settled, ...fresh]),
+    reads: { copySnapshot: settled.size, fresh: fresh.size },
+  };
 }
 
 /** One read transaction per target database, and source sessions sharing the snapshot. */
@@ -155,7 +185,7 @@ async function openSessions(
     await client.query(DETERMINISTIC_SESSION_SETTINGS);
   }
   if (!snapshot) return;
-  const sourceCount = Math.max(1, Math.floor(options.jobs / 2));
+  const sourceCount = verificationReaders(options.jobs);
   for (let index = 0; index < sourceCount; index++)
     sessions.source.push(await snapshot.join('topsteel-verify-source'));
 }
