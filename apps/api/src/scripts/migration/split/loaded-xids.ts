@@ -30,8 +30,9 @@ const XID_SPAN = '4294967296';
  * column returns. A table rewrite that keeps values (CLUSTER, VACUUM FULL) keeps xmins; one that
  * recomputes them (ALTER COLUMN TYPE ... USING) writes new versions with its own xid; a dropped
  * column is checked by name. The 32-bit xmin compared is the xid8 modulo 2^32, which names one
- * transaction only while the cluster has not run 2^32 ids past the oldest load: beyond that
- * the proof is refused (reported as changed), never guessed.
+ * transaction only while the cluster has not run 2^32 ids past the oldest load: beyond that (or
+ * for an xid this cluster never gave, a journal from elsewhere) the proof is refused (reported as
+ * changed), never guessed.
  */
 export async function loadedXidsProof(
   client: Client,
@@ -52,7 +53,7 @@ export async function loadedXidsProof(
     `WITH loads AS (SELECT x::xid8 AS xid FROM unnest($1::text[]) AS x)
      SELECT count(*) AS rows,
             count(*) FILTER (WHERE t.xmin <> ALL (ARRAY(SELECT (xid::text::bigint % ${XID_SPAN})::text::xid FROM loads))) AS foreign,
-            (SELECT coalesce(bool_and(pg_snapshot_xmax(pg_current_snapshot())::text::numeric - xid::text::numeric < ${XID_SPAN}), false)
+            (SELECT coalesce(bool_and(pg_snapshot_xmax(pg_current_snapshot())::text::numeric - xid::text::numeric BETWEEN 1 AND ${XID_SPAN} - 1), false)
                FROM loads) AS in_window
      FROM ${qualified} AS t`,
     [loaded.xids],
