@@ -23,6 +23,7 @@ export type TableTimings = {
   durationMs: number | null;
   loadMs: number | null;
   indexMs: number | null;
+  /** The load's read-back before COMMIT (a range load's count; 0 for a whole-table load): see the migrate report. */
   checksumMs: number | null;
 };
 
@@ -94,7 +95,7 @@ export function renderBreakdown(breakdown: SplitBreakdown): string[] {
     lines.push(`| ${step} | ${value.median.toFixed(2)} |`);
   lines.push(
     '',
-    '| largest tables | rows | copy s | of which load | index | checksum |',
+    '| largest tables | rows | copy s | of which load | index | read-back |',
     '| --- | --- | --- | --- | --- | --- |',
   );
   for (const table of breakdown.tables)

@@ -148,7 +148,7 @@ describe('db:rollback under faults', () => {
       const [loaded] = await environment.query<{ database: string; table: string }>(
         environment.names.auth,
         `SELECT target_database AS database, target_table AS "table" FROM migration_journal.split_tables
-         WHERE status <> 'copying' AND rows > 0 AND loaded_checksum IS NOT NULL ORDER BY rows DESC LIMIT 1`,
+         WHERE status <> 'copying' AND rows > 0 AND loaded_xids IS NOT NULL ORDER BY rows DESC LIMIT 1`,
       );
       // Someone fixes a row in a table the tool had already loaded (an app pointed at it too early).
       await environment.query(

@@ -165,27 +165,30 @@ export class JournalRepository {
       checksum: (row.checksum as string | null) ?? null,
       checksumColumns: (row.checksum_columns as string[] | null) ?? null,
       loadedChecksum: (row.loaded_checksum as string | null) ?? null,
+      loadedXids: (row.loaded_xids as string[] | null) ?? null,
       copiedAt: iso(row.copied_at),
       verifiedAt: iso(row.verified_at),
     }));
   }
 
   /**
-   * A new load ('copying') forgets the previous load's checksum; the verification keeps it, so that
+   * A new load ('copying') forgets the previous load's checksum and xids; the verification keeps them, so that
    * the journal always says what the tool itself last wrote into the table.
    */
   async setTableState(state: Omit<TableCopyState, 'copiedAt' | 'verifiedAt'>, runId: string): Promise<void> {
     await this.client.query(
       `INSERT INTO migration_journal.split_tables (target_database, target_table, source_table, status, rows, checksum, run_id,
-         copied_at, verified_at, checksum_columns, loaded_checksum)
+         copied_at, verified_at, checksum_columns, loaded_checksum, loaded_xids)
        VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $4 IN ('copied', 'verified') THEN now() END,
-         CASE WHEN $4 = 'verified' THEN now() END, $8, $9)
+         CASE WHEN $4 = 'verified' THEN now() END, $8, $9, $10::text[])
        ON CONFLICT (target_database, target_table) DO UPDATE SET status = EXCLUDED.status, source_table = EXCLUDED.source_table,
          rows = EXCLUDED.rows, checksum = EXCLUDED.checksum, run_id = EXCLUDED.run_id, checksum_columns = EXCLUDED.checksum_columns,
          copied_at = CASE WHEN EXCLUDED.status = 'copied' THEN now() ELSE migration_journal.split_tables.copied_at END,
          verified_at = EXCLUDED.verified_at,
-         loaded_checksum = CASE WHEN EXCLUDED.status = 'copying' THEN NULL
-           ELSE coalesce(EXCLUDED.loaded_checksum, migration_journal.split_tables.loaded_checksum) END`,
+         loaded_checksum = CASE WHEN EXCLUDED.status = 'copying' OR EXCLUDED.loaded_xids IS NOT NULL THEN NULL
+           ELSE coalesce(EXCLUDED.loaded_checksum, migration_journal.split_tables.loaded_checksum) END,
+         loaded_xids = CASE WHEN EXCLUDED.status = 'copying' THEN NULL
+           ELSE coalesce(EXCLUDED.loaded_xids, migration_journal.split_tables.loaded_xids) END`,
       [
         state.targetDatabase,
         state.targetTable,
@@ -196,6 +199,7 @@ export class JournalRepository {
         runId,
         state.checksumColumns ?? null,
         state.loadedChecksum ?? null,
+        state.loadedXids ?? null,
       ],
     );
   }

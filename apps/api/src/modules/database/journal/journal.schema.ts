@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS migration_journal.split_tables (
   checksum text,
   checksum_columns text[],
   loaded_checksum text,
+  loaded_xids text[],
   copied_at timestamptz,
   verified_at timestamptz,
   run_id uuid,
@@ -124,6 +125,8 @@ export const JOURNAL_ADDED_COLUMNS = [
   { table: 'split_tables', column: 'checksum_columns', definition: 'text[]' },
   { table: 'split', column: 'excluded_tables', definition: "text[] NOT NULL DEFAULT '{}'" },
   { table: 'split_tables', column: 'loaded_checksum', definition: 'text' },
+  // The transaction ids (xid8, as text) that wrote a loaded table's rows: the cheaper proof that replaced loaded_checksum.
+  { table: 'split_tables', column: 'loaded_xids', definition: 'text[]' },
   // The online split's table came later: a journal without it gets it from JOURNAL_DDL.
   { table: 'online_split', column: 'cutover_outcome', definition: 'text' },
   // The TENANT_SERVERS name of a tenant database, so rollback finds it after its server moved.

@@ -44,6 +44,12 @@ export type TableCopyState = {
    * rollback) that finds anything else knows someone wrote into the table since.
    */
   loadedChecksum?: string | null;
+  /**
+   * The transactions (xid8, as text) that wrote the table's rows in the tool's last committed load
+   * (one per range of a range load): what replaced loadedChecksum (journals written before keep theirs).
+   * The table is as the tool left it while it holds `rows` rows, none written by another transaction.
+   */
+  loadedXids?: string[] | null;
   copiedAt: string | null;
   verifiedAt: string | null;
 };

@@ -139,7 +139,7 @@ export class CopyEngine {
     return result.rows[0].encoding;
   }
 
-  /** One table: one target transaction, journaled as copying then copied with its load checksum. */
+  /** One table: one target transaction, journaled as copying then copied with the id of the transaction that wrote it. */
   private async copyOne(
     worker: Worker,
     task: CopyTask,
@@ -158,7 +158,7 @@ export class CopyEngine {
         targetTable: task.target,
       };
       await journal.setTableState({ ...state, status: 'copying', rows: null, checksum: null }, run.runId);
-      const { rows, checksum, loadMs, indexMs, checksumMs } = await copyTable(source, target, task, {
+      const { rows, xid, loadMs, indexMs } = await copyTable(source, target, task, {
         societeId: this.options.societeId,
         maintenanceWorkMem: MAINTENANCE_WORK_MEM,
         onRows: (count) => progress.update(count),
@@ -172,7 +172,7 @@ export class CopyEngine {
           rows,
           checksum: null,
           checksumColumns: targetColumnNames(task),
-          loadedChecksum: checksum,
+          loadedXids: [xid],
         },
         run.runId,
       );
@@ -188,7 +188,8 @@ export class CopyEngine {
         durationMs,
         loadMs,
         indexMs,
-        checksumMs,
+        // A whole-table load no longer reads its rows back (see CopiedTable.checksumMs).
+        checksumMs: 0,
       };
     } catch (error) {
       progress.fail(error instanceof Error ? error.message : String(error));
@@ -215,8 +216,8 @@ export class CopyEngine {
         encoding,
       );
       worker.targets.set(task.database, target);
-      // The load's checksum (kept in the journal) must not depend on this session's settings.
-      // Target sessions only: the source's projection must see the monolith's own settings.
+      // The same settings as every session that checksums a target, so the load never depends on a
+      // server's defaults. Target sessions only: the source's projection must see the monolith's own settings.
       await target.query(DETERMINISTIC_SESSION_SETTINGS);
     }
     return { source: worker.source, target };

@@ -7,7 +7,8 @@ import { CopyTask } from '../plan/plan-resolver';
 import { BinaryCopyRowCounter } from './binary-copy-row-counter';
 import {
   loadSettingsSql,
-  rebuildAndChecksum,
+  loadTransactionId,
+  rebuildStructures,
   sourceProjection,
   structuresToRebuild,
   targetColumnList,
@@ -76,13 +77,16 @@ export async function setAsideForRanges(
   return all;
 }
 
-/** One block range of the source streamed into the target table, committed on its own. */
+/**
+ * One block range of the source streamed into the target table, committed on its own: its rows,
+ * and the id of the transaction that wrote them (xid8, as text), for the journal.
+ */
 export async function copyRange(
   source: Client,
   target: Client,
   task: CopyTask,
   range: { blocks: BlockRange; societeId: string; onRows?: (rows: number) => void },
-): Promise<number> {
+): Promise<{ rows: number; xid: string }> {
   await target.query('BEGIN');
   try {
     await target.query('SET LOCAL synchronous_commit = off');
@@ -94,8 +98,9 @@ export async function copyRange(
     const projection = sourceProjection(task, range.societeId, rangeCondition(range.blocks));
     const reader = source.query(copyTo(`COPY (${projection}) TO STDOUT (FORMAT binary)`));
     await pipeline(reader, new BinaryCopyRowCounter(range.onRows), writer);
+    const xid = await loadTransactionId(target);
     await target.query('COMMIT');
-    return writer.rowCount;
+    return { rows: writer.rowCount, xid };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -103,21 +108,26 @@ export async function copyRange(
 }
 
 /**
- * Once every range is in: the indexes and keys rebuilt and the table checksummed over the written
- * columns, in one transaction, as a whole-table load does before its commit.
+ * Once every range is in: the indexes and keys rebuilt and the table's rows counted, in one
+ * transaction (the caller compares the count with the rows the ranges streamed).
  */
 export async function finishRanges(
   target: Client,
   task: CopyTask,
   structures: SetAsideStructure[],
   maintenanceWorkMem: string,
-): Promise<{ rows: number; checksum: string; indexMs: number; checksumMs: number }> {
+): Promise<{ rows: number; indexMs: number; countMs: number }> {
   await target.query('BEGIN');
   try {
     await target.query(loadSettingsSql(maintenanceWorkMem));
-    const finished = await rebuildAndChecksum(target, task, structures);
+    const indexMs = await rebuildStructures(target, structures);
+    const countStarted = Date.now();
+    const counted = await target.query<{ rows: string }>(
+      `SELECT count(*) AS rows FROM ${quoteQualified('public', task.target)}`,
+    );
+    const countMs = Date.now() - countStarted;
     await target.query('COMMIT');
-    return finished;
+    return { rows: Number(counted.rows[0].rows), indexMs, countMs };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;

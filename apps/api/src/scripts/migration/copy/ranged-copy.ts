@@ -19,7 +19,7 @@ export type RangedCopyContext<Worker> = {
   maintenanceWorkMem: string;
   /** The worker's reader in the snapshot and its writer on the task's database. */
   sessions: (worker: Worker, task: CopyTask) => Promise<{ source: Client; target: Client }>;
-  /** Called once, when the table is loaded, indexed, checksummed and journaled as copied. */
+  /** Called once, when the table is loaded, indexed, counted and journaled as copied. */
   done: (table: CopiedTable) => void;
 };
 
@@ -31,6 +31,8 @@ type RangedLoad = {
   loadStarted: number;
   /** Rows streamed so far by each range. */
   rows: number[];
+  /** The transaction (xid8, as text) that committed each range, once it has. */
+  xids: (string | null)[];
   remaining: number;
   structures: SetAsideStructure[];
 };
@@ -39,7 +41,7 @@ type RangedLoad = {
  * A large table copied by several workers (pgcopydb's --split-tables-larger-than): set its indexes
  * aside (in the journal first) and truncate it, then one job per block range of the source, every
  * range read in the same exported snapshot by whichever worker is free and committed on its own;
- * the last range to finish rebuilds the indexes and checksums the table. Until then the journal
+ * the last range to finish rebuilds the indexes and counts the table's rows. Until then the journal
  * records the table as a range load in progress: a run killed meanwhile leaves part of the rows,
  * and the next run truncates the table and loads it again, whole (never a range twice). SIGINT or
  * SIGTERM lets the table's remaining ranges and finish run, as a whole-table load finishes.
@@ -74,6 +76,7 @@ export function rangedTableJob<Worker>(
           started,
           loadStarted: Date.now(),
           rows: ranges.map(() => 0),
+          xids: ranges.map(() => null),
           remaining: ranges.length,
           structures,
         };
@@ -93,7 +96,7 @@ function rangeJob<Worker>(
   const { task, progress } = load;
   return lockedJob(load, context, async (worker) => {
     const { source, target } = await context.sessions(worker, task);
-    load.rows[index] = await copyRange(source, target, task, {
+    const copied = await copyRange(source, target, task, {
       blocks,
       societeId: context.societeId,
       onRows: (count) => {
@@ -101,12 +104,17 @@ function rangeJob<Worker>(
         progress.update(load.rows.reduce((sum, rows) => sum + rows, 0));
       },
     });
+    load.rows[index] = copied.rows;
+    load.xids[index] = copied.xid;
     load.remaining--;
     return load.remaining === 0 ? [finishJob(load, context)] : [];
   });
 }
 
-/** The last step of a range load: indexes, checksum, the journal's "copied", in that order. */
+/**
+ * The last step of a range load: indexes, a count of the rows against those the ranges streamed,
+ * the journal's "copied" with the transaction of every range, in that order.
+ */
 function finishJob<Worker>(load: RangedLoad, context: RangedCopyContext<Worker>): CopyJob<Worker, CopyTask> {
   const { task, progress } = load;
   const { journal, run } = context;
@@ -115,6 +123,9 @@ function finishJob<Worker>(load: RangedLoad, context: RangedCopyContext<Worker>)
     const { target } = await context.sessions(worker, task);
     const finished = await finishRanges(target, task, load.structures, context.maintenanceWorkMem);
     const rows = load.rows.reduce((sum, count) => sum + count, 0);
+    const xids = load.xids.filter((xid): xid is string => xid !== null);
+    if (xids.length !== load.xids.length)
+      throw new Error(`a range of ${task.target} finished without its transaction id`);
     if (rows !== finished.rows)
       throw new Error(
         `${rows} rows streamed in ranges but ${finished.rows} in ${task.target} after the load`,
@@ -128,7 +139,7 @@ function finishJob<Worker>(load: RangedLoad, context: RangedCopyContext<Worker>)
         rows,
         checksum: null,
         checksumColumns: targetColumnNames(task),
-        loadedChecksum: finished.checksum,
+        loadedXids: xids,
       },
       run.runId,
     );
@@ -144,7 +155,7 @@ function finishJob<Worker>(load: RangedLoad, context: RangedCopyContext<Worker>)
       durationMs,
       loadMs,
       indexMs: finished.indexMs,
-      checksumMs: finished.checksumMs,
+      checksumMs: finished.countMs,
     });
   });
 }

@@ -2,7 +2,6 @@ import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
-import { checksumSql } from '../catalogue/catalogue';
 import { CopyTask } from '../plan/plan-resolver';
 import { SetAsideStructure } from '../../../modules/database/journal/journal.types';
 import { BinaryCopyRowCounter } from './binary-copy-row-counter';
@@ -25,15 +24,15 @@ export type CopyContext = {
 };
 
 /**
- * What one committed load wrote: its rows, and the target's checksum over the written columns before
- * COMMIT; with where its time went (the stream, the index and key rebuilds, the checksum scan).
+ * What one committed load wrote: its rows, and the id (xid8, as text) of the transaction that wrote
+ * them, which the journal keeps to notice later writes (split/loaded-xids.ts); with where its time
+ * went (the stream, the index and key rebuilds).
  */
 export type LoadedTable = {
   rows: number;
-  checksum: string;
+  xid: string;
   loadMs: number;
   indexMs: number;
-  checksumMs: number;
 };
 
 /**
@@ -132,37 +131,28 @@ export function loadSettingsSql(maintenanceWorkMem: string): string {
   return `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`;
 }
 
-/**
- * In the load's transaction, once the rows are in: the set-aside indexes and keys rebuilt, then the
- * table checksummed over the written columns, so the checksum is exactly what the commit makes visible.
- */
-export async function rebuildAndChecksum(
-  target: Client,
-  task: CopyTask,
-  structures: SetAsideStructure[],
-): Promise<{ rows: number; checksum: string; indexMs: number; checksumMs: number }> {
-  const indexStarted = Date.now();
+/** In the load's transaction, once the rows are in: the set-aside indexes and keys rebuilt; milliseconds spent. */
+export async function rebuildStructures(target: Client, structures: SetAsideStructure[]): Promise<number> {
+  const started = Date.now();
   for (const structure of structures) await target.query(structure.create);
-  const checksumStarted = Date.now();
-  const loaded = await target.query<{ rows: string; checksum: string }>(
-    checksumSql({ schema: 'public', name: task.target }, [targetColumnNames(task)]),
-  );
-  return {
-    rows: Number(loaded.rows[0].rows),
-    checksum: loaded.rows[0].checksum,
-    indexMs: checksumStarted - indexStarted,
-    checksumMs: Date.now() - checksumStarted,
-  };
+  return Date.now() - started;
+}
+
+/**
+ * The id of the load's own transaction (xid8, as text), read after its COPY: every row the COPY
+ * wrote carries it as xmin, which is how a rerun tells the tool's rows from anyone else's.
+ */
+export async function loadTransactionId(target: Client): Promise<string> {
+  const result = await target.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
+  return result.rows[0].xid;
 }
 
 /**
  * Copies one table in one target transaction: drop its indexes and keys, truncate, stream the
  * source projection through binary COPY (FREEZE: the rows are written frozen, so the verification
  * scan right after does not have to set hint bits), rebuild the indexes while the other workers
- * are still copying, checksum what was written (in the transaction, so the checksum is exactly what
- * the commit makes visible; the journal keeps it to notice later writes), commit. Interrupted or
- * failed, the transaction rolls back and the table is exactly as it was. The target session must
- * use DETERMINISTIC_SESSION_SETTINGS, as every checksum does.
+ * are still copying, read the transaction's id (the journal keeps it to notice later writes), commit.
+ * Interrupted or failed, the transaction rolls back and the table is exactly as it was.
  */
 export async function copyTable(
   source: Client,
@@ -193,15 +183,10 @@ export async function copyTable(
     const loadStarted = Date.now();
     await pipeline(reader, counter, writer);
     const loadMs = Date.now() - loadStarted;
-    const { checksum, indexMs, checksumMs } = await rebuildAndChecksum(target, task, structures);
+    const xid = await loadTransactionId(target);
+    const indexMs = await rebuildStructures(target, structures);
     await target.query('COMMIT');
-    return {
-      rows: writer.rowCount,
-      checksum,
-      loadMs,
-      indexMs,
-      checksumMs,
-    };
+    return { rows: writer.rowCount, xid, loadMs, indexMs };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -210,10 +195,10 @@ export async function copyTable(
 
 /**
  * A small table in one target transaction: emptied by DELETE, loaded through binary COPY into its
- * indexes and keys as they stand, checksummed, committed. Dropping and rebuilding the indexes and
+ * indexes and keys as they stand, committed with its transaction's id read. Dropping and rebuilding the indexes and
  * TRUNCATE (which COPY FREEZE needs) replace relation files, and a transaction that unlinks files
  * commits with a WAL flush whatever synchronous_commit says: on a tiny monolith that was most of
- * each table's copy. What the commit makes visible and the checksum it records are the same.
+ * each table's copy. The DELETE's dead rows are invisible to a later scan: only the COPY's rows count.
  */
 async function copySmallTable(
   source: Client,
@@ -235,9 +220,9 @@ async function copySmallTable(
     const loadStarted = Date.now();
     await pipeline(reader, new BinaryCopyRowCounter(context.onRows), writer);
     const loadMs = Date.now() - loadStarted;
-    const { checksum, checksumMs } = await rebuildAndChecksum(target, task, []);
+    const xid = await loadTransactionId(target);
     await target.query('COMMIT');
-    return { rows: writer.rowCount, checksum, loadMs, indexMs: 0, checksumMs };
+    return { rows: writer.rowCount, xid, loadMs, indexMs: 0 };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;

@@ -87,7 +87,7 @@ async function copyOne(
   const progress = context.run.progress.task(`move ${table.name}`, table.estimatedRows);
   worker.source ??= await open(context, context.source, encoding, 'topsteel-move-read');
   worker.target ??= await open(context, context.target, encoding, 'topsteel-move-write');
-  // The load's checksum must not depend on the session's settings.
+  // As every target session of the copy: the load never depends on a server's defaults.
   await worker.target.query(DETERMINISTIC_SESSION_SETTINGS);
   try {
     const loaded = await copyTable(worker.source, worker.target, moveTask(table), {

@@ -19,8 +19,9 @@ export type PostSplitFindings = { changes: PostSplitChange[]; copiesOnly: string
  *   was written after the split, so it is compared with nothing;
  * - the split never completed (killed mid-copy, failed verification, or no split row at all
  *   because it stopped while preparing the databases): nothing was cut over to them, so the tool
- *   should be their only writer. Each table the journal records as loaded is compared with the
- *   checksum taken when the tool loaded it: a table written since (an application pointed at AUTH
+ *   should be their only writer. Each table the journal records as loaded is checked against what
+ *   the tool's load recorded (its transactions' xids, or an older journal's checksum; see
+ *   split/target-changes.ts): a table written since (an application pointed at AUTH
  *   too early, a DBA's fix) is data loss like any post-split write. A database where every loaded
  *   table is as the tool left it is listed in `copiesOnly`; the pre-drop dump is taken all the same.
  * A snapshot that exists is always used, even if the split's status did not reach 'complete'

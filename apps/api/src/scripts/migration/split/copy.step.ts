@@ -64,12 +64,17 @@ export async function pendingTables(
   return { pending, discarded: { tables: names, folder: dump.folder } };
 }
 
+/**
+ * One line per changed table. A load proven by its transactions has no checksum to show: the rows
+ * that another transaction wrote (inserted or updated) say what changed, when the count does not.
+ */
 function describeChange(change: TargetChange): string {
   const found = change.found ? `${change.found.rows} rows now` : 'dropped';
+  const foreign = change.found?.foreignRows ? ` (${change.found.foreignRows} written since)` : '';
   const loaded = change.loaded
     ? `${change.loaded.rows ?? '?'} rows when loaded`
     : 'never fully loaded by the tool';
-  return `  ${change.database}.${change.table}: ${found}, ${loaded}`;
+  return `  ${change.database}.${change.table}: ${found}${foreign}, ${loaded}`;
 }
 
 /** Step 4: the copy in the snapshot (`--jobs` workers), then the foreign keys set aside while loading. */

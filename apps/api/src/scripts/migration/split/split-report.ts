@@ -35,9 +35,13 @@ export type SplitReport = {
     rows: number;
     copied: boolean;
     durationMs: number | null;
-    /** Within durationMs: the COPY stream, the index and key rebuilds, the checksum before COMMIT. */
+    /** Within durationMs: the COPY stream, the index and key rebuilds, the load's read-back before COMMIT. */
     loadMs: number | null;
     indexMs: number | null;
+    /**
+     * The load's read-back before COMMIT: a range load's count(*), 0 for a whole-table load. The
+     * name is kept from the load checksum it used to time, which the journal's xids replaced.
+     */
     checksumMs: number | null;
   }[];
   excluded: ResolvedExclusion[];

@@ -16,29 +16,77 @@ import {
 import { TableFingerprint } from '../backup/backup-manifest';
 import { checksumSql } from '../catalogue/catalogue';
 import { CopyTask } from '../plan/plan-resolver';
+import { loadedXidsProof } from './loaded-xids';
 
 /** A target table whose content is not what the tool last wrote into it. */
 export type TargetChange = {
   database: string;
   table: string;
-  /** What the tool's last committed load held; null when the tool never finished loading it (it should be empty). */
-  loaded: { rows: number | null; checksum: string } | null;
-  /** What it holds now; null when the table, or a column the load's checksum covered, is gone. */
-  found: TableFingerprint | null;
+  /**
+   * What the tool's last committed load held; null when the tool never finished loading it (it
+   * should be empty). `proof` says how it is known: by a checksum (journals written before the load
+   * recorded its transactions, or the verification's), or by the xids of the load's transactions,
+   * which give no checksum (null).
+   */
+  loaded: { rows: number | null; checksum: string | null; proof: 'checksum' | 'xids' } | null;
+  /**
+   * What it holds now; null when the table, or a column the load wrote, is gone. Checked by xids:
+   * no checksum (null), and `foreignRows`, the rows no load transaction wrote.
+   */
+  found: { rows: number; checksum: string | null; foreignRows?: number } | null;
 };
+
+/** What the journal says the tool wrote into a table, and how to recognise it. */
+type LoadedContent = { rows: number | null; columns: string[] } & (
+  { proof: 'checksum'; checksum: string } | { proof: 'xids'; xids: string[] }
+);
 
 const key = (database: string, table: string): string => `${database}.${table}`;
 
 /**
  * What the journal says the tool wrote into a table: the checksum taken in the load's own
- * transaction, or, for journals written before it was recorded, the verification's checksum.
+ * transaction (journals written before the load recorded its transactions), the transactions that
+ * wrote its rows, or, for journals that have neither, the verification's checksum.
  */
-function loadedContent(
-  state: TableCopyState | undefined,
-): { rows: number | null; checksum: string; columns: string[] } | null {
+function loadedContent(state: TableCopyState | undefined): LoadedContent | null {
   if (!state?.checksumColumns || state.status === 'copying') return null;
-  const checksum = state.loadedChecksum ?? (state.status === 'verified' ? state.checksum : null);
-  return checksum ? { rows: state.rows, checksum, columns: state.checksumColumns } : null;
+  const base = { rows: state.rows, columns: state.checksumColumns };
+  if (state.loadedChecksum) return { ...base, proof: 'checksum', checksum: state.loadedChecksum };
+  if (state.loadedXids && state.loadedXids.length > 0)
+    return { ...base, proof: 'xids', xids: state.loadedXids };
+  if (state.status === 'verified' && state.checksum)
+    return { ...base, proof: 'checksum', checksum: state.checksum };
+  return null;
+}
+
+function loadedSummary(loaded: LoadedContent): NonNullable<TargetChange['loaded']> {
+  return {
+    rows: loaded.rows,
+    checksum: loaded.proof === 'checksum' ? loaded.checksum : null,
+    proof: loaded.proof,
+  };
+}
+
+/**
+ * Whether a table still holds exactly what the tool's last load wrote, and what it holds now.
+ * Either proof fails closed: a table it cannot vouch for counts as changed.
+ */
+async function compareWithLoad(
+  client: Client,
+  table: string,
+  loaded: LoadedContent,
+): Promise<{ unchanged: boolean; found: TargetChange['found'] }> {
+  if (loaded.proof === 'xids') {
+    const proof = await loadedXidsProof(client, table, loaded);
+    const found =
+      proof.rows === null ? null : { rows: proof.rows, checksum: null, foreignRows: proof.foreignRows };
+    return { unchanged: proof.unchanged, found };
+  }
+  const found = await checksumsOf(client, table, [loaded.columns]);
+  return {
+    unchanged: found !== null && found.checksums[0] === loaded.checksum,
+    found: found ? { rows: found.rows, checksum: found.checksums[0] } : null,
+  };
 }
 
 /**
@@ -88,21 +136,61 @@ export async function changedTargetTables(
       async (client) => {
         await client.query(DETERMINISTIC_SESSION_SETTINGS);
         for (const state of tables) {
-          const loaded = loadedContent(state) as NonNullable<ReturnType<typeof loadedContent>>;
-          const found = await checksumsOf(client, state.targetTable, [loaded.columns]);
-          if (found && found.checksums[0] === loaded.checksum) continue;
-          changes.push({
-            database,
-            table: state.targetTable,
-            loaded: { rows: loaded.rows, checksum: loaded.checksum },
-            found: found ? { rows: found.rows, checksum: found.checksums[0] } : null,
-          });
+          const loaded = loadedContent(state) as LoadedContent;
+          const { unchanged, found } = await compareWithLoad(client, state.targetTable, loaded);
+          if (unchanged) continue;
+          changes.push({ database, table: state.targetTable, loaded: loadedSummary(loaded), found });
         }
       },
       { readOnly: true, applicationName: 'topsteel-target-changes' },
     );
   }
   return changes;
+}
+
+/**
+ * One table of a rerun: copied again when the tool never finished loading it or the monolith
+ * changed since (its legacy columns against the source's fingerprint); changed when it is not what
+ * the tool's last load left, or, never loaded, holds rows that are not the monolith's.
+ */
+async function classifyTarget(
+  client: Client,
+  task: CopyTask,
+  context: { loaded: LoadedContent | null; source?: TableFingerprint; unfinishedRanges: boolean },
+): Promise<{ pending: boolean; change?: Pick<TargetChange, 'loaded' | 'found'> }> {
+  const { loaded, source } = context;
+  const legacy = task.columns.map((column) => column.name);
+  const sameAsSource = (found: { rows: number } | null, checksum: string | undefined) =>
+    source !== undefined && found !== null && found.rows === source.rows && checksum === source.checksum;
+  if (!loaded) {
+    const found = await checksumsOf(client, task.target, [legacy]);
+    const foreign =
+      found !== null &&
+      found.rows > 0 &&
+      !context.unfinishedRanges &&
+      !sameAsSource(found, found.checksums[0]);
+    if (!foreign) return { pending: true };
+    return {
+      pending: true,
+      change: { loaded: null, found: { rows: found.rows, checksum: found.checksums[0] } },
+    };
+  }
+  if (loaded.proof === 'checksum') {
+    // One scan for both checksums, as before the load recorded its transactions.
+    const found = await checksumsOf(client, task.target, [loaded.columns, legacy]);
+    const unchanged = found !== null && found.checksums[0] === loaded.checksum;
+    const summary = found ? { rows: found.rows, checksum: found.checksums[0] } : null;
+    return {
+      pending: !sameAsSource(found, found?.checksums[1]),
+      change: unchanged ? undefined : { loaded: loadedSummary(loaded), found: summary },
+    };
+  }
+  const { unchanged, found } = await compareWithLoad(client, task.target, loaded);
+  const current = await checksumsOf(client, task.target, [legacy]);
+  return {
+    pending: !sameAsSource(current, current?.checksums[0]),
+    change: unchanged ? undefined : { loaded: loadedSummary(loaded), found },
+  };
 }
 
 /**
@@ -139,30 +227,13 @@ export async function classifyTargets(
       async (client) => {
         await client.query(DETERMINISTIC_SESSION_SETTINGS);
         for (const task of plan.tasks.filter((candidate) => candidate.database === kind)) {
-          const loaded = loadedContent(states.get(key(location.database, task.target)));
-          const legacy = task.columns.map((column) => column.name);
-          const found = await checksumsOf(client, task.target, loaded ? [loaded.columns, legacy] : [legacy]);
-          const source = plan.source[`public.${task.source}`];
-          const sameAsSource = (checksum: string | undefined) =>
-            source !== undefined &&
-            found !== null &&
-            found.rows === source.rows &&
-            checksum === source.checksum;
-          const change = (): TargetChange => ({
-            database: location.database,
-            table: task.target,
-            loaded: loaded ? { rows: loaded.rows, checksum: loaded.checksum } : null,
-            found: found ? { rows: found.rows, checksum: found.checksums[0] } : null,
+          const { pending: recopy, change } = await classifyTarget(client, task, {
+            loaded: loadedContent(states.get(key(location.database, task.target))),
+            source: plan.source[`public.${task.source}`],
+            unfinishedRanges: plan.rangeLoads?.has(key(location.database, task.target)) ?? false,
           });
-          if (loaded) {
-            if (found?.checksums[0] !== loaded.checksum) changed.push(change());
-            if (!sameAsSource(found?.checksums[1])) pending.push(task);
-            continue;
-          }
-          const unfinishedRanges = plan.rangeLoads?.has(key(location.database, task.target)) ?? false;
-          if (found && found.rows > 0 && !unfinishedRanges && !sameAsSource(found.checksums[0]))
-            changed.push(change());
-          pending.push(task);
+          if (change) changed.push({ database: location.database, table: task.target, ...change });
+          if (recopy) pending.push(task);
         }
       },
       { applicationName: 'topsteel-migrate-plan' },
