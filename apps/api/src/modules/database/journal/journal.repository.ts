@@ -204,14 +204,19 @@ export class JournalRepository {
     );
   }
 
+  /** One statement (one commit) for all of them: a database's keys are recorded together or not at all. */
   async saveDeferredConstraints(constraints: DeferredConstraint[]): Promise<void> {
-    for (const constraint of constraints) {
-      await this.client.query(
-        `INSERT INTO migration_journal.deferred_constraints (target_database, table_name, constraint_name, definition)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-        [constraint.targetDatabase, constraint.tableName, constraint.constraintName, constraint.definition],
-      );
-    }
+    if (constraints.length === 0) return;
+    await this.client.query(
+      `INSERT INTO migration_journal.deferred_constraints (target_database, table_name, constraint_name, definition)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
+      [
+        constraints.map((constraint) => constraint.targetDatabase),
+        constraints.map((constraint) => constraint.tableName),
+        constraints.map((constraint) => constraint.constraintName),
+        constraints.map((constraint) => constraint.definition),
+      ],
+    );
   }
 
   async deferredConstraints(targetDatabase: string): Promise<DeferredConstraint[]> {

@@ -28,12 +28,26 @@ export async function deferForeignKeys(
     definition: row.definition.replace(/\s+NOT VALID$/, ''),
   }));
   await journal.saveDeferredConstraints(constraints);
-  for (const constraint of constraints) {
-    await target.query(
-      `ALTER TABLE ${quoteQualified('public', constraint.tableName)} DROP CONSTRAINT IF EXISTS ${quoteIdentifier(constraint.constraintName)}`,
-    );
-  }
+  // One transaction: one commit for the database's keys, and a crash drops all of them or none.
+  await inTransaction(target, async () => {
+    for (const constraint of constraints) {
+      await target.query(
+        `ALTER TABLE ${quoteQualified('public', constraint.tableName)} DROP CONSTRAINT IF EXISTS ${quoteIdentifier(constraint.constraintName)}`,
+      );
+    }
+  });
   return constraints.length;
+}
+
+async function inTransaction(client: Client, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await work();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 /** What a stored definition must look like before it is sent back to the server. */
@@ -67,13 +81,16 @@ export async function restoreForeignKeys(
       );
     }
   }
-  // NOT VALID takes brief locks; the validations then run side by side without blocking each other.
-  for (const constraint of missing) {
-    await first.query(
-      `ALTER TABLE ${quoteQualified('public', constraint.tableName)} ADD CONSTRAINT ${quoteIdentifier(constraint.constraintName)} ` +
-        `${constraint.definition} NOT VALID`,
-    );
-  }
+  // NOT VALID takes brief locks (all added in one transaction, one commit); the validations then
+  // run side by side without blocking each other.
+  await inTransaction(first, async () => {
+    for (const constraint of missing) {
+      await first.query(
+        `ALTER TABLE ${quoteQualified('public', constraint.tableName)} ADD CONSTRAINT ${quoteIdentifier(constraint.constraintName)} ` +
+          `${constraint.definition} NOT VALID`,
+      );
+    }
+  });
   const toValidate = [
     ...missing.map((constraint) => ({ table: constraint.tableName, name: constraint.constraintName })),
     ...existing.rows.filter((row) => !row.validated).map((row) => ({ table: row.table, name: row.name })),

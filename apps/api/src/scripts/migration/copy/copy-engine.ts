@@ -112,19 +112,26 @@ export class CopyEngine {
     return new Map(loads.map((load) => [`${load.targetDatabase}.${load.targetTable}`, load.structures]));
   }
 
-  /** Foreign keys of every target database set aside (recorded in the journal first) while loading. */
+  /**
+   * Foreign keys of every target database set aside (recorded in the journal first) while loading,
+   * the databases side by side (each journal write is one statement, so they share its session).
+   */
   private async deferForeignKeys(kinds: SchemaKind[]): Promise<void> {
     const { journal, locations } = this.options;
-    for (const kind of kinds) {
-      const target = await this.connections.connect(locations[kind], {
-        applicationName: 'topsteel-migrate-defer',
-      });
-      try {
-        await deferForeignKeys(target, locations[kind].database, journal);
-      } finally {
-        await target.end().catch(() => undefined);
-      }
-    }
+    const outcomes = await Promise.allSettled(
+      kinds.map(async (kind) => {
+        const target = await this.connections.connect(locations[kind], {
+          applicationName: 'topsteel-migrate-defer',
+        });
+        try {
+          await deferForeignKeys(target, locations[kind].database, journal);
+        } finally {
+          await target.end().catch(() => undefined);
+        }
+      }),
+    );
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**

@@ -226,7 +226,20 @@ export async function classifyTargets(
       location,
       async (client) => {
         await client.query(DETERMINISTIC_SESSION_SETTINGS);
-        for (const task of plan.tasks.filter((candidate) => candidate.database === kind)) {
+        const tasks = plan.tasks.filter((candidate) => candidate.database === kind);
+        const unloaded = tasks.filter(
+          (task) => !loadedContent(states.get(key(location.database, task.target))),
+        );
+        const vacant = await vacantTables(
+          client,
+          unloaded.map((task) => task.target),
+        );
+        for (const task of tasks) {
+          // Never loaded and empty (a first run's every table): nothing there to keep or compare.
+          if (vacant.has(task.target)) {
+            pending.push(task);
+            continue;
+          }
           const { pending: recopy, change } = await classifyTarget(client, task, {
             loaded: loadedContent(states.get(key(location.database, task.target))),
             source: plan.source[`public.${task.source}`],
@@ -245,6 +258,32 @@ export async function classifyTargets(
     pending: perDatabase.flatMap((database) => database.pending),
     changed: perDatabase.flatMap((database) => database.changed),
   };
+}
+
+/**
+ * Which of `tables` (public) are missing or hold no row, in two statements whatever their number:
+ * on a split's first run every target is empty, and one query per table was most of planning it.
+ */
+async function vacantTables(client: Client, tables: string[]): Promise<Set<string>> {
+  if (tables.length === 0) return new Set();
+  const present = await client.query<{ name: string }>(
+    `SELECT name FROM unnest($1::text[]) AS t(name) WHERE to_regclass(quote_ident('public') || '.' || quote_ident(name)) IS NOT NULL`,
+    [tables],
+  );
+  const existing = present.rows.map((row) => row.name);
+  const vacant = new Set(tables.filter((table) => !existing.includes(table)));
+  if (existing.length === 0) return vacant;
+  const filled = await client.query<{ name: string; filled: boolean }>(
+    existing
+      .map(
+        (table, index) =>
+          `SELECT $${index + 1}::text AS name, EXISTS (SELECT 1 FROM ${quoteQualified('public', table)}) AS filled`,
+      )
+      .join(' UNION ALL '),
+    existing,
+  );
+  for (const row of filled.rows) if (!row.filled) vacant.add(row.name);
+  return vacant;
 }
 
 /**
