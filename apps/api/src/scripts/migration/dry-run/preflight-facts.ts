@@ -64,12 +64,14 @@ export async function gatherFacts(
   const blockers = validation.findings.filter((finding) => finding.severity === 'blocker');
   const schema = blockers.filter((finding) => SCHEMA_BLOCKERS.includes(finding.code));
   const access = blockers.filter((finding) => ACCESS_BLOCKERS.includes(finding.code));
+  const exact = options.exactCounts !== false;
   const statistics = await tableStatistics(
     source,
     validation.plan.tasks
-      .filter((task) => task.readable)
+      .filter((task) => task.readable && (exact || task.source === 'users'))
       .map((task) => ({ schema: 'public', name: task.source })),
   );
+  const estimated = new Map(validation.plan.tasks.map((task) => [task.source, task.estimatedRows]));
   return {
     ...base,
     server: await readServerFacts(source),
@@ -84,7 +86,7 @@ export async function gatherFacts(
       access,
       data: blockers.filter((finding) => !schema.includes(finding) && !access.includes(finding)),
     },
-    rowsOf: (name) => statistics.get(`public.${name}`)?.rows ?? 0,
+    rowsOf: (name) => statistics.get(`public.${name}`)?.rows ?? (exact ? 0 : (estimated.get(name) ?? 0)),
     freeDiskBytes: freeBytes(base.config.backupDir),
   };
 }

@@ -7,7 +7,7 @@ import { SplitRun } from './split-context';
 export async function planStep(dryRun: DryRunMigrationService, split: SplitRun): Promise<ResolvedPlan> {
   const { options, run } = split;
   const preflight = await run.step('pre-flight', () =>
-    dryRun.preflight({ excludeTables: options.excludeTables, jobs: options.jobs }),
+    dryRun.preflight({ excludeTables: options.excludeTables, jobs: options.jobs, exactCounts: false }),
   );
   if (preflight.report.ok && preflight.plan) return preflight.plan;
   const failed = preflight.report.checks.filter((check) => !check.ok);
