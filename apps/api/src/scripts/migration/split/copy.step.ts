@@ -35,11 +35,11 @@ export async function pendingTables(
     source: Record<string, TableFingerprint>;
   },
 ): Promise<{ pending: CopyTask[]; discarded?: { tables: string[]; folder: string } }> {
-  const [contents, rangeLoads] = await Promise.all([
-    journal.read(),
-    journal.withJournal((repository) => repository.rangeLoads()),
-  ]);
-  const states = contents?.tables ?? [];
+  // The two journal reads the plan needs, on one session (AUTH exists: the split created it).
+  const { states, rangeLoads } = await journal.withJournal(async (repository) => ({
+    states: await repository.tableStates(),
+    rangeLoads: await repository.rangeLoads(),
+  }));
   const { pending, changed } = await classifyTargets(connections, {
     ...plan,
     states,
