@@ -1,32 +1,11 @@
-import { Module } from '@nestjs/common';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseMultiTenantModule } from '../../src/modules/database/database-multi-tenant.module';
-import { MigrationJournalModule } from '../../src/modules/database/journal/migration-journal.module';
-import { MigrationJournalService } from '../../src/modules/database/journal/migration-journal.service';
-import { PostgresConnectionFactory } from '../../src/modules/database/postgres-connection.factory';
-import { changedTargetTables } from '../../src/scripts/migration/split/target-changes';
-import { createTestContext } from '../../../../test/harness/nest-context';
 import { parseJson, runCli, spawnCli } from '../../../../test/harness/cli';
 import { WatchedProcess } from '../../../../test/harness/process-watch';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
+import { changedTables } from './target-changes-probe';
 import { expectFaithfulCopy } from './split-environment';
 import { testServer } from '../../../../test/harness/test-server';
-
-@Module({ imports: [DatabaseMultiTenantModule, MigrationJournalModule] })
-class JournalTestModule {}
-
-/** What db:rollback:validate will ask: which journaled target tables changed since the tool loaded them. */
-async function changedTables(environment: TestEnvironment): Promise<string[]> {
-  const context = await createTestContext(JournalTestModule, environment);
-  try {
-    const journal = await context.get(MigrationJournalService).read();
-    const changes = await changedTargetTables(context.get(PostgresConnectionFactory), journal?.tables ?? []);
-    return changes.map((change) => `${change.database}.${change.table}`);
-  } finally {
-    await context.close();
-  }
-}
 
 const TABLE_DONE = /✔ (auth|shared|tenant)\./;
 
