@@ -16,6 +16,7 @@ import { danglingAcrossDatabases, danglingInSource } from './reference-check';
 import { verificationReaders } from '../copy/connection-budget.service';
 import { CopySnapshotChecksums } from './copy-snapshot-checksums';
 import { checksumSources, checksumTargets, Fingerprint, taskKey } from './verify-checksums';
+import { countTables, withCounter } from './verify-progress';
 
 export type TableVerification = {
   source: string;
@@ -151,14 +152,20 @@ async function sourceChecksums(
   options: VerifyOptions,
   label: string,
 ): Promise<{ checksums: Map<string, Fingerprint>; reads: { copySnapshot: number; fresh: number } }> {
-  const settled = options.copySnapshot
-    ? await options.copySnapshot.settle(sessions, options.tasks)
-    : new Map<string, Fingerprint>();
-  const rest = options.tasks.filter((task) => !settled.has(task.source));
-  const fresh = await checksumSources(sessions, rest, {
-    societeId: options.societeId,
-    progress: options.progress,
-    label,
+  const { copySnapshot, societeId, progress, tasks } = options;
+  if (!copySnapshot) {
+    const fresh = await checksumSources(sessions, tasks, { societeId, progress, label });
+    return { checksums: fresh, reads: { copySnapshot: 0, fresh: fresh.size } };
+  }
+  // One line for the monolith, as before: tables checksummed beside the copy and proven, then the rest.
+  const counter = countTables(progress, label, tasks.length);
+  let settled = new Map<string, Fingerprint>();
+  let fresh = new Map<string, Fingerprint>();
+  await withCounter(counter, async () => {
+    settled = await copySnapshot.settle(sessions, tasks);
+    for (let index = 0; index < settled.size; index++) counter.tick();
+    const rest = tasks.filter((task) => !settled.has(task.source));
+    fresh = await checksumSources(sessions, rest, { societeId, label, onTable: () => counter.tick() });
   });
   return {
     checksums: new Map([...settled, ...fresh]),

@@ -21,7 +21,7 @@ export const taskKey = (database: string, table: string): string => `${database}
 export async function checksumSources(
   sessions: Client[],
   tasks: CopyTask[],
-  options: { societeId: string; progress?: RunProgress; label: string },
+  options: { societeId: string; progress?: RunProgress; label: string; onTable?: () => void },
 ): Promise<Map<string, Fingerprint>> {
   const results = new Map<string, Fingerprint>();
   if (sessions.length === 0) return results;
@@ -41,6 +41,7 @@ export async function checksumSources(
           );
           results.set(task.source, { rows: Number(result.rows[0].rows), checksum: result.rows[0].checksum });
           counter.tick();
+          options.onTable?.();
         } finally {
           free.push(session);
         }
