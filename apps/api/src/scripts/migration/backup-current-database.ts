@@ -35,6 +35,7 @@ import { provenUnchanged } from './snapshot/snapshot-horizon';
 import {
   computeFingerprints,
   fingerprintKey,
+  FingerprintHash,
   FingerprintTarget,
   fingerprintTargets,
 } from './snapshot/table-fingerprints';
@@ -258,7 +259,11 @@ export class BackupCurrentDatabaseService {
   /** Current counts and checksums of a database, in one snapshot. */
   async fingerprints(
     location: DatabaseLocation,
-    options: { excludeSchemas?: string[]; beforeChecksums?: (session: Client) => Promise<void> } = {},
+    options: {
+      excludeSchemas?: string[];
+      beforeChecksums?: (session: Client) => Promise<void>;
+      hash?: FingerprintHash;
+    } = {},
   ): Promise<Record<string, TableFingerprint>> {
     const snapshot = await ExportedSnapshot.open(this.connections, location, {
       applicationName: 'topsteel-fingerprint',
@@ -269,7 +274,7 @@ export class BackupCurrentDatabaseService {
       sessions.push(await snapshot.join('topsteel-fingerprint'));
       await options.beforeChecksums?.(sessions[0]);
       if (targets.length > 1) sessions.push(await snapshot.join('topsteel-fingerprint'));
-      return await computeFingerprints(sessions, targets);
+      return await computeFingerprints(sessions, targets, { hash: options.hash });
     } finally {
       await releaseClients(sessions);
       await snapshot.close();

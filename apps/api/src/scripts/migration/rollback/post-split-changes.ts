@@ -2,6 +2,7 @@ import { JOURNAL_SCHEMA } from '../../../modules/database/journal/journal.schema
 import { DatabaseSnapshot, TableCopyState } from '../../../modules/database/journal/journal.types';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 import { BackupCurrentDatabaseService, compareFingerprints } from '../backup-current-database';
+import { isTypedChecksum } from '../catalogue/typed-checksum';
 import { changedTargetTables } from '../split/target-changes';
 import { DatabaseToDrop } from './rollback-state';
 import { PostSplitChange } from './rollback.types';
@@ -52,9 +53,11 @@ export async function postSplitChanges(
       continue;
     }
     const recorded = snapshot?.tables ?? {};
+    // Checksummed as the snapshot was: typed since splits verify that way, text in older journals.
+    const typed = Object.values(recorded).some((table) => isTypedChecksum(table.checksum));
     const current = await backups.fingerprints(
       { database: database.name, server: database.server, host: database.host, port: database.port },
-      { excludeSchemas: [JOURNAL_SCHEMA] },
+      { excludeSchemas: [JOURNAL_SCHEMA], hash: typed ? 'typed' : 'text' },
     );
     for (const difference of compareFingerprints(recorded, current)) {
       if (SCHEMA_HISTORY.has(difference.table)) continue;

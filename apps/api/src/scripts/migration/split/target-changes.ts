@@ -15,6 +15,8 @@ import {
 } from '../../../modules/database/postgres-connection.factory';
 import { TableFingerprint } from '../backup/backup-manifest';
 import { checksumSql } from '../catalogue/catalogue';
+import { columnTypes, isTypedChecksum } from '../catalogue/typed-checksum';
+import { typedTableChecksum } from '../snapshot/table-fingerprints';
 import { CopyTask } from '../plan/plan-resolver';
 import { loadedXidsProof } from './loaded-xids';
 
@@ -82,11 +84,28 @@ async function compareWithLoad(
       proof.rows === null ? null : { rows: proof.rows, checksum: null, foreignRows: proof.foreignRows };
     return { unchanged: proof.unchanged, found };
   }
-  const found = await checksumsOf(client, table, [loaded.columns]);
-  return {
-    unchanged: found !== null && found.checksums[0] === loaded.checksum,
-    found: found ? { rows: found.rows, checksum: found.checksums[0] } : null,
-  };
+  const found = await loadedChecksumOf(client, table, loaded);
+  return { unchanged: found !== null && found.checksum === loaded.checksum, found };
+}
+
+/**
+ * The table's checksum of the kind the journal recorded: text for a load checksum, typed for a
+ * verification's (catalogue/typed-checksum.ts); null when the table or a column is gone.
+ */
+async function loadedChecksumOf(
+  client: Client,
+  table: string,
+  loaded: { columns: string[]; checksum: string },
+): Promise<{ rows: number; checksum: string } | null> {
+  if (!isTypedChecksum(loaded.checksum)) {
+    const found = await checksumsOf(client, table, [loaded.columns]);
+    return found ? { rows: found.rows, checksum: found.checksums[0] } : null;
+  }
+  const qualified = { schema: 'public', name: table };
+  const types = await columnTypes(client, qualified, loaded.columns);
+  return types
+    ? typedTableChecksum(client, { ...qualified, columns: loaded.columns, types, sizeBytes: 0 })
+    : null;
 }
 
 /**
@@ -175,7 +194,7 @@ async function classifyTarget(
       change: { loaded: null, found: { rows: found.rows, checksum: found.checksums[0] } },
     };
   }
-  if (loaded.proof === 'checksum') {
+  if (loaded.proof === 'checksum' && !isTypedChecksum(loaded.checksum)) {
     // One scan for both checksums, as before the load recorded its transactions.
     const found = await checksumsOf(client, task.target, [loaded.columns, legacy]);
     const unchanged = found !== null && found.checksums[0] === loaded.checksum;

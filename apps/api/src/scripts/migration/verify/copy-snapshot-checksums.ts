@@ -2,6 +2,8 @@ import { Client } from 'pg';
 import { CopyTask } from '../plan/plan-resolver';
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
 import { provenUnchanged, snapshotHorizon } from '../snapshot/snapshot-horizon';
+import { isTypedChecksum, supportsTypedChecksums } from '../catalogue/typed-checksum';
+import { FingerprintHash } from '../snapshot/table-fingerprints';
 import { checksumSources, Fingerprint } from './verify-checksums';
 
 /**
@@ -37,6 +39,7 @@ export class CopySnapshotChecksums {
     const checksums = checksumSources(sessions, tasks, {
       societeId: options.societeId,
       label: `verify ${snapshot.location.database}`,
+      hash: (await supportsTypedChecksums(snapshot.client)) ? 'typed' : 'text',
     })
       .catch((error: unknown) => {
         // Nothing is lost: the verification then checksums every table in its fresh snapshot.
@@ -52,10 +55,12 @@ export class CopySnapshotChecksums {
    * the copy's snapshot did (snapshot/snapshot-horizon.ts: nothing written since the copy
    * snapshot's horizon, same count). Waits for the background checksums.
    */
-  async settle(fresh: Client[], tasks: CopyTask[]): Promise<Map<string, Fingerprint>> {
+  async settle(fresh: Client[], tasks: CopyTask[], hash: FingerprintHash): Promise<Map<string, Fingerprint>> {
     const early = await this.checksums;
     const settled = new Map<string, Fingerprint>();
-    if (!early) return settled;
+    // Of another kind than the targets' (a target server older than 14): all hashed again.
+    if (!early || [...early.values()].some((one) => isTypedChecksum(one.checksum) !== (hash === 'typed')))
+      return settled;
     const counted = tasks
       .filter((task) => early.has(task.source))
       .map((task) => ({ schema: 'public', name: task.source, rows: early.get(task.source)?.rows ?? -1 }));

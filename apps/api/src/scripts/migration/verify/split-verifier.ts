@@ -10,8 +10,9 @@ import { JOURNAL_SCHEMA } from '../../../modules/database/journal/journal.schema
 import { DatabaseSnapshot } from '../../../modules/database/journal/journal.types';
 import { CopyTask, planDrift, ResolvedPlan } from '../plan/plan-resolver';
 import { CutReference } from '../plan/plan.types';
+import { isTypedChecksum, supportsTypedChecksums } from '../catalogue/typed-checksum';
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
-import { FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
+import { FingerprintHash, FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
 import { danglingAcrossDatabases, danglingInSource } from './reference-check';
 import { verificationReaders } from '../copy/connection-budget.service';
 import { CopySnapshotChecksums } from './copy-snapshot-checksums';
@@ -116,9 +117,14 @@ export async function verifySplit(
           excludeSchemas: [JOURNAL_SCHEMA, ...(options.excludeSchemas ?? [])],
         }),
       );
+    const hash = await checksumKind(options, sessions);
     const [sources, targets] = await Promise.all([
-      sourceChecksums(sessions.source, options, `verify ${snapshot?.location.database ?? 'source'}`),
-      checksumTargets(sessions.targets, targetTables, options),
+      sourceChecksums(
+        sessions.source,
+        { ...options, hash },
+        `verify ${snapshot?.location.database ?? 'source'}`,
+      ),
+      checksumTargets(sessions.targets, targetTables, { ...options, hash }),
     ]);
     const tables = compareTables(options, snapshot ? sources.checksums : undefined, targets.results);
     const references = await checkReferences(options, sessions);
@@ -144,17 +150,31 @@ export async function verifySplit(
 }
 
 /**
+ * Typed checksums on both sides (catalogue/typed-checksum.ts), except where a server is older than
+ * 14, or against a journal recorded before splits verified that way: its text checksums are
+ * compared with text ones.
+ */
+async function checksumKind(options: VerifyOptions, sessions: Sessions): Promise<FingerprintHash> {
+  for (const session of [...sessions.source.slice(0, 1), ...sessions.targets.values()])
+    if (!(await supportsTypedChecksums(session))) return 'text';
+  if (sessions.source.length > 0 || !options.expected) return 'typed';
+  return [...options.expected.values()].every((expected) => isTypedChecksum(expected.checksum))
+    ? 'typed'
+    : 'text';
+}
+
+/**
  * The source side in the fresh snapshot: each table's checksum from the copy's snapshot where this
  * snapshot provably holds the same rows, every other table checksummed here.
  */
 async function sourceChecksums(
   sessions: Client[],
-  options: VerifyOptions,
+  options: VerifyOptions & { hash: FingerprintHash },
   label: string,
 ): Promise<{ checksums: Map<string, Fingerprint>; reads: { copySnapshot: number; fresh: number } }> {
-  const { copySnapshot, societeId, progress, tasks } = options;
+  const { copySnapshot, societeId, progress, tasks, hash } = options;
   if (!copySnapshot) {
-    const fresh = await checksumSources(sessions, tasks, { societeId, progress, label });
+    const fresh = await checksumSources(sessions, tasks, { societeId, progress, label, hash });
     return { checksums: fresh, reads: { copySnapshot: 0, fresh: fresh.size } };
   }
   // One line for the monolith, as before: tables checksummed beside the copy and proven, then the rest.
@@ -162,10 +182,10 @@ async function sourceChecksums(
   let settled = new Map<string, Fingerprint>();
   let fresh = new Map<string, Fingerprint>();
   await withCounter(counter, async () => {
-    settled = await copySnapshot.settle(sessions, tasks);
+    settled = await copySnapshot.settle(sessions, tasks, hash);
     for (let index = 0; index < settled.size; index++) counter.tick();
     const rest = tasks.filter((task) => !settled.has(task.source));
-    fresh = await checksumSources(sessions, rest, { societeId, label, onTable: () => counter.tick() });
+    fresh = await checksumSources(sessions, rest, { societeId, label, hash, onTable: () => counter.tick() });
   });
   return {
     checksums: new Map([...settled, ...fresh]),
