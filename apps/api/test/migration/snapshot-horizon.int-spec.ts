@@ -158,6 +158,36 @@ describe('provenUnchanged (snapshot horizon)', () => {
       }
     }
 
+    it('reports no failure when the copy abandons the readers in the middle of a checksum', async () => {
+      const { name } = await tableAndHorizon();
+      const slow: CopyTask = {
+        ...task(name),
+        // Two seconds per checksum: still under way when the copy gives up.
+        addedColumns: [
+          {
+            name: 'slow',
+            type: 'integer',
+            fill: { kind: 'expression', sql: '(SELECT 1 FROM pg_sleep(2))' },
+            rule: 'test',
+          },
+        ],
+      };
+      const failures: unknown[] = [];
+      const copy = await ExportedSnapshot.open(connections, { database }, { applicationName: 'test' });
+      try {
+        const early = await CopySnapshotChecksums.start(copy, [slow], {
+          societeId: SOCIETE,
+          sessions: 1,
+          onFailure: (error) => failures.push(error),
+        });
+        await sleep(300);
+        await early.abandon();
+      } finally {
+        await copy.close();
+      }
+      expect(failures).toEqual([]);
+    });
+
     it('keeps the checksum of an untouched table, equal to one taken afresh, and drops a changed one', async () => {
       const untouched = (await tableAndHorizon()).name;
       const changed = (await tableAndHorizon()).name;

@@ -19,6 +19,7 @@ export class CopySnapshotChecksums {
     private readonly horizon: string,
     private readonly sessions: Client[],
     private readonly checksums: Promise<Map<string, Fingerprint> | null>,
+    private readonly ending: { abandoned: boolean },
   ) {}
 
   /** `sessions` readers join the snapshot now; the checksums run in the background. */
@@ -29,6 +30,8 @@ export class CopySnapshotChecksums {
   ): Promise<CopySnapshotChecksums> {
     const horizon = await snapshotHorizon(snapshot.client);
     const sessions: Client[] = [];
+    // Set by abandon(): the readers' queries then fail because they were ended, which is no failure.
+    const ending = { abandoned: false };
     try {
       for (let index = 0; index < Math.max(1, options.sessions); index++)
         sessions.push(await snapshot.join('topsteel-verify-source'));
@@ -43,11 +46,11 @@ export class CopySnapshotChecksums {
     })
       .catch((error: unknown) => {
         // Nothing is lost: the verification then checksums every table in its fresh snapshot.
-        options.onFailure?.(error);
+        if (!ending.abandoned) options.onFailure?.(error);
         return null;
       })
       .finally(() => releaseClients(sessions));
-    return new CopySnapshotChecksums(horizon, sessions, checksums);
+    return new CopySnapshotChecksums(horizon, sessions, checksums, ending);
   }
 
   /**
@@ -74,6 +77,7 @@ export class CopySnapshotChecksums {
 
   /** The copy failed: the readers are let go (a query under way ends on the server by itself). */
   async abandon(): Promise<void> {
+    this.ending.abandoned = true;
     await Promise.all(this.sessions.map((session) => session.end().catch(() => undefined)));
     await this.checksums;
   }
