@@ -4,6 +4,7 @@ import { CleanAnalysis } from './clean-analysis';
 import { CleanArchiveManifest } from './clean-archive';
 import { CleanException, CleanExceptionCode } from './clean.exception';
 import { ForeignKeyGraph } from './foreign-key-graph';
+import { xid32Sql } from '../snapshot/xid-window';
 
 export type TableCounters = Map<string, { inserted: number; updated: number; deleted: number }>;
 
@@ -66,7 +67,7 @@ export async function checkDeletion(
       problems.push(`${key}: ${end.inserted - start.inserted} row(s) inserted`);
     if (end.updated !== start.updated || archived('modified', key) > 0) changedTables.push(key);
   }
-  const xid = await client.query<{ xid: string }>(`SELECT (txid_current() % 4294967296)::text AS xid`);
+  const xid = await client.query<{ xid: string }>(`SELECT ${xid32Sql('txid_current()')}::text AS xid`);
   for (const key of changedTables) {
     const table = graph.tables.get(key);
     if (!table) continue;

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { mapWithConcurrency } from '../../../common/concurrency/map-with-concurrency';
 import { QualifiedTable } from '../catalogue/catalogue';
 import { quoteQualified } from '../../../common/identifiers/identifier';
+import { xid32Sql, xidDistanceSql } from './xid-window';
 
 /**
  * How far back a horizon may lie for the proof below: row headers hold 32-bit transaction ids,
@@ -56,7 +57,7 @@ export async function provenUnchanged(
     try {
       const result = await session.query<{ rows: string; newer: string }>(
         `SELECT count(*)::bigint AS rows,
-                count(*) FILTER (WHERE age(t.xmin) <= age((($1::numeric % 4294967296)::bigint)::text::xid))::bigint AS newer
+                count(*) FILTER (WHERE age(t.xmin) <= age(${xid32Sql('$1')}))::bigint AS newer
          FROM ${quoteQualified(table.schema, table.name)} AS t`,
         [horizon],
       );
@@ -76,7 +77,7 @@ export async function provenUnchanged(
 /** The horizon is not in the future of this snapshot and not too far in its past. */
 async function withinReach(session: Client, horizon: string): Promise<boolean> {
   const result = await session.query<{ distance: string }>(
-    'SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::numeric - $1::numeric)::text AS distance',
+    `SELECT ${xidDistanceSql('$1')}::text AS distance`,
     [horizon],
   );
   const distance = Number(result.rows[0].distance);

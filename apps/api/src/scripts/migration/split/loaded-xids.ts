@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { quoteQualified } from '../../../common/identifiers/identifier';
+import { XID_SPAN, xid32Sql, xidDistanceSql } from '../snapshot/xid-window';
 
 /** What a target table holds now, as far as the load's proof can tell. */
 export type XidProof = {
@@ -10,9 +11,6 @@ export type XidProof = {
   /** Whether the table is exactly as the tool's load left it. */
   unchanged: boolean;
 };
-
-/** How far apart two 64-bit xids may be before their 32-bit forms can meet again. */
-const XID_SPAN = '4294967296';
 
 /**
  * Whether a target table is still exactly what the load transactions `xids` (xid8, as text) wrote:
@@ -52,8 +50,8 @@ export async function loadedXidsProof(
   const result = await client.query<{ rows: string; foreign: string; in_window: boolean }>(
     `WITH loads AS (SELECT x::xid8 AS xid FROM unnest($1::text[]) AS x)
      SELECT count(*) AS rows,
-            count(*) FILTER (WHERE t.xmin <> ALL (ARRAY(SELECT (xid::text::bigint % ${XID_SPAN})::text::xid FROM loads))) AS foreign,
-            (SELECT coalesce(bool_and(pg_snapshot_xmax(pg_current_snapshot())::text::numeric - xid::text::numeric BETWEEN 1 AND ${XID_SPAN} - 1), false)
+            count(*) FILTER (WHERE t.xmin <> ALL (ARRAY(SELECT ${xid32Sql('xid')} FROM loads))) AS foreign,
+            (SELECT coalesce(bool_and(${xidDistanceSql('xid')} BETWEEN 1 AND ${XID_SPAN - 1}), false)
                FROM loads) AS in_window
      FROM ${qualified} AS t`,
     [loaded.xids],
