@@ -204,24 +204,39 @@ export class BackupCurrentDatabaseService {
     sessions: Client[],
     current: { schema: SchemaFingerprint; tables: FingerprintTarget[] },
   ): Promise<{ path: string; entry: BackupDatabaseEntry } | null> {
-    const names = current.tables.map(fingerprintKey).sort();
     for (const candidate of this.catalog.list('pre-migration').slice(0, 10)) {
       const entry = candidate.manifest.databases.find(
         (item) => item.role === 'monolith' && item.database === database,
       );
-      if (!entry?.schema || !entry.horizon) continue;
-      if (Object.keys(entry.tables).sort().join('\u0000') !== names.join('\u0000')) continue;
-      if (compareSchemas(entry.schema, current.schema).length > 0) continue;
-      const counted = current.tables.map((table) => ({
-        ...table,
-        rows: entry.tables[fingerprintKey(table)].rows,
-      }));
-      const proven = await provenUnchanged(sessions, counted, entry.horizon);
-      if (proven.size !== counted.length) continue;
+      if (!entry || !(await provenSince(entry, sessions, current))) continue;
       const checks = await this.verifyArchive(candidate.path, { ...candidate.manifest, databases: [entry] });
       if (checks.every((check) => !check.problem)) return { path: candidate.path, entry };
     }
     return null;
+  }
+
+  /**
+   * Whether a database still holds exactly what a backup entry records, proven without a checksum
+   * (same structure and tables, every table unchanged since the dump's horizon). False when the
+   * entry has no horizon or the proof fails: the caller then describes the database in full. This
+   * is a rollback's usual case, the monolith untouched since its backup, at a seventh of a hash.
+   */
+  async provenUnchangedSince(location: DatabaseLocation, entry: BackupDatabaseEntry): Promise<boolean> {
+    if (!entry.schema || !entry.horizon) return false;
+    const snapshot = await ExportedSnapshot.open(this.connections, location, {
+      applicationName: 'topsteel-fingerprint',
+    });
+    const sessions: Client[] = [];
+    try {
+      const tables = await fingerprintTargets(snapshot.client);
+      for (let index = 0; index < Math.min(2, tables.length); index++)
+        sessions.push(await snapshot.join('topsteel-fingerprint'));
+      const schema = await computeSchemaFingerprint(sessions[0] ?? snapshot.client);
+      return await provenSince(entry, sessions, { schema, tables });
+    } finally {
+      await releaseClients(sessions);
+      await snapshot.close();
+    }
   }
 
   /** pg_restore --list: the archive's table of contents is readable. */
@@ -280,4 +295,22 @@ export class BackupCurrentDatabaseService {
       await snapshot.close();
     }
   }
+}
+
+/** Same structure and tables as the entry, each table proven unchanged since its horizon. */
+async function provenSince(
+  entry: BackupDatabaseEntry,
+  sessions: Client[],
+  current: { schema: SchemaFingerprint; tables: FingerprintTarget[] },
+): Promise<boolean> {
+  if (!entry.schema || !entry.horizon) return false;
+  const names = current.tables.map(fingerprintKey).sort();
+  if (Object.keys(entry.tables).sort().join('\u0000') !== names.join('\u0000')) return false;
+  if (compareSchemas(entry.schema, current.schema).length > 0) return false;
+  const counted = current.tables.map((table) => ({
+    ...table,
+    rows: entry.tables[fingerprintKey(table)].rows,
+  }));
+  const proven = await provenUnchanged(sessions, counted, entry.horizon);
+  return proven.size === counted.length;
 }

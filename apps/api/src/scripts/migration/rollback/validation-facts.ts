@@ -217,7 +217,14 @@ async function compareMonolith(
   const monolithClosed = monolithExists && !info.acceptsConnections;
   let differences: FingerprintDifference[] = [];
   let schemaDifferences: SchemaDifference[] = [];
-  if (splitRecorded && monolithExists && !monolithClosed && entry) {
+  // Proven unchanged since the backup (one scan, no checksum), or compared in full.
+  if (
+    splitRecorded &&
+    monolithExists &&
+    !monolithClosed &&
+    entry &&
+    !(await dependencies.backups.provenUnchangedSince(monolith, entry))
+  ) {
     const current = await dependencies.backups.describe(monolith);
     differences = compareFingerprints(entry.tables, current.tables);
     // Rows alone miss a dropped foreign key, a changed default or a sequence set back.
