@@ -88,6 +88,8 @@ export async function copyStep(
     societeId: string;
     locations: Record<SchemaKind, DatabaseLocation>;
     splitTablesLargerThan: number;
+    /** Called once every table is in, before the foreign keys are restored. */
+    onCopied?: () => void;
   },
 ): Promise<CopyOutcome> {
   const { run, lock, options } = split;
@@ -105,6 +107,7 @@ export async function copyStep(
     const copyTime = timer();
     const copied = await run.step('copy', () => engine.copy(copy.pending));
     const copyMs = copyTime();
+    copy.onCopied?.();
     const constraintsTime = timer();
     const constraintsRestored = await run.step('restore foreign keys', () =>
       engine.restoreConstraints(['auth', 'shared', 'tenant']),

@@ -26,3 +26,33 @@ export function timer(): () => number {
   const at = Date.now();
   return () => Date.now() - at;
 }
+
+/**
+ * Work that starts when a later point is reached (`start`, safe to call again), or at the latest
+ * when its result is asked for; timed from its start, and never left running unobserved: an error
+ * path waits for it (`settled`) before going on.
+ */
+export class DeferredWork {
+  #running?: Promise<number>;
+
+  constructor(private readonly work: () => Promise<unknown>) {}
+
+  readonly start = (): void => {
+    if (this.#running) return;
+    const elapsed = timer();
+    this.#running = this.work().then(elapsed);
+    // Observed by finished() or settled(); this only keeps an early failure from going unhandled.
+    this.#running.catch(() => undefined);
+  };
+
+  /** Milliseconds it took, once done (started now if nothing started it); rejects as it did. */
+  finished(): Promise<number> {
+    this.start();
+    return this.#running as Promise<number>;
+  }
+
+  /** Done, whatever the outcome, if it was ever started. */
+  async settled(): Promise<void> {
+    await this.#running?.catch(() => undefined);
+  }
+}

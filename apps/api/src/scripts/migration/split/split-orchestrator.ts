@@ -14,7 +14,7 @@ import { copyStep, CopyOutcome, pendingTables } from './copy.step';
 import { recordSplitOutcome, recordSplitStart, recordVerifying } from './journal.step';
 import { planStep } from './plan.step';
 import { assertPlanMatchesSnapshot, backupStep, fingerprintSnapshot } from './snapshot.step';
-import { SplitRun, timer } from './split-context';
+import { DeferredWork, SplitRun, timer } from './split-context';
 import { SplitReport, splitReport, verificationFailure } from './split-report';
 import { verifyStep } from './verify.step';
 
@@ -53,8 +53,26 @@ export class SplitOrchestrator {
     const preflightTime = timer();
     const plan = await planStep(this.dryRun, split);
     const preflightMs = preflightTime();
+    // ANALYZE only feeds the planner of the app to come: it starts once the last table is in, beside
+    // the foreign keys' validation (where a core sat idle) and the verification, whose scans need no
+    // statistics, instead of on the critical path. Whatever happens, it is over before this returns.
+    const analysis = new DeferredWork(() => run.step('analyze', () => this.splitTargets.analyze()));
+    try {
+      return await this.copyAndVerify(split, plan, analysis, { total, preflightMs });
+    } finally {
+      await analysis.settled();
+    }
+  }
+
+  private async copyAndVerify(
+    split: SplitRun,
+    plan: ResolvedPlan,
+    analysis: DeferredWork,
+    times: { total: () => number; preflightMs: number },
+  ): Promise<SplitReport> {
+    const { run, monolith } = split;
     const targets = this.splitTargets;
-    const { staged, copy, copySnapshot } = await this.inSnapshot(split, plan, targets);
+    const { staged, copy, copySnapshot } = await this.inSnapshot(split, plan, targets, analysis.start);
     const { prepared } = staged;
     const linkUsersTime = timer();
     const usersLinked = await run.step('link users to the default société', () =>
@@ -64,17 +82,10 @@ export class SplitOrchestrator {
     let journalTime = timer();
     await recordVerifying(this.journal, monolith.database, run);
     let journalMs = staged.journalMs + journalTime();
-    // ANALYZE only feeds the planner of the app to come: it runs beside the verification, whose
-    // scans do not need statistics, instead of before it on the critical path.
-    const analyzeTime = timer();
-    const analyzed = run.step('analyze', () => targets.analyze()).then(analyzeTime);
     const verifyTime = timer();
-    const verification = await verifyStep(this.connections, split, plan, {
-      ...prepared,
-      copySnapshot,
-    }).finally(() => analyzed.catch(() => undefined));
+    const verification = await verifyStep(this.connections, split, plan, { ...prepared, copySnapshot });
     const verifyMs = verifyTime();
-    const analyzeMs = await analyzed;
+    const analyzeMs = await analysis.finished();
     split.lock.assertHeld();
     journalTime = timer();
     await recordSplitOutcome(this.journal, {
@@ -98,7 +109,7 @@ export class SplitOrchestrator {
       discardedTargetChanges: copy.discarded,
       verification,
       timings: {
-        preflightMs,
+        preflightMs: times.preflightMs,
         prepareMs: staged.prepareMs,
         backupMs: staged.backupMs,
         copyMs: copy.copyMs,
@@ -108,7 +119,7 @@ export class SplitOrchestrator {
         analyzeMs,
         verifyMs,
         journalMs,
-        totalMs: total(),
+        totalMs: times.total(),
       },
     });
     if (!verification.ok) throw verificationFailure(report);
@@ -123,6 +134,7 @@ export class SplitOrchestrator {
     split: SplitRun,
     plan: ResolvedPlan,
     targets: SplitTargets,
+    onCopied: () => void,
   ): Promise<{ staged: Staged; copy: CopyOutcome; copySnapshot: CopySnapshotChecksums }> {
     const snapshot = await ExportedSnapshot.open(this.connections, split.monolith, {
       applicationName: 'topsteel-migrate',
@@ -137,7 +149,7 @@ export class SplitOrchestrator {
             error: error instanceof Error ? error.message : String(error),
           }),
       });
-      const copy = await this.copy(split, plan, snapshot, staged).catch(async (error: unknown) => {
+      const copy = await this.copy(split, plan, snapshot, staged, onCopied).catch(async (error: unknown) => {
         await copySnapshot.abandon();
         throw error;
       });
@@ -188,6 +200,7 @@ export class SplitOrchestrator {
     plan: ResolvedPlan,
     snapshot: ExportedSnapshot,
     staged: Staged,
+    onCopied: () => void,
   ): Promise<CopyOutcome> {
     const { run } = split;
     const { prepared } = staged;
@@ -208,6 +221,7 @@ export class SplitOrchestrator {
       societeId: prepared.societeId,
       locations: prepared.locations,
       splitTablesLargerThan: this.configService.config.splitTablesLargerThan,
+      onCopied,
     });
     return { ...copied, discarded };
   }
