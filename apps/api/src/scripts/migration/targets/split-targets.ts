@@ -214,9 +214,12 @@ export class SplitTargets {
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE c.relkind IN ('r', 'p', 'm')
                  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                 AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`,
+                 AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+               ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname`,
             );
             if (result.rows.length === 0) return;
+            // Largest first (ANALYZE takes its list in order): the big tables overlap the foreign
+            // keys' validation, and what is left at the end is small.
             await client.query(
               `ANALYZE ${result.rows.map((table) => quoteQualified(table.schema, table.name)).join(', ')}`,
             );

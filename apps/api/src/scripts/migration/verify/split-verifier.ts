@@ -3,7 +3,6 @@ import { RunProgress } from '../../../common/run/run-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import {
   DatabaseLocation,
-  DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { JOURNAL_SCHEMA } from '../../../modules/database/journal/journal.schema';
@@ -14,7 +13,7 @@ import { isTypedChecksum, supportsTypedChecksums } from '../catalogue/typed-chec
 import { ExportedSnapshot, releaseClients } from '../snapshot/exported-snapshot';
 import { FingerprintHash, FingerprintTarget, fingerprintTargets } from '../snapshot/table-fingerprints';
 import { danglingAcrossDatabases, danglingInSource } from './reference-check';
-import { verificationReaders } from '../copy/connection-budget.service';
+import { openSessions, Sessions, withHelpers } from './verify-sessions';
 import { CopySnapshotChecksums } from './copy-snapshot-checksums';
 import { checksumSources, checksumTargets, Fingerprint, taskKey } from './verify-checksums';
 import { countTables, withCounter } from './verify-progress';
@@ -85,8 +84,6 @@ export type VerifyOptions = {
 
 export { taskKey } from './verify-checksums';
 
-type Sessions = { source: Client[]; targets: Map<SchemaKind, Client> };
-
 /**
  * The proof of invariant 1: for every copied table, row count and content checksum, computed by
  * PostgreSQL on both sides (the source in a fresh snapshot), must be equal; and no cut
@@ -105,7 +102,7 @@ export async function verifySplit(
     : options.source
       ? await ExportedSnapshot.open(connections, options.source, { applicationName: 'topsteel-verify' })
       : undefined;
-  const sessions: Sessions = { source: [], targets: new Map() };
+  const sessions: Sessions = { source: [], targets: new Map(), helpers: new Map() };
   try {
     await openSessions(connections, options, snapshot, sessions);
     const problems = await structuralProblems(options, snapshot, sessions.targets);
@@ -124,7 +121,7 @@ export async function verifySplit(
         { ...options, hash },
         `verify ${snapshot?.location.database ?? 'source'}`,
       ),
-      checksumTargets(sessions.targets, targetTables, { ...options, hash }),
+      checksumTargets(withHelpers(sessions), targetTables, { ...options, hash }),
     ]);
     const tables = compareTables(options, snapshot ? sources.checksums : undefined, targets.results);
     const references = await checkReferences(options, sessions);
@@ -143,6 +140,7 @@ export async function verifySplit(
   } finally {
     await releaseClients([
       ...sessions.source,
+      ...[...sessions.helpers.values()].flat(),
       ...(options.targetSessions ? [] : [...sessions.targets.values()]),
     ]);
     if (snapshot !== options.sourceSnapshot) await snapshot?.close();
@@ -191,30 +189,6 @@ async function sourceChecksums(
     checksums: new Map([...settled, ...fresh]),
     reads: { copySnapshot: settled.size, fresh: fresh.size },
   };
-}
-
-/** One read transaction per target database, and source sessions sharing the snapshot. */
-async function openSessions(
-  connections: PostgresConnectionFactory,
-  options: VerifyOptions,
-  snapshot: ExportedSnapshot | undefined,
-  sessions: Sessions,
-): Promise<void> {
-  for (const kind of Object.keys(options.locations) as SchemaKind[]) {
-    const given = options.targetSessions?.get(kind);
-    if (given) {
-      sessions.targets.set(kind, given);
-      continue;
-    }
-    const client = await connections.connect(options.locations[kind], { applicationName: 'topsteel-verify' });
-    sessions.targets.set(kind, client);
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    await client.query(DETERMINISTIC_SESSION_SETTINGS);
-  }
-  if (!snapshot) return;
-  const sourceCount = verificationReaders(options.jobs);
-  for (let index = 0; index < sourceCount; index++)
-    sessions.source.push(await snapshot.join('topsteel-verify-source'));
 }
 
 /** The source no longer matching the plan, and foreign keys the load left unvalidated. */

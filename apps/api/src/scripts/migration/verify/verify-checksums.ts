@@ -63,9 +63,12 @@ export type TargetChecksums = {
   snapshots: DatabaseSnapshot[];
 };
 
-/** The target side: every table of every target database, one session per database, in parallel. */
+/**
+ * The target side: every table of every target database, the databases in parallel, each over its
+ * sessions (all in one snapshot of that database, the first one's), largest tables first.
+ */
 export async function checksumTargets(
-  sessions: Map<SchemaKind, Client>,
+  sessions: Map<SchemaKind, Client[]>,
   tables: Map<SchemaKind, FingerprintTarget[]>,
   options: {
     tasks: CopyTask[];
@@ -78,7 +81,7 @@ export async function checksumTargets(
   const results = new Map<string, Fingerprint>();
   const taskByTarget = new Map(options.tasks.map((task) => [taskKey(task.database, task.target), task]));
   const snapshots = await Promise.all(
-    [...sessions].map(async ([kind, session]): Promise<DatabaseSnapshot> => {
+    [...sessions].map(async ([kind, clients]): Promise<DatabaseSnapshot> => {
       const snapshot: DatabaseSnapshot = {
         database: options.locations[kind].database,
         tables: {},
@@ -86,15 +89,21 @@ export async function checksumTargets(
       };
       const own = tables.get(kind) ?? [];
       const counter = countTables(options.progress, `verify ${snapshot.database}`, own.length);
-      await withCounter(counter, async () => {
-        for (const table of own) {
-          const task = table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
-          const row = await checksumTarget(session, table, task, options.hash);
-          snapshot.tables[`${table.schema}.${table.name}`] = { rows: row.rows, checksum: row.all };
-          if (task) results.set(taskKey(kind, task.target), { rows: row.rows, checksum: row.written });
-          counter.tick();
-        }
-      });
+      const free = [...clients];
+      await withCounter(counter, () =>
+        mapWithConcurrency(own, clients.length, async (table) => {
+          const session = free.pop() as Client;
+          try {
+            const task = table.schema === 'public' ? taskByTarget.get(taskKey(kind, table.name)) : undefined;
+            const row = await checksumTarget(session, table, task, options.hash);
+            snapshot.tables[`${table.schema}.${table.name}`] = { rows: row.rows, checksum: row.all };
+            if (task) results.set(taskKey(kind, task.target), { rows: row.rows, checksum: row.written });
+            counter.tick();
+          } finally {
+            free.push(session);
+          }
+        }).then(rethrowFirst),
+      );
       return snapshot;
     }),
   );
