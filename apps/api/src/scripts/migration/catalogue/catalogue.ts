@@ -197,12 +197,24 @@ export function checksumOfExpressionsSql(
   expressionSets: string[][],
   where?: string,
 ): string {
-  const sums = expressionSets.map(
-    (expressions, index) =>
-      `coalesce(sum(${hashOf(expressions)}), 0)::text AS checksum${index === 0 ? '' : index}`,
+  return sumOfRowHashesSql(table, expressionSets.map(hashOf), { where });
+}
+
+/**
+ * Row count and, per row hash given (an int8 expression over `t`), its exact sum over the rows
+ * (`checksum`, `checksum1`, ...), as text after `prefix` (which names a checksum's kind).
+ */
+export function sumOfRowHashesSql(
+  table: QualifiedTable,
+  rowHashes: string[],
+  options: { where?: string; prefix?: string } = {},
+): string {
+  const prefix = options.prefix ? `'${options.prefix}' || ` : '';
+  const sums = rowHashes.map(
+    (hash, index) => `${prefix}coalesce(sum(${hash}), 0)::text AS checksum${index === 0 ? '' : index}`,
   );
   return `SELECT count(*)::bigint AS rows, ${sums.join(', ')} FROM ${quoteQualified(table.schema, table.name)} AS t${
-    where ? ` WHERE ${where}` : ''
+    options.where ? ` WHERE ${options.where}` : ''
   }`;
 }
 

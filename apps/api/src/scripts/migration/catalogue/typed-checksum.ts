@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
-import { QualifiedTable } from './catalogue';
+import { QualifiedTable, sumOfRowHashesSql } from './catalogue';
 
 /** A value to hash and its SQL type as `format_type` prints it (`numeric(10,2)`, `text[]`, a domain...). */
 export type HashedColumn = { expression: string; type: string };
@@ -77,13 +77,7 @@ export function typedChecksumSql(
   columnSets: HashedColumn[][],
   where?: string,
 ): string {
-  const sums = columnSets.map(
-    (columns, index) =>
-      `'${TYPED_CHECKSUM_PREFIX}' || coalesce(sum(${typedRowHash(columns)}), 0)::text AS checksum${index === 0 ? '' : index}`,
-  );
-  return `SELECT count(*)::bigint AS rows, ${sums.join(', ')} FROM ${quoteQualified(table.schema, table.name)} AS t${
-    where ? ` WHERE ${where}` : ''
-  }`;
+  return sumOfRowHashesSql(table, columnSets.map(typedRowHash), { where, prefix: TYPED_CHECKSUM_PREFIX });
 }
 
 /** The types of some columns of a table, in order; null when the table or one of them is gone. */

@@ -41,20 +41,11 @@ export class ExportedSnapshot {
   }
 
   /** A session that sees the snapshot, with deterministic text output (for checksums). */
-  async join(applicationName: string): Promise<Client> {
-    const client = await this.connections.connect(this.location, {
+  join(applicationName: string): Promise<Client> {
+    return joinSnapshot(this.connections, this.location, this.id, {
       applicationName,
       readOnly: this.readOnly,
     });
-    try {
-      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ${this.readOnly ? ', READ ONLY' : ''}`);
-      await client.query(`SET TRANSACTION SNAPSHOT '${this.id.replace(/'/g, "''")}'`);
-      await client.query(DETERMINISTIC_SESSION_SETTINGS);
-      return client;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
   }
 
   /** The exporting session itself, usable for queries in the snapshot. */
@@ -75,4 +66,26 @@ export async function releaseClients(clients: Client[]): Promise<void> {
       await client.end().catch(() => undefined);
     }),
   );
+}
+
+/**
+ * A new session on `location` reading in the exported snapshot `id` (its exporting session must
+ * stay open until this returns), with deterministic text output (for checksums).
+ */
+export async function joinSnapshot(
+  connections: PostgresConnectionFactory,
+  location: DatabaseLocation,
+  id: string,
+  options: { applicationName: string; readOnly: boolean },
+): Promise<Client> {
+  const client = await connections.connect(location, options);
+  try {
+    await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ${options.readOnly ? ', READ ONLY' : ''}`);
+    await client.query(`SET TRANSACTION SNAPSHOT '${id.replace(/'/g, "''")}'`);
+    await client.query(DETERMINISTIC_SESSION_SETTINGS);
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
 }

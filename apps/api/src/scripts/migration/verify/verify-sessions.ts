@@ -6,7 +6,7 @@ import {
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
 import { verificationReaders } from '../copy/connection-budget.service';
-import { ExportedSnapshot } from '../snapshot/exported-snapshot';
+import { ExportedSnapshot, joinSnapshot } from '../snapshot/exported-snapshot';
 import type { VerifyOptions } from './split-verifier';
 
 /** `helpers`: more sessions in a target's snapshot, so its tables are hashed two at a time. */
@@ -59,14 +59,8 @@ async function joinTransaction(
   main: Client,
 ): Promise<Client> {
   const exported = await main.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
-  const helper = await connections.connect(location, { applicationName: 'topsteel-verify' });
-  try {
-    await helper.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    await helper.query(`SET TRANSACTION SNAPSHOT '${exported.rows[0].id.replace(/'/g, "''")}'`);
-    await helper.query(DETERMINISTIC_SESSION_SETTINGS);
-    return helper;
-  } catch (error) {
-    await helper.end().catch(() => undefined);
-    throw error;
-  }
+  return joinSnapshot(connections, location, exported.rows[0].id, {
+    applicationName: 'topsteel-verify',
+    readOnly: false,
+  });
 }
