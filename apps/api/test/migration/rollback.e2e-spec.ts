@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { fakeToolFolder, restoreInto } from '../../../../test/harness/fake-tools';
 import { databaseContent } from '../../../../test/harness/independent-checksums';
+import { DETERMINISTIC_SESSION_SETTINGS } from '../../src/modules/database/postgres-connection.factory';
 import { RollbackReport } from '../../src/scripts/migration/rollback-migration';
 import {
   ErrorDocument,
@@ -120,6 +121,53 @@ describe('db:rollback', () => {
         "SELECT nom FROM clients WHERE numero_client = 'CLI-APRES-1'",
       );
       expect(rows).toEqual([{ nom: 'Client après bascule' }]);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('compares a journal recorded with text checksums (before typed ones) in text: no false change, a real one named', async () => {
+    const environment = await splitEnvironment('rbtextjournal');
+    try {
+      const recorded = await environment.query<{ database: string; table: string; checksum: string }>(
+        environment.names.auth,
+        'SELECT database, table_name AS table, checksum FROM migration_journal.database_snapshots',
+      );
+      expect(recorded.length).toBeGreaterThan(0);
+      expect(recorded.every((row) => row.checksum.startsWith('typed:'))).toBe(true);
+      // What an older version recorded: the sum of each row's text hash, in the tool's session settings.
+      for (const row of recorded) {
+        const [schema, name] = row.table.split('.');
+        const client = await environment.client(row.database);
+        try {
+          await client.query(DETERMINISTIC_SESSION_SETTINGS);
+          const [text] = (
+            await client.query<{ checksum: string }>(
+              `SELECT coalesce(sum(hashtextextended(ROW(t.*)::text, 0)), 0)::text AS checksum FROM "${schema}"."${name}" AS t`,
+            )
+          ).rows;
+          await environment.query(
+            environment.names.auth,
+            'UPDATE migration_journal.database_snapshots SET checksum = $3 WHERE database = $1 AND table_name = $2',
+            [row.database, row.table, text.checksum],
+          );
+        } finally {
+          await environment.release(client);
+        }
+      }
+      const clean = await runCli(['rollback', '--validate', '--json'], environment.env());
+      expect(clean.code).toBe(0);
+      expect(parseJson<RollbackDocument>(clean).validation.postSplitData).toEqual([]);
+
+      await environment.query(
+        environment.names.defaultTenant,
+        "UPDATE clients SET nom = nom || ' (modifié)' WHERE id = (SELECT min(id::text)::uuid FROM clients)",
+      );
+      const changed = await runCli(['rollback', '--validate', '--json'], environment.env());
+      expect(changed.code).toBe(1);
+      expect(parseJson<RollbackDocument>(changed).validation.postSplitData).toEqual([
+        expect.objectContaining({ database: environment.names.defaultTenant, table: 'public.clients' }),
+      ]);
     } finally {
       await environment.cleanup();
     }
