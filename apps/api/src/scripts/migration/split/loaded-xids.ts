@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { quoteQualified } from '../../../common/identifiers/identifier';
+import { columnTypes } from '../catalogue/typed-checksum';
 import { XID_SPAN, xid32Sql, xidDistanceSql } from '../snapshot/xid-window';
 
 /** What a target table holds now, as far as the load's proof can tell. */
@@ -38,14 +39,8 @@ export async function loadedXidsProof(
   loaded: { rows: number | null; xids: string[]; columns: string[] },
 ): Promise<XidProof> {
   const qualified = quoteQualified('public', table);
-  const present = await client.query<{ missing: number }>(
-    `SELECT (SELECT count(*)::int FROM unnest($2::text[]) AS wanted(name)
-             WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = wanted.name
-                               AND a.attnum > 0 AND NOT a.attisdropped)) AS missing
-     WHERE to_regclass($1) IS NOT NULL`,
-    [qualified, loaded.columns],
-  );
-  if (present.rows.length === 0 || present.rows[0].missing !== 0)
+  // The table and every column the load wrote still exist (a dropped column is a change).
+  if (!(await columnTypes(client, { schema: 'public', name: table }, loaded.columns)))
     return { rows: null, foreignRows: 0, unchanged: false };
   const result = await client.query<{ rows: string; foreign: string; in_window: boolean }>(
     `WITH loads AS (SELECT x::xid8 AS xid FROM unnest($1::text[]) AS x)

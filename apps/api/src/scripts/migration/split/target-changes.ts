@@ -117,14 +117,10 @@ async function checksumsOf(
   table: string,
   columnSets: string[][],
 ): Promise<{ rows: number; checksums: string[] } | null> {
-  const present = await client.query<{ missing: number | null }>(
-    `SELECT (SELECT count(*)::int FROM unnest($2::text[]) AS wanted(name)
-             WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = wanted.name
-                               AND a.attnum > 0 AND NOT a.attisdropped)) AS missing
-     WHERE to_regclass($1) IS NOT NULL`,
-    [quoteQualified('public', table), [...new Set(columnSets.flat())]],
-  );
-  if (present.rows.length === 0 || present.rows[0].missing !== 0) return null;
+  const present = await columnTypes(client, { schema: 'public', name: table }, [
+    ...new Set(columnSets.flat()),
+  ]);
+  if (!present) return null;
   const result = await client.query<Record<string, string>>(
     checksumSql({ schema: 'public', name: table }, columnSets),
   );
