@@ -1,17 +1,14 @@
 import { Client } from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
 import { quoteQualified } from '../../../common/identifiers/identifier';
 import { SetAsideStructure } from '../../../modules/database/journal/journal.types';
 import { CopyTask } from '../plan/plan-resolver';
-import { BinaryCopyRowCounter } from './binary-copy-row-counter';
+import { relayCopy } from './copy-relay';
 import {
   loadSettingsSql,
+  loadStatements,
   loadTransactionId,
   rebuildStructures,
-  sourceProjection,
   structuresToRebuild,
-  targetColumnList,
 } from './table-copier';
 
 /** Heap blocks [from, to) of the source; null: from the first block, or to the last one (even one added since). */
@@ -90,17 +87,11 @@ export async function copyRange(
   await target.query('BEGIN');
   try {
     await target.query('SET LOCAL synchronous_commit = off');
-    const writer = target.query(
-      copyFrom(
-        `COPY ${quoteQualified('public', task.target)} (${targetColumnList(task)}) FROM STDIN (FORMAT binary)`,
-      ),
-    );
-    const projection = sourceProjection(task, range.societeId, rangeCondition(range.blocks));
-    const reader = source.query(copyTo(`COPY (${projection}) TO STDOUT (FORMAT binary)`));
-    await pipeline(reader, new BinaryCopyRowCounter(range.onRows), writer);
+    const statements = loadStatements(task, range.societeId, { where: rangeCondition(range.blocks) });
+    const { rows } = await relayCopy(source, target, statements, range.onRows);
     const xid = await loadTransactionId(target);
     await target.query('COMMIT');
-    return { rows: writer.rowCount, xid };
+    return { rows, xid };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;

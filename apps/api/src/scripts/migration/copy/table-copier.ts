@@ -1,10 +1,8 @@
 import { Client } from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
 import { quoteIdentifier, quoteQualified } from '../../../common/identifiers/identifier';
 import { CopyTask } from '../plan/plan-resolver';
 import { SetAsideStructure } from '../../../modules/database/journal/journal.types';
-import { BinaryCopyRowCounter } from './binary-copy-row-counter';
+import { relayCopy } from './copy-relay';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -126,6 +124,23 @@ export async function structuresToRebuild(
   return { present, all: [...present, ...missing] };
 }
 
+/**
+ * The binary COPY pair that loads a table: the source projection out (of the block range `where`
+ * names, for a table copied in ranges), the target's columns in (FREEZE: after a TRUNCATE in the
+ * same transaction).
+ */
+export function loadStatements(
+  task: CopyTask,
+  societeId: string,
+  options: { freeze?: boolean; where?: string } = {},
+): { copyOut: string; copyIn: string } {
+  const target = quoteQualified('public', task.target);
+  return {
+    copyOut: `COPY (${sourceProjection(task, societeId, options.where)}) TO STDOUT (FORMAT binary)`,
+    copyIn: `COPY ${target} (${targetColumnList(task)}) FROM STDIN (FORMAT binary${options.freeze ? ', FREEZE' : ''})`,
+  };
+}
+
 /** The load transaction's settings: its durability is the commit of the whole split, not of each table. */
 export function loadSettingsSql(maintenanceWorkMem: string): string {
   return `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`;
@@ -173,20 +188,18 @@ export async function copyTable(
     const { present, all: structures } = await structuresToRebuild(target, task.target, context.setAside);
     for (const structure of present) await target.query(structure.drop);
     await target.query(`TRUNCATE ${qualified}`);
-    const writer = target.query(
-      copyFrom(`COPY ${qualified} (${targetColumnList(task)}) FROM STDIN (FORMAT binary, FREEZE)`),
-    );
-    const reader = source.query(
-      copyTo(`COPY (${sourceProjection(task, context.societeId)}) TO STDOUT (FORMAT binary)`),
-    );
-    const counter = new BinaryCopyRowCounter(context.onRows);
     const loadStarted = Date.now();
-    await pipeline(reader, counter, writer);
+    const { rows } = await relayCopy(
+      source,
+      target,
+      loadStatements(task, context.societeId, { freeze: true }),
+      context.onRows,
+    );
     const loadMs = Date.now() - loadStarted;
     const xid = await loadTransactionId(target);
     const indexMs = await rebuildStructures(target, structures);
     await target.query('COMMIT');
-    return { rows: writer.rowCount, xid, loadMs, indexMs };
+    return { rows, xid, loadMs, indexMs };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -211,18 +224,12 @@ async function copySmallTable(
   try {
     await target.query(loadSettingsSql(context.maintenanceWorkMem));
     await target.query(`DELETE FROM ${qualified}`);
-    const writer = target.query(
-      copyFrom(`COPY ${qualified} (${targetColumnList(task)}) FROM STDIN (FORMAT binary)`),
-    );
-    const reader = source.query(
-      copyTo(`COPY (${sourceProjection(task, context.societeId)}) TO STDOUT (FORMAT binary)`),
-    );
     const loadStarted = Date.now();
-    await pipeline(reader, new BinaryCopyRowCounter(context.onRows), writer);
+    const { rows } = await relayCopy(source, target, loadStatements(task, context.societeId), context.onRows);
     const loadMs = Date.now() - loadStarted;
     const xid = await loadTransactionId(target);
     await target.query('COMMIT');
-    return { rows: writer.rowCount, xid, loadMs, indexMs: 0 };
+    return { rows, xid, loadMs, indexMs: 0 };
   } catch (error) {
     await target.query('ROLLBACK').catch(() => undefined);
     throw error;
