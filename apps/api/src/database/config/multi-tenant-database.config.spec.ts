@@ -30,6 +30,17 @@ describe('loadMultiTenantDatabaseConfig', () => {
     expect(config.password.isEmpty).toBe(true);
   });
 
+  it('splits tables in ranges only when one dominates, unless SPLIT_TABLES_LARGER_THAN_KB is set', () => {
+    expect(loadMultiTenantDatabaseConfig({}).splitTables).toEqual({
+      largerThan: 64 * 1024 * 1024,
+      onlyWhenDominant: true,
+    });
+    expect(loadMultiTenantDatabaseConfig({ SPLIT_TABLES_LARGER_THAN_KB: '65536' }).splitTables).toEqual({
+      largerThan: 64 * 1024 * 1024,
+      onlyWhenDominant: false,
+    });
+  });
+
   it('lower-cases identifiers and accepts mixed-case safe names', () => {
     expect(loadMultiTenantDatabaseConfig({ DB_NAME: 'ERP_Legacy' }).monolithDatabase).toBe('erp_legacy');
   });

@@ -14,6 +14,12 @@ export type { TenantServer } from './tenant-servers.config';
 export type SslMode = false | { rejectUnauthorized: boolean };
 
 /** The validated, typed configuration of DESIGN.md section 3. */
+/**
+ * SPLIT_TABLES_LARGER_THAN_KB, in bytes, and whether it was left unset: then the 64 MB default is
+ * only a floor, and a table must also dominate the copy to be split (copy/range-policy.ts).
+ */
+export type SplitTablesPolicy = { largerThan: number; onlyWhenDominant: boolean };
+
 export type MultiTenantDatabaseConfig = {
   host: string;
   port: number;
@@ -44,8 +50,8 @@ export type MultiTenantDatabaseConfig = {
   servers: TenantServer[];
   /** TENANT_SERVER_MAX_CONNECTIONS: most tenant connections the tool opens on one server at once. */
   tenantServerMaxConnections: number;
-  /** SPLIT_TABLES_LARGER_THAN_KB, in bytes: the split copies larger tables in block ranges, several workers each. */
-  splitTablesLargerThan: number;
+  /** SPLIT_TABLES_LARGER_THAN_KB: which tables the split copies in block ranges, several workers each. */
+  splitTables: SplitTablesPolicy;
 };
 
 /** Longest société code such that `<prefix>_<code>` stays a valid database name. */
@@ -154,7 +160,10 @@ export function loadMultiTenantDatabaseConfig(
     pgBinDir: env.PG_BIN_DIR ? folder('PG_BIN_DIR', '') : undefined,
     servers: readTenantServers(reader, { host, port, username, password: secret }),
     tenantServerMaxConnections: reader.integer('TENANT_SERVER_MAX_CONNECTIONS', 4, 1, 1000),
-    splitTablesLargerThan: reader.integer('SPLIT_TABLES_LARGER_THAN_KB', 65536, 8, 1073741824) * 1024,
+    splitTables: {
+      largerThan: reader.integer('SPLIT_TABLES_LARGER_THAN_KB', 65536, 8, 1073741824) * 1024,
+      onlyWhenDominant: reader.text('SPLIT_TABLES_LARGER_THAN_KB', '') === '',
+    },
   };
   reader.assertValid();
   return config;

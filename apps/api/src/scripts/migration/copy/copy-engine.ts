@@ -1,3 +1,4 @@
+import { SplitTablesPolicy } from '../../../database/config/multi-tenant-database.config';
 import { Client } from 'pg';
 import { RunContext } from '../../../common/run/run-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
@@ -16,6 +17,7 @@ import { ExportedSnapshot } from '../snapshot/exported-snapshot';
 import { CopiedTable } from './copied-table.types';
 import { CopyJob, runCopyJobs } from './copy-scheduler';
 import { rangedTableJob } from './ranged-copy';
+import { tablesInRanges } from './range-policy';
 import { deferForeignKeys, restoreForeignKeys } from './constraint-deferral';
 import { copyTable, targetColumnNames } from './table-copier';
 
@@ -28,11 +30,8 @@ export type CopyEngineOptions = {
   run: RunContext;
   /** Checked before every table: nothing is written once the migration lock is lost. */
   lock: HeldLock;
-  /**
-   * Tables larger than this (bytes, as the plan measured them) are copied in block ranges by
-   * several workers at once (SPLIT_TABLES_LARGER_THAN_KB); unset or with one worker, never.
-   */
-  splitTablesLargerThan?: number;
+  /** Which tables are copied in block ranges by several workers at once (tablesInRanges); unset, none. */
+  splitTables?: SplitTablesPolicy;
 };
 
 export type { CopiedTable } from './copied-table.types';
@@ -66,8 +65,8 @@ export class CopyEngine {
     await this.deferForeignKeys([...new Set(tasks.map((task) => task.database))]);
     const encoding = await this.sourceEncoding();
     const setAside = await this.rangeLoads();
-    const threshold = this.options.splitTablesLargerThan;
-    const inRanges = (task: CopyTask) => jobs > 1 && threshold !== undefined && task.sizeBytes > threshold;
+    const ranged = tablesInRanges(tasks, jobs, this.options.splitTables);
+    const inRanges = (task: CopyTask) => ranged.has(task);
     const copied: CopiedTable[] = [];
     const queue = [...tasks]
       .sort((left, right) => right.sizeBytes - left.sizeBytes)
@@ -88,7 +87,7 @@ export class CopyEngine {
         });
       });
     const workers: Worker[] = Array.from(
-      { length: Math.max(1, Math.min(jobs, tasks.some(inRanges) ? jobs : tasks.length)) },
+      { length: Math.max(1, Math.min(jobs, ranged.size > 0 ? jobs : tasks.length)) },
       () => ({ targets: new Map() }),
     );
     let failure: { key: CopyTask; error: unknown } | undefined;

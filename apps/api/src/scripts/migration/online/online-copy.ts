@@ -104,7 +104,7 @@ async function copyAll(dependencies: OnlineDependencies, context: CopyContext, s
       journal: repository,
       run,
       lock,
-      splitTablesLargerThan: configService.config.splitTablesLargerThan,
+      splitTables: configService.config.splitTables,
     });
     const tables = await run.step('copy', () => engine.copy(plan.tasks));
     await run.step('restore foreign keys', () => engine.restoreConstraints(['auth', 'shared', 'tenant']));

@@ -1,3 +1,4 @@
+import { SplitTablesPolicy } from '../../../database/config/multi-tenant-database.config';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { MigrationJournalService } from '../../../modules/database/journal/migration-journal.service';
 import {
@@ -87,7 +88,7 @@ export async function copyStep(
     pending: CopyTask[];
     societeId: string;
     locations: Record<SchemaKind, DatabaseLocation>;
-    splitTablesLargerThan: number;
+    splitTables: SplitTablesPolicy;
     /** Called once every table is in, before the foreign keys are restored. */
     onCopied?: () => void;
   },
@@ -102,7 +103,7 @@ export async function copyStep(
       journal: repository,
       run,
       lock,
-      splitTablesLargerThan: copy.splitTablesLargerThan,
+      splitTables: copy.splitTables,
     });
     const copyTime = timer();
     const copied = await run.step('copy', () => engine.copy(copy.pending));

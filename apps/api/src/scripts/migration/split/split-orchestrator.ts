@@ -220,7 +220,7 @@ export class SplitOrchestrator {
       pending,
       societeId: prepared.societeId,
       locations: prepared.locations,
-      splitTablesLargerThan: this.configService.config.splitTablesLargerThan,
+      splitTables: this.configService.config.splitTables,
       onCopied,
     });
     return { ...copied, discarded };
