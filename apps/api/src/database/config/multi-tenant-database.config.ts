@@ -160,10 +160,7 @@ export function loadMultiTenantDatabaseConfig(
     pgBinDir: env.PG_BIN_DIR ? folder('PG_BIN_DIR', '') : undefined,
     servers: readTenantServers(reader, { host, port, username, password: secret }),
     tenantServerMaxConnections: reader.integer('TENANT_SERVER_MAX_CONNECTIONS', 4, 1, 1000),
-    splitTables: {
-      largerThan: reader.integer('SPLIT_TABLES_LARGER_THAN_KB', 65536, 8, 1073741824) * 1024,
-      onlyWhenDominant: reader.text('SPLIT_TABLES_LARGER_THAN_KB', '') === '',
-    },
+    splitTables: readSplitTables(reader),
   };
   reader.assertValid();
   return config;
@@ -196,4 +193,11 @@ export function tenantDatabaseName(
   societeCode: string,
 ): string {
   return `${config.tenantPrefix}_${societeCode.toLowerCase()}`;
+}
+
+function readSplitTables(reader: EnvironmentReader): SplitTablesPolicy {
+  return {
+    largerThan: reader.integer('SPLIT_TABLES_LARGER_THAN_KB', 65536, 8, 1073741824) * 1024,
+    onlyWhenDominant: reader.text('SPLIT_TABLES_LARGER_THAN_KB', '') === '',
+  };
 }
