@@ -69,6 +69,7 @@ export async function restoreForeignKeys(
     `SELECT c.relname AS table, k.conname AS name, k.convalidated AS validated FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.contype = 'f' AND n.nspname = 'public'`,
   );
+  const sizes = await tableSizes(first);
   const state = new Map(existing.rows.map((row) => [`${row.table}.${row.name}`, row.validated]));
   const missing = deferred.filter(
     (constraint) => !state.has(`${constraint.tableName}.${constraint.constraintName}`),
@@ -91,10 +92,12 @@ export async function restoreForeignKeys(
       );
     }
   });
+  // Largest tables first: a validation reads its whole table, and a long one started last would
+  // run alone at the end while the other sessions have nothing left.
   const toValidate = [
     ...missing.map((constraint) => ({ table: constraint.tableName, name: constraint.constraintName })),
     ...existing.rows.filter((row) => !row.validated).map((row) => ({ table: row.table, name: row.name })),
-  ];
+  ].sort((left, right) => (sizes.get(right.table) ?? 0) - (sizes.get(left.table) ?? 0));
   let next = 0;
   await Promise.all(
     sessions.map(async (session) => {
@@ -116,6 +119,15 @@ export async function restoreForeignKeys(
 }
 
 const FOREIGN_KEY_VIOLATION = '23503';
+
+/** Bytes of each table of the public schema, by name. */
+async function tableSizes(session: Client): Promise<Map<string, number>> {
+  const result = await session.query<{ table: string; bytes: string }>(
+    `SELECT c.relname AS table, pg_relation_size(c.oid)::text AS bytes FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public'`,
+  );
+  return new Map(result.rows.map((row) => [row.table, Number(row.bytes)]));
+}
 
 /**
  * Names the rows behind a failed validation: how many rows of the table reference a missing parent

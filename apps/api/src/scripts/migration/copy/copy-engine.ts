@@ -229,32 +229,40 @@ export class CopyEngine {
     return { source: worker.source, target };
   }
 
-  /** Adds back the deferred foreign keys of every target database. */
+  /**
+   * Adds back the deferred foreign keys of every target database, the databases side by side: the
+   * tenant's keys (the large tables) get one session per worker, AUTH's and SHARED's one each.
+   */
   async restoreConstraints(kinds: SchemaKind[]): Promise<number> {
     this.options.lock.assertHeld();
-    let restored = 0;
-    for (const kind of kinds) {
-      const location = this.options.locations[kind];
-      const sessions: Client[] = [];
-      try {
-        // Connected side by side: each connection costs a round trip and an authentication.
-        const opened = await Promise.allSettled(
-          Array.from({ length: Math.max(1, this.options.jobs) }, () =>
-            this.connections.connect(location, { applicationName: 'topsteel-migrate-constraints' }),
-          ),
-        );
-        for (const result of opened) if (result.status === 'fulfilled') sessions.push(result.value);
-        const failed = opened.find((result) => result.status === 'rejected');
-        if (failed) throw failed.reason;
-        restored += await restoreForeignKeys(sessions, location.database, this.options.journal);
-      } catch (error) {
-        // Labelled here with the database at fault: the caller's journal session would name AUTH.
-        throw translateDatabaseError(error, this.connections.describe(location));
-      } finally {
-        await Promise.all(sessions.map((session) => session.end().catch(() => undefined)));
-      }
+    const outcomes = await Promise.allSettled(
+      kinds.map((kind) => this.restoreIn(kind, kind === 'tenant' ? Math.max(1, this.options.jobs) : 1)),
+    );
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    return outcomes.reduce((sum, outcome) => sum + (outcome.status === 'fulfilled' ? outcome.value : 0), 0);
+  }
+
+  private async restoreIn(kind: SchemaKind, sessionCount: number): Promise<number> {
+    const location = this.options.locations[kind];
+    const sessions: Client[] = [];
+    try {
+      // Connected side by side: each connection costs a round trip and an authentication.
+      const opened = await Promise.allSettled(
+        Array.from({ length: sessionCount }, () =>
+          this.connections.connect(location, { applicationName: 'topsteel-migrate-constraints' }),
+        ),
+      );
+      for (const result of opened) if (result.status === 'fulfilled') sessions.push(result.value);
+      const failed = opened.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      return await restoreForeignKeys(sessions, location.database, this.options.journal);
+    } catch (error) {
+      // Labelled here with the database at fault: the caller's journal session would name AUTH.
+      throw translateDatabaseError(error, this.connections.describe(location));
+    } finally {
+      await Promise.all(sessions.map((session) => session.end().catch(() => undefined)));
     }
-    return restored;
   }
 }
 
