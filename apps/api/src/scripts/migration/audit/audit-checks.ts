@@ -1,6 +1,6 @@
 import { quoteIdentifier as q, quoteQualified } from '../../../common/identifiers/identifier';
 import { countWithSampleSql, sampleSql } from '../../../common/sql/sample';
-import { EMAIL_DOMAIN_SQL } from '../clean/clean-rules';
+import { DEMO_EMAIL_PREDICATE } from '../clean/clean-rules';
 import { Severity } from '../plan/finding';
 import { CutReference } from '../plan/plan.types';
 import { UnconstrainedReference } from '../plan/references';
@@ -98,7 +98,7 @@ export function dataQualityChecks(context: AuditContext): AuditCheck[] {
       column: 'email',
       requires: [{ table, columns: ['id', 'email'] }],
       // The predicate of db:clean's demo-users/demo-clients rules, so that both count the same accounts.
-      sql: countWithSampleSql(`FROM ${t(table)} WHERE ${EMAIL_DOMAIN_SQL} = ANY($1::text[])`, 'id::text'),
+      sql: countWithSampleSql(`FROM ${t(table)} WHERE ${DEMO_EMAIL_PREDICATE}`, 'id::text'),
       parameters: [context.testEmailDomains],
       message: (count) =>
         `${count} ${table} row(s) on a demo e-mail domain (${context.testEmailDomains.join(', ')}); db:clean --rule demo-${table} shows what goes with them`,

@@ -1,6 +1,6 @@
 import { quoteQualified } from '../../../common/identifiers/identifier';
 import { tableStatistics } from '../catalogue/catalogue';
-import { EMAIL_DOMAIN_SQL } from '../clean/clean-rules';
+import { DEMO_EMAIL_PREDICATE } from '../clean/clean-rules';
 import { PreflightFacts } from './preflight-facts';
 
 /** What the operator should read before migrating, though nothing blocks: test data, demo accounts, a split already done. */
@@ -43,7 +43,7 @@ async function demoAccountCounts({ source, validation, config }: PreflightFacts)
     const task = validation.plan.tasks.find((candidate) => candidate.source === table);
     if (!task?.readable || !task.columns.some((column) => column.name === 'email')) continue;
     const result = await source.query<{ count: string }>(
-      `SELECT count(*) AS count FROM ${quoteQualified('public', table)} WHERE ${EMAIL_DOMAIN_SQL} = ANY($1::text[])`,
+      `SELECT count(*) AS count FROM ${quoteQualified('public', table)} WHERE ${DEMO_EMAIL_PREDICATE}`,
       [config.cleanTestEmailDomains],
     );
     const count = Number(result.rows[0].count);
