@@ -108,12 +108,14 @@ export async function relayCopy(
   let reported = 0;
   // Binary format: the first message carries the file header with the first row, the last one only the trailer.
   const streamed = () => Math.max(0, reader.scanner.messages - 1);
+  const relayed = pipeline(reader, writer);
+  // Listened to once the pipe is in place, so that no chunk can flow before the writer takes it.
   reader.on('data', () => {
     if (streamed() - reported < 10_000) return;
     reported = streamed();
     onRows?.(reported);
   });
-  await pipeline(reader, writer);
+  await relayed;
   onRows?.(writer.rowCount);
   return { rows: writer.rowCount };
 }
