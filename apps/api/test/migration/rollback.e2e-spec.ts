@@ -30,6 +30,8 @@ describe('db:rollback', () => {
       );
       expect(validation.untouched).toContain(lookalike);
       expect(validation.restore.needed).toBe(false);
+      // Nothing written since the split's backup: proven by one scan per table, no checksum.
+      expect(validation.restore.comparison).toBe('no-write-since-dump');
 
       const result = await runNpmScript('db:rollback', ['--yes', '--json'], environment.env());
       expect(result.code).toBe(0);
@@ -62,6 +64,7 @@ describe('db:rollback', () => {
         await runCli(['rollback', '--validate', '--json'], environment.env()),
       ).validation;
       expect(validation.restore.needed).toBe(true);
+      expect(validation.restore.comparison).toBe('checksums');
       expect(validation.restore.differences.map((difference) => difference.table)).toContain(
         'public.commandes',
       );

@@ -86,6 +86,7 @@ export class RollbackMigrationService {
         differences: facts.differences,
         schemaDifferences: facts.schemaDifferences,
         schemaCompared: facts.schemaCompared,
+        comparison: facts.comparison,
       },
       postSplitData: facts.postSplit.changes,
       reverseSync: facts.reverse ? facts.reverseStatus : null,

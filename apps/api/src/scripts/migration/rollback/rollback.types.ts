@@ -29,6 +29,8 @@ export type RollbackValidation = {
     schemaDifferences: SchemaDifference[];
     /** False when the backup's manifest predates schema fingerprints: then only rows decide. */
     schemaCompared: boolean;
+    /** How the monolith was compared with its backup; null when it was not (absent, closed, no split). */
+    comparison: MonolithComparison;
   };
   postSplitData: PostSplitChange[];
   /** After an online split: the monolith's subscriptions to the new databases and their lag. */
@@ -36,6 +38,12 @@ export type RollbackValidation = {
   /** The split's status in the journal (or the in-progress record); 'none' when no split is recorded. */
   splitStatus: SplitStatus | 'none';
 };
+
+/**
+ * 'no-write-since-dump': same structure and row counts, and no row written since the backup's dump
+ * (one scan per table, no checksum); 'checksums': hashed in full and compared, table by table.
+ */
+export type MonolithComparison = 'no-write-since-dump' | 'checksums' | null;
 
 export type RollbackOptions = { acceptDataLoss?: boolean; backupName?: string };
 

@@ -100,9 +100,13 @@ function monolithCompared(facts: ValidationFacts): CheckOutcome {
   if (facts.monolithClosed)
     return pass(`${monolith} is closed to connections: not compared (see the doors line)`);
   if (facts.differences.length === 0 && facts.schemaDifferences.length === 0) {
-    return pass(
-      `${monolith} matches the backup${facts.schemaCompared ? ' (rows and structure)' : ''}: no restore needed`,
-    );
+    const how =
+      facts.comparison === 'no-write-since-dump'
+        ? ' (same structure and row counts, no row written since its dump)'
+        : facts.schemaCompared
+          ? ' (rows and structure)'
+          : '';
+    return pass(`${monolith} matches the backup${how}: no restore needed`);
   }
   return pass(
     `${monolith} differs from the backup (${describeDifferences(facts.differences, facts.schemaDifferences)}): it will be restored into a new database and verified, then swapped in, before anything is dropped`,

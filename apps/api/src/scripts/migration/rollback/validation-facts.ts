@@ -6,7 +6,7 @@ import { compareSchemas, SchemaDifference } from '../snapshot/schema-fingerprint
 import { postSplitChanges, PostSplitFindings } from './post-split-changes';
 import { RollbackDependencies } from './rollback-dependencies';
 import { DatabaseToDrop, RollbackState } from './rollback-state';
-import { RollbackOptions } from './rollback.types';
+import { MonolithComparison, RollbackOptions } from './rollback.types';
 import { readServerFacts, ServerFacts } from './server-facts';
 import { ReverseSyncState } from '../online/reverse-sync-names';
 import { readReverseStatus, ReverseLinkStatus } from '../online/reverse-status';
@@ -37,6 +37,7 @@ export type ValidationFacts = {
   differences: FingerprintDifference[];
   schemaDifferences: SchemaDifference[];
   schemaCompared: boolean;
+  comparison: MonolithComparison;
   restoreNeeded: boolean;
   postSplit: PostSplitFindings;
   server: ServerFacts;
@@ -209,6 +210,7 @@ async function compareMonolith(
   differences: FingerprintDifference[];
   schemaDifferences: SchemaDifference[];
   schemaCompared: boolean;
+  comparison: MonolithComparison;
 }> {
   const monolith = { database: dependencies.config.monolithDatabase };
   const [info] = await dependencies.admin.list({}, [monolith.database]);
@@ -217,14 +219,14 @@ async function compareMonolith(
   const monolithClosed = monolithExists && !info.acceptsConnections;
   let differences: FingerprintDifference[] = [];
   let schemaDifferences: SchemaDifference[] = [];
+  let comparison: MonolithComparison = null;
   // Proven unchanged since the backup (one scan, no checksum), or compared in full.
-  if (
-    splitRecorded &&
-    monolithExists &&
-    !monolithClosed &&
-    entry &&
-    !(await dependencies.backups.provenUnchangedSince(monolith, entry))
-  ) {
+  if (splitRecorded && monolithExists && !monolithClosed && entry) {
+    comparison = (await dependencies.backups.provenUnchangedSince(monolith, entry))
+      ? 'no-write-since-dump'
+      : 'checksums';
+  }
+  if (comparison === 'checksums' && entry) {
     const current = await dependencies.backups.describe(monolith);
     differences = compareFingerprints(entry.tables, current.tables);
     // Rows alone miss a dropped foreign key, a changed default or a sequence set back.
@@ -237,5 +239,6 @@ async function compareMonolith(
     differences,
     schemaDifferences,
     schemaCompared: Boolean(entry?.schema),
+    comparison,
   };
 }
