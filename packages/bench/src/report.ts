@@ -82,8 +82,11 @@ function renderSplit(split: SplitFigures): string[] {
     '| --- | --- | --- |',
     `| pg_dump -Fc \\| pg_restore | ${seconds(split.pgDumpRestore)} | 1.00× |`,
   ];
-  if (split.pgcopydb)
-    lines.push(`| pgcopydb clone | ${seconds(split.pgcopydb)} | ${ratio(split.pgcopydb.median, base)}× |`);
+  lines.push(
+    split.pgcopydb
+      ? `| pgcopydb clone | ${seconds(split.pgcopydb)} | ${ratio(split.pgcopydb.median, base)}× |`
+      : '| pgcopydb clone | not installed (apt-get install pgcopydb): not compared | |',
+  );
   lines.push(
     `| db:migrate copy phase (data, indexes, foreign keys) | ${seconds(split.migrate.copy)} | ${ratio(split.migrate.copy.median, base)}× |`,
     `| db:migrate verification | ${seconds(split.migrate.verify)} | ${ratio(split.migrate.verify.median, base)}× |`,

@@ -96,13 +96,21 @@ export async function splitScenario(
     rmSync(file, { force: true });
   }
 
-  log(`  split: db:migrate (${runs} runs)`);
+  const hasPgcopydb = (await run('sh', ['-c', 'command -v pgcopydb'], process.env)).code === 0;
+  if (!hasPgcopydb) log('  pgcopydb is not installed (apt-get install pgcopydb): its comparison is skipped');
+  // Interleaved (db:migrate, then pg_dump | pg_restore, then pgcopydb, in each run): a machine whose
+  // speed drifts over minutes then weighs on the three alike, and the ratios compare like with like.
+  log(
+    `  split: db:migrate, pg_dump -Fc | pg_restore${hasPgcopydb ? ', pgcopydb clone' : ''} (${runs} runs, interleaved)`,
+  );
   const copy: number[] = [];
   const verify: number[] = [];
   const total: number[] = [];
   const rss: number[] = [];
   const treeRss: number[] = [];
   const samples: MigrateSample[] = [];
+  const pipe: number[] = [];
+  const clone: number[] = [];
   for (let index = 0; index < runs; index++) {
     const once = await migrateOnce(installation);
     samples.push(once);
@@ -111,65 +119,16 @@ export async function splitScenario(
     total.push(once.seconds);
     rss.push(once.peakRssMb);
     treeRss.push(once.peakTreeRssMb);
+    await installation.dropTargets();
+    pipe.push(await dumpRestoreOnce(installation));
+    if (hasPgcopydb) clone.push(await pgcopydbOnce(installation));
   }
-  await installation.dropTargets();
-
-  log(`  pg_dump -Fc | pg_restore into an empty database (${runs} runs)`);
-  const restoreTarget = `${installation.monolith}_restore`;
-  const pipe: number[] = [];
-  for (let index = 0; index < runs; index++) {
-    await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
-    await installation.query('postgres', `CREATE DATABASE "${restoreTarget}"`);
-    const result = await checked(
-      run(
-        'sh',
-        ['-c', `pg_dump -Fc "${installation.monolith}" | pg_restore --exit-on-error -d "${restoreTarget}"`],
-        installation.pgEnv(),
-      ),
-      'pg_dump | pg_restore',
-    );
-    pipe.push(result.seconds);
-  }
-  await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
-
-  let pgcopydb: Figure | null = null;
-  if ((await run('sh', ['-c', 'command -v pgcopydb'], process.env)).code === 0) {
-    log(`  pgcopydb clone (${runs} runs)`);
-    const times: number[] = [];
-    const work = join(installation.directory, 'pgcopydb');
-    for (let index = 0; index < runs; index++) {
-      await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
-      await installation.query('postgres', `CREATE DATABASE "${restoreTarget}"`);
-      rmSync(work, { recursive: true, force: true });
-      const uri = (database: string) =>
-        `postgres://${installation.server.user}@${installation.server.host}:${installation.server.port}/${database}`;
-      const result = await checked(
-        run(
-          'pgcopydb',
-          [
-            'clone',
-            '--source',
-            uri(installation.monolith),
-            '--target',
-            uri(restoreTarget),
-            '--table-jobs',
-            '2',
-            '--index-jobs',
-            '2',
-            '--dir',
-            work,
-            '--no-owner',
-          ],
-          installation.pgEnv(),
-        ),
-        'pgcopydb clone',
-      );
-      times.push(result.seconds);
-    }
-    rmSync(work, { recursive: true, force: true });
-    await installation.query('postgres', `DROP DATABASE IF EXISTS "${restoreTarget}" WITH (FORCE)`);
-    pgcopydb = figure(times);
-  }
+  await installation.query(
+    'postgres',
+    `DROP DATABASE IF EXISTS "${restoreTarget(installation)}" WITH (FORCE)`,
+  );
+  rmSync(join(installation.directory, 'pgcopydb'), { recursive: true, force: true });
+  const pgcopydb: Figure | null = hasPgcopydb ? figure(clone) : null;
   if (existsSync(join(installation.directory, 'plain.dump')))
     rmSync(join(installation.directory, 'plain.dump'));
 
@@ -189,4 +148,52 @@ export async function splitScenario(
     backup: { tool: figure(tool), pgDump: figure(plain) },
     breakdown: splitBreakdown(samples),
   };
+}
+
+const restoreTarget = (installation: BenchInstallation) => `${installation.monolith}_restore`;
+
+/** The monolith into an empty database through `pg_dump -Fc | pg_restore`: the issue's bar. */
+async function dumpRestoreOnce(installation: BenchInstallation): Promise<number> {
+  const target = restoreTarget(installation);
+  await installation.query('postgres', `DROP DATABASE IF EXISTS "${target}" WITH (FORCE)`);
+  await installation.query('postgres', `CREATE DATABASE "${target}"`);
+  const result = await checked(
+    run(
+      'sh',
+      ['-c', `pg_dump -Fc "${installation.monolith}" | pg_restore --exit-on-error -d "${target}"`],
+      installation.pgEnv(),
+    ),
+    'pg_dump | pg_restore',
+  );
+  await installation.query('postgres', `DROP DATABASE IF EXISTS "${target}" WITH (FORCE)`);
+  return result.seconds;
+}
+
+/** The monolith into an empty database through `pgcopydb clone`, two table jobs and two index jobs. */
+async function pgcopydbOnce(installation: BenchInstallation): Promise<number> {
+  const target = restoreTarget(installation);
+  const work = join(installation.directory, 'pgcopydb');
+  await installation.query('postgres', `DROP DATABASE IF EXISTS "${target}" WITH (FORCE)`);
+  await installation.query('postgres', `CREATE DATABASE "${target}"`);
+  rmSync(work, { recursive: true, force: true });
+  const uri = (database: string) =>
+    `postgres://${installation.server.user}@${installation.server.host}:${installation.server.port}/${database}`;
+  const result = await checked(
+    run(
+      'pgcopydb',
+      ['clone', '--source', uri(installation.monolith), '--target', uri(target)].concat([
+        '--table-jobs',
+        '2',
+        '--index-jobs',
+        '2',
+        '--dir',
+        work,
+        '--no-owner',
+      ]),
+      installation.pgEnv(),
+    ),
+    'pgcopydb clone',
+  );
+  await installation.query('postgres', `DROP DATABASE IF EXISTS "${target}" WITH (FORCE)`);
+  return result.seconds;
 }
