@@ -85,6 +85,40 @@ describe('COPY relay between two databases', () => {
     expect((await source.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
+  it('fails the load when the source connection drops mid-row, and the target still rolls back at once', async () => {
+    // Rows of 1 MB: every socket chunk ends inside a message, so the drop always cuts one.
+    await source.query(
+      "CREATE TABLE big AS SELECT i AS id, decode(repeat(md5(i::text), 32768), 'hex') AS payload FROM generate_series(1, 40) AS i",
+    );
+    await target.query('CREATE TABLE big (id integer, payload bytea)');
+    const doomed = await environment.client(sourceDatabase);
+    try {
+      await target.query('BEGIN');
+      const socket = (
+        doomed as unknown as {
+          connection: {
+            stream: { once: (event: string, listener: () => void) => void; destroy: () => void };
+          };
+        }
+      ).connection.stream;
+      socket.once('readable', () => setImmediate(() => socket.destroy()));
+      await expect(
+        relayCopy(doomed, target, {
+          copyOut: 'COPY (SELECT * FROM big) TO STDOUT (FORMAT binary)',
+          copyIn: 'COPY big (id, payload) FROM STDIN (FORMAT binary)',
+        }),
+      ).rejects.toThrow();
+      // Half a message on the target would make it read the CopyFail as data and never answer.
+      await target.query('ROLLBACK');
+      expect(
+        (await target.query<{ rows: number }>('SELECT count(*)::int AS rows FROM big')).rows[0].rows,
+      ).toBe(0);
+    } finally {
+      await environment.release(doomed);
+      await target.query('DROP TABLE IF EXISTS big');
+    }
+  }, 20_000);
+
   it('fails the load when the target refuses a row, and the target rolls back to empty', async () => {
     await target.query('ALTER TABLE t ADD CONSTRAINT below CHECK (id < 24000)');
     const reader = await environment.client(sourceDatabase);

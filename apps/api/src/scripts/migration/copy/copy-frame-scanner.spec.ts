@@ -13,12 +13,26 @@ const notice = message('N', Buffer.from('SNOTICE\0Mhello\0\0', 'latin1'));
 const commandComplete = message('C', Buffer.from('COPY 3\0', 'latin1'));
 const readyForQuery = message('Z', Buffer.from('T', 'latin1'));
 
-/** Feeds `stream` in `size`-byte chunks until the scan ends; what it forwarded, and what it handed back. */
+/** True when `bytes` is a sequence of whole CopyData messages, nothing cut. */
+function wholeCopyData(bytes: Buffer): boolean {
+  let position = 0;
+  while (position < bytes.length) {
+    if (bytes[position] !== 0x64 || bytes.length - position < 5) return false;
+    position += 1 + bytes.readUInt32BE(position + 1);
+  }
+  return position === bytes.length;
+}
+
+/**
+ * Feeds `stream` in `size`-byte chunks until the scan ends; what it forwarded, and what it handed
+ * back. Each chunk's frames must be whole messages: the target may never hold half of one.
+ */
 function scanInChunks(stream: Buffer, size: number) {
   const scanner = new CopyFrameScanner();
   const forwarded: Buffer[] = [];
   for (let offset = 0; offset < stream.length; offset += size) {
     const { frames, end } = scanner.scan(stream.subarray(offset, offset + size));
+    if (!wholeCopyData(Buffer.concat(frames))) throw new Error(`a message was cut at offset ${offset}`);
     forwarded.push(...frames);
     if (end) {
       const after = Buffer.concat([end.rest, stream.subarray(offset + size)]);
@@ -79,6 +93,13 @@ describe('CopyFrameScanner', () => {
       expect(result.forwarded.equals(Buffer.concat(many))).toBe(true);
       expect(result.messages).toBe(5000);
     }
+  });
+
+  it('ends at any message that is not part of a COPY, and hands it back unread', () => {
+    const result = scanInChunks(Buffer.concat([data[1], commandComplete, readyForQuery]), 3);
+    expect(result.forwarded.equals(data[1])).toBe(true);
+    expect(result.after?.equals(Buffer.concat([commandComplete, readyForQuery]))).toBe(true);
+    expect(result.error).toBe(false);
   });
 
   it('refuses a malformed length rather than guessing', () => {

@@ -47,8 +47,14 @@ export class CopyOutFrames extends Readable implements Submittable {
     if (!socket || this.#forwarding || !this.#wanted) return;
     this.#forwarding = true;
     let chunk: Buffer | null;
-    while (this.#wanted && this.#connection && (chunk = socket.read() as Buffer | null) !== null)
-      this.#take(chunk, socket);
+    try {
+      while (this.#wanted && this.#connection && (chunk = socket.read() as Buffer | null) !== null)
+        this.#take(chunk, socket);
+    } catch (error) {
+      // A stream that cannot be read (a malformed message) fails the relay, not the process.
+      this.#connection = undefined;
+      this.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
     this.#forwarding = false;
   }
 
@@ -66,13 +72,19 @@ export class CopyOutFrames extends Readable implements Submittable {
     if (!end.error) this.push(null);
   }
 
+  /** The driver replaces this with its query_timeout timer, cleared by calling it (as pg-copy-streams does). */
+  callback(): void {}
+
   handleError(error: Error): void {
+    this.callback();
     this.destroy(error);
   }
 
   handleCommandComplete(): void {}
 
-  handleReadyForQuery(): void {}
+  handleReadyForQuery(): void {
+    this.callback();
+  }
 }
 
 /**
