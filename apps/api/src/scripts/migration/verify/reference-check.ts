@@ -38,6 +38,8 @@ export async function danglingAcrossDatabases(
     await referencing.query(
       `CREATE TEMPORARY TABLE topsteel_referenced_keys (key ${type.rows[0].type} PRIMARY KEY) ON COMMIT DROP`,
     );
+    // pg-copy-streams, not the copy's relay (copy/copy-relay.ts): the verification keeps out of
+    // the copy's code path, so that a fault in it cannot hide from the check.
     await pipeline(
       referenced.query(
         copyTo(
