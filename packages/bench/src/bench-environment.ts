@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { DISTRIBUTIONS } from '@topsteel/legacy-fixture';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const CLI = join(ROOT, 'apps', 'api', 'dist', 'cli.js');
@@ -99,12 +100,18 @@ export class BenchInstallation {
     );
   }
 
-  /** Drops the split's databases (and any extra tenant), keeping the monolith. */
+  /**
+   * Drops the split's databases (and any extra tenant), keeping the monolith, and the monoliths of
+   * the other shapes with theirs: bench_s1000_one_large_table also starts with bench_s1000_.
+   */
   async dropTargets(): Promise<void> {
+    const otherShapes = DISTRIBUTIONS.filter((shape) => shape !== 'spread').map(
+      (shape) => `${this.monolith}_${shape.replaceAll('-', '_')}`.replaceAll('_', '\\_') + '%',
+    );
     const databases = await this.query<{ datname: string }>(
       'postgres',
-      'SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2',
-      [`${this.monolith}\\_%`, this.monolith],
+      'SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2 AND NOT datname LIKE ANY ($3::text[])',
+      [`${this.monolith}\\_%`, this.monolith, otherShapes],
     );
     for (const { datname } of databases)
       await this.query('postgres', `DROP DATABASE "${datname}" WITH (FORCE)`);

@@ -19,7 +19,7 @@ import { CopyJob, runCopyJobs } from './copy-scheduler';
 import { rangedTableJob } from './ranged-copy';
 import { tablesInRanges } from './range-policy';
 import { deferForeignKeys, restoreForeignKeys } from './constraint-deferral';
-import { copyTable, targetColumnNames } from './table-copier';
+import { copyTable, IndexBuildSettings, targetColumnNames } from './table-copier';
 
 export type CopyEngineOptions = {
   snapshot: ExportedSnapshot;
@@ -38,6 +38,15 @@ export type { CopiedTable } from './copied-table.types';
 
 /** Per index-building session; several tables build side by side. */
 const MAINTENANCE_WORK_MEM = '256MB';
+
+/**
+ * With two workers or more, each core already has a copy worker: an index build's parallel
+ * workers would only be more processes on the same cores (see IndexBuildSettings).
+ */
+export const indexBuildSettings = (jobs: number): IndexBuildSettings => ({
+  maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+  ...(jobs >= 2 ? { indexWorkers: 0 } : {}),
+});
 
 /**
  * Tables up to 1 MiB load into their indexes instead of rebuilding them (table-copier's
@@ -81,7 +90,7 @@ export class CopyEngine {
           ...this.options,
           targetDatabase: this.options.locations[task.database].database,
           workers: jobs,
-          maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+          ...indexBuildSettings(jobs),
           sessions: (worker, ranged) => this.sessions(worker, ranged, encoding),
           done: (table) => copied.push(table),
         });
@@ -166,7 +175,7 @@ export class CopyEngine {
       await journal.setTableState({ ...state, status: 'copying', rows: null, checksum: null }, run.runId);
       const { rows, xid, loadMs, indexMs } = await copyTable(source, target, task, {
         societeId: this.options.societeId,
-        maintenanceWorkMem: MAINTENANCE_WORK_MEM,
+        ...indexBuildSettings(this.options.jobs),
         onRows: (count) => progress.update(count),
         setAside,
         smallTableBytes: SMALL_TABLE_BYTES,

@@ -4,6 +4,7 @@ import { SetAsideStructure } from '../../../modules/database/journal/journal.typ
 import { CopyTask } from '../plan/plan-resolver';
 import { relayCopy } from './copy-relay';
 import {
+  IndexBuildSettings,
   loadSettingsSql,
   loadStatements,
   loadTransactionId,
@@ -106,11 +107,11 @@ export async function finishRanges(
   target: Client,
   task: CopyTask,
   structures: SetAsideStructure[],
-  maintenanceWorkMem: string,
+  settings: IndexBuildSettings,
 ): Promise<{ rows: number; indexMs: number; countMs: number }> {
   await target.query('BEGIN');
   try {
-    await target.query(loadSettingsSql(maintenanceWorkMem));
+    await target.query(loadSettingsSql(settings));
     const indexMs = await rebuildStructures(target, structures);
     const countStarted = Date.now();
     const counted = await target.query<{ rows: string }>(

@@ -7,16 +7,15 @@ import { CopyTask } from '../plan/plan-resolver';
 import { CopiedTable } from './copied-table.types';
 import { CopyJob } from './copy-scheduler';
 import { blockRanges, copyRange, finishRanges, heapBlocks, setAsideForRanges } from './range-load';
-import { targetColumnNames } from './table-copier';
+import { IndexBuildSettings, targetColumnNames } from './table-copier';
 
-export type RangedCopyContext<Worker> = {
+export type RangedCopyContext<Worker> = IndexBuildSettings & {
   journal: JournalRepository;
   run: RunContext;
   lock: HeldLock;
   societeId: string;
   targetDatabase: string;
   workers: number;
-  maintenanceWorkMem: string;
   /** The worker's reader in the snapshot and its writer on the task's database. */
   sessions: (worker: Worker, task: CopyTask) => Promise<{ source: Client; target: Client }>;
   /** Called once, when the table is loaded, indexed, counted and journaled as copied. */
@@ -121,7 +120,7 @@ function finishJob<Worker>(load: RangedLoad, context: RangedCopyContext<Worker>)
   return lockedJob(load, context, async (worker) => {
     const loadMs = Date.now() - load.loadStarted;
     const { target } = await context.sessions(worker, task);
-    const finished = await finishRanges(target, task, load.structures, context.maintenanceWorkMem);
+    const finished = await finishRanges(target, task, load.structures, context);
     const rows = load.rows.reduce((sum, count) => sum + count, 0);
     const xids = load.xids.filter((xid): xid is string => xid !== null);
     if (xids.length !== load.xids.length)

@@ -6,11 +6,21 @@ import { relayCopy } from './copy-relay';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export type CopyContext = {
-  /** The société whose tenant database receives tenant rows (validated uuid). */
-  societeId: string;
+/** How a load transaction builds its indexes. */
+export type IndexBuildSettings = {
   /** Per-session memory for index builds; several tables build side by side. */
   maintenanceWorkMem: string;
+  /**
+   * max_parallel_maintenance_workers for the builds; unset keeps the server's. With every core
+   * already busy with another copy worker, parallel builds only added processes: on two cores
+   * they cost 0.5 CPU-s more per split of the bench's monolith and made it no faster.
+   */
+  indexWorkers?: number;
+};
+
+export type CopyContext = IndexBuildSettings & {
+  /** The société whose tenant database receives tenant rows (validated uuid). */
+  societeId: string;
   onRows?: (rows: number) => void;
   /** Indexes and keys an interrupted range load of this table set aside (from the journal). */
   setAside?: SetAsideStructure[];
@@ -142,8 +152,13 @@ export function loadStatements(
 }
 
 /** The load transaction's settings: its durability is the commit of the whole split, not of each table. */
-export function loadSettingsSql(maintenanceWorkMem: string): string {
-  return `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '')}'`;
+export function loadSettingsSql(settings: IndexBuildSettings): string {
+  const memory = settings.maintenanceWorkMem.replace(/[^0-9A-Za-z]/g, '');
+  const workers =
+    settings.indexWorkers === undefined
+      ? ''
+      : `; SET LOCAL max_parallel_maintenance_workers = ${Math.max(0, Math.trunc(settings.indexWorkers))}`;
+  return `SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '${memory}'${workers}`;
 }
 
 /** In the load's transaction, once the rows are in: the set-aside indexes and keys rebuilt; milliseconds spent. */
@@ -184,7 +199,7 @@ export async function copyTable(
   const qualified = quoteQualified('public', task.target);
   await target.query('BEGIN');
   try {
-    await target.query(loadSettingsSql(context.maintenanceWorkMem));
+    await target.query(loadSettingsSql(context));
     const { present, all: structures } = await structuresToRebuild(target, task.target, context.setAside);
     for (const structure of present) await target.query(structure.drop);
     await target.query(`TRUNCATE ${qualified}`);
@@ -222,7 +237,7 @@ async function copySmallTable(
   const qualified = quoteQualified('public', task.target);
   await target.query('BEGIN');
   try {
-    await target.query(loadSettingsSql(context.maintenanceWorkMem));
+    await target.query(loadSettingsSql(context));
     await target.query(`DELETE FROM ${qualified}`);
     const loadStarted = Date.now();
     const { rows } = await relayCopy(source, target, loadStatements(task, context.societeId), context.onRows);
