@@ -6,6 +6,7 @@ import { TestEnvironment } from '../../../../test/harness/test-environment';
 import { changedTables } from './target-changes-probe';
 import { expectFaithfulCopy } from './split-environment';
 import { testServer } from '../../../../test/harness/test-server';
+import { stepWindows } from '../../../../test/harness/step-windows';
 
 const TABLE_DONE = /✔ (auth|shared|tenant)\./;
 
@@ -210,6 +211,11 @@ describe('db:migrate under faults', () => {
       expect(report.jobs).toMatchObject({ requested: 8, capped: true, limitedBy: 'role' });
       expect(report.jobs.jobs).toBeLessThanOrEqual(2);
       expect(result.stderr).toContain(`--jobs 8 lowered to ${report.jobs.jobs}`);
+      // No room for the verification's sessions beside the keys' validation: it waits for the keys.
+      const steps = stepWindows(environment.logDir, 'migrate');
+      expect(steps.get('link users to the default société')!.start).toBeGreaterThanOrEqual(
+        steps.get('restore foreign keys')!.end,
+      );
       expect(await splitStatus(environment)).toBe('complete');
       await expectFaithfulCopy(environment);
     } finally {

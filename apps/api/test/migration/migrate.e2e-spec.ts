@@ -5,6 +5,7 @@ import { DEFAULT_PLAN } from '../../src/scripts/migration/plan/default-plan';
 import { MigrateReport } from '../../src/scripts/migration/migration-service';
 import { parseJson, runCli, runNpmScript } from '../../../../test/harness/cli';
 import { databaseContent, legacyColumns, tableContent } from '../../../../test/harness/independent-checksums';
+import { stepWindows } from '../../../../test/harness/step-windows';
 import { TestEnvironment } from '../../../../test/harness/test-environment';
 
 type MigrateDocument = MigrateReport & { exitCode: number };
@@ -34,6 +35,18 @@ describe('db:migrate (the split)', () => {
     expect(first.split.verification.ok).toBe(true);
     expect(first.split.databases.map((database) => database.created)).toEqual([true, true, true]);
     expect(first.split.backup.reused).toBe(false);
+  });
+
+  it('links the users and hashes the copied tables while the foreign keys are validated', () => {
+    const steps = stepWindows(environment.logDir, 'migrate');
+    const keys = steps.get('restore foreign keys');
+    const link = steps.get('link users to the default société');
+    const verify = steps.get('verify');
+    if (!keys || !link || !verify)
+      throw new Error(`steps missing from the log: ${[...steps.keys()].join(', ')}`);
+    // Started once the last table was in, before the keys were done (the test server has connections to spare).
+    expect(link.start).toBeLessThan(keys.end);
+    expect(verify.start).toBeGreaterThanOrEqual(link.end);
   });
 
   it('copies every planned table with the same rows and content over the legacy columns (checked independently)', async () => {

@@ -6,7 +6,11 @@ import { MigrationJournalService } from '../../modules/database/journal/migratio
 import { describeHolder, MigrationLockService } from '../../modules/database/migration-lock.service';
 import { SchemaMigrationService } from '../../modules/database/schema-migration.service';
 import { SocieteRegistryService } from '../../modules/societes/societe-registry.service';
-import { ConnectionBudgetService, JobsDecision } from './copy/connection-budget.service';
+import {
+  ConnectionBudgetService,
+  JobsDecision,
+  roomToVerifyBesideKeys,
+} from './copy/connection-budget.service';
 import { DryRunMigrationService, DryRunReport } from './dry-run-migration';
 import { SchemaFanOut, SchemaFanOutReport } from './fan-out/schema-fan-out';
 import { MigrationException, MigrationExceptionCode } from './migration.exception';
@@ -60,7 +64,7 @@ export class MigrationService {
   async migrate(requested: MigrateOptions, run: RunContext): Promise<MigrateReport> {
     const jobs = await this.budget.jobs(requested.jobs);
     if (jobs.note) run.info(`⚠ ${jobs.note}.`);
-    const options = { ...requested, jobs: jobs.jobs };
+    const options = { ...requested, jobs: jobs.jobs, verifyBesideKeys: roomToVerifyBesideKeys(jobs) };
     const report = await this.lock.withMigrationLock<MigrateOutcome>(
       'migrate',
       {

@@ -45,6 +45,24 @@ export const verificationReaders = (jobs: number): number => Math.max(1, Math.fl
 export const sessionsNeeded = (jobs: number): number =>
   jobs * SESSIONS_PER_WORKER + SESSIONS_BESIDES_WORKERS + verificationReaders(jobs) - 1;
 
+/**
+ * Sessions open at once when the verification starts beside the foreign keys' validation: the
+ * run's lock, journal and snapshot, the source readers beside the copy (still finishing, at
+ * worst), the keys' sessions (one per worker on the tenant, one on AUTH and SHARED), ANALYZE's
+ * (one per database), the link of the users, and the verification's (a read session per
+ * database, a second on the tenant, its source readers and the monolith's fresh snapshot).
+ */
+export const sessionsVerifyingBesideKeys = (jobs: number): number => {
+  const readers = verificationReaders(jobs);
+  const verification = SCHEMA_KINDS.length + (jobs >= 2 ? 1 : 0) + readers + 1;
+  return 3 + readers + (jobs + 2) + SCHEMA_KINDS.length + 1 + verification;
+};
+
+/** Whether the connections free leave room for the verification beside the keys' validation. */
+export const roomToVerifyBesideKeys = (decision: JobsDecision): boolean =>
+  decision.freeConnections >=
+  Math.max(sessionsNeeded(decision.jobs), sessionsVerifyingBesideKeys(decision.jobs));
+
 /** The CPU count (2 to 8), lowered to what the free connections allow; an explicit --jobs too. */
 export function fitJobs(
   requested: number | undefined,

@@ -8,6 +8,11 @@ export type SplitOptions = {
   jobs: number;
   /** Dump target tables changed since the tool loaded them into BACKUP_DIR, then recopy them. */
   discardTargetChanges?: boolean;
+  /**
+   * Start the verification as soon as the last table is in, beside the foreign keys' validation,
+   * when the connections free allow the sessions of both (connection-budget.service.ts).
+   */
+  verifyBesideKeys?: boolean;
 };
 
 /** What every step of one split run shares. */
@@ -55,4 +60,17 @@ export class DeferredWork {
   async settled(): Promise<void> {
     await this.#running?.catch(() => undefined);
   }
+}
+
+/** A promise settled from outside, once: what work started early waits on. */
+export function latch(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  // Observed by whoever waits on it; this only keeps a rejection nobody waited for from going unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }

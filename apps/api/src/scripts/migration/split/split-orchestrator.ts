@@ -14,9 +14,10 @@ import { copyStep, CopyOutcome, pendingTables } from './copy.step';
 import { recordSplitOutcome, recordSplitStart, recordVerifying } from './journal.step';
 import { planStep } from './plan.step';
 import { assertPlanMatchesSnapshot, backupStep, fingerprintSnapshot } from './snapshot.step';
-import { DeferredWork, SplitRun, timer } from './split-context';
+import { DeferredWork, latch, SplitRun, timer } from './split-context';
 import { SplitReport, splitReport, verificationFailure } from './split-report';
 import { verifyStep } from './verify.step';
+import { VerificationReport } from '../verify/split-verifier';
 
 /** What the snapshot phase hands to the copy: the backup and the prepared targets. */
 type Staged = {
@@ -27,6 +28,16 @@ type Staged = {
   prepareMs: number;
   backupMs: number;
   journalMs: number;
+};
+
+/** What the verification needs once every table is in. */
+type CopiedTargets = { prepared: PreparedTargets; copySnapshot: CopySnapshotChecksums };
+
+type Verified = {
+  usersLinked: number;
+  linkUsersMs: number;
+  verification: VerificationReport;
+  verifyMs: number;
 };
 
 /**
@@ -71,23 +82,39 @@ export class SplitOrchestrator {
     times: { total: () => number; preflightMs: number },
   ): Promise<SplitReport> {
     const { run, monolith } = split;
-    const targets = this.splitTargets;
-    const { staged, copy, copySnapshot } = await this.inSnapshot(split, plan, targets, analysis.start);
+    // Once the last table is in, no row changes: with connections to spare, the tables are hashed
+    // while the foreign keys are validated (two busy cores, instead of the keys' tail then the hashes).
+    const keysRestored = latch();
+    let besideKeys: Promise<Verified> | undefined;
+    const onCopied = (copied: CopiedTargets) => {
+      analysis.start();
+      if (!split.options.verifyBesideKeys) return;
+      besideKeys = this.linkAndVerify(split, plan, copied, keysRestored.promise);
+      // Awaited below or on the error path; this only keeps an early failure from going unhandled.
+      besideKeys.catch(() => undefined);
+    };
+    let staged: Staged, copy: CopyOutcome, verified: Verified;
+    let journalMs: number;
+    try {
+      const copied = await this.inSnapshot(split, plan, this.splitTargets, onCopied);
+      keysRestored.resolve();
+      ({ staged, copy } = copied);
+      const journalTime = timer();
+      await recordVerifying(this.journal, monolith.database, run);
+      journalMs = staged.journalMs + journalTime();
+      verified = await (besideKeys ??
+        this.linkAndVerify(split, plan, { prepared: staged.prepared, copySnapshot: copied.copySnapshot }));
+    } catch (error) {
+      keysRestored.reject(error);
+      // Read-only, but its sessions are closed before the error goes on.
+      await besideKeys?.catch(() => undefined);
+      throw error;
+    }
     const { prepared } = staged;
-    const linkUsersTime = timer();
-    const usersLinked = await run.step('link users to the default société', () =>
-      targets.linkUsers(prepared.societeId),
-    );
-    const linkUsersMs = linkUsersTime();
-    let journalTime = timer();
-    await recordVerifying(this.journal, monolith.database, run);
-    let journalMs = staged.journalMs + journalTime();
-    const verifyTime = timer();
-    const verification = await verifyStep(this.connections, split, plan, { ...prepared, copySnapshot });
-    const verifyMs = verifyTime();
+    const { usersLinked, linkUsersMs, verification, verifyMs } = verified;
     const analyzeMs = await analysis.finished();
     split.lock.assertHeld();
-    journalTime = timer();
+    const outcomeTime = timer();
     await recordSplitOutcome(this.journal, {
       monolith: monolith.database,
       verification,
@@ -95,7 +122,7 @@ export class SplitOrchestrator {
       locations: prepared.locations,
       run,
     });
-    journalMs += journalTime();
+    journalMs += outcomeTime();
 
     const report = splitReport({
       resumed: split.resumed,
@@ -127,6 +154,30 @@ export class SplitOrchestrator {
   }
 
   /**
+   * Every migrated user linked to the default société, then the verification: linked first, so
+   * that the targets' fingerprints the journal keeps include the links.
+   */
+  private async linkAndVerify(
+    split: SplitRun,
+    plan: ResolvedPlan,
+    copied: CopiedTargets,
+    keysRestored?: Promise<void>,
+  ): Promise<Verified> {
+    const linkUsersTime = timer();
+    const usersLinked = await split.run.step('link users to the default société', () =>
+      this.splitTargets.linkUsers(copied.prepared.societeId),
+    );
+    const linkUsersMs = linkUsersTime();
+    const verifyTime = timer();
+    const verification = await verifyStep(this.connections, split, plan, {
+      ...copied.prepared,
+      copySnapshot: copied.copySnapshot,
+      keysRestored,
+    });
+    return { usersLinked, linkUsersMs, verification, verifyMs: verifyTime() };
+  }
+
+  /**
    * One snapshot for everything read from the monolith in this run: fingerprints, backup, copy, and
    * the verification's source checksums, taken beside the copy (verify/copy-snapshot-checksums.ts).
    */
@@ -134,7 +185,7 @@ export class SplitOrchestrator {
     split: SplitRun,
     plan: ResolvedPlan,
     targets: SplitTargets,
-    onCopied: () => void,
+    onCopied: (copied: CopiedTargets) => void,
   ): Promise<{ staged: Staged; copy: CopyOutcome; copySnapshot: CopySnapshotChecksums }> {
     const snapshot = await ExportedSnapshot.open(this.connections, split.monolith, {
       applicationName: 'topsteel-migrate',
@@ -149,7 +200,9 @@ export class SplitOrchestrator {
             error: error instanceof Error ? error.message : String(error),
           }),
       });
-      const copy = await this.copy(split, plan, snapshot, staged, onCopied).catch(async (error: unknown) => {
+      const copy = await this.copy(split, plan, snapshot, staged, () =>
+        onCopied({ prepared: staged.prepared, copySnapshot }),
+      ).catch(async (error: unknown) => {
         await copySnapshot.abandon();
         throw error;
       });

@@ -17,6 +17,8 @@ export async function verifyStep(
     locations: Record<SchemaKind, DatabaseLocation>;
     societeId: string;
     copySnapshot?: CopySnapshotChecksums;
+    /** The split's foreign keys, still being validated when the verification starts beside them. */
+    keysRestored?: Promise<unknown>;
   },
 ): Promise<VerificationReport> {
   return split.run.step('verify', () =>
@@ -30,6 +32,7 @@ export async function verifyStep(
       jobs: split.options.jobs,
       progress: split.run.progress,
       copySnapshot: targets.copySnapshot,
+      keysRestored: targets.keysRestored,
     }),
   );
 }

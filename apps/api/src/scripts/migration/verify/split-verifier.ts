@@ -80,6 +80,12 @@ export type VerifyOptions = {
   progress?: RunProgress;
   /** The source's checksums taken in the copy's snapshot, kept where the fresh snapshot proves them right. */
   copySnapshot?: CopySnapshotChecksums;
+  /**
+   * Set when the verification starts while the split still validates the foreign keys it set
+   * aside (no row changes then): the tables are hashed meanwhile, and the check that every key is
+   * validated waits for this and reads the catalogue as it stands after it.
+   */
+  keysRestored?: Promise<unknown>;
 };
 
 export { taskKey } from './verify-checksums';
@@ -105,7 +111,6 @@ export async function verifySplit(
   const sessions: Sessions = { source: [], targets: new Map(), helpers: new Map() };
   try {
     await openSessions(connections, options, snapshot, sessions);
-    const problems = await structuralProblems(options, snapshot, sessions.targets);
     const targetTables = new Map<SchemaKind, FingerprintTarget[]>();
     for (const [kind, client] of sessions.targets)
       targetTables.set(
@@ -123,6 +128,7 @@ export async function verifySplit(
       ),
       checksumTargets(withHelpers(sessions), targetTables, { ...options, hash }),
     ]);
+    const problems = await structuralProblems(options, snapshot, sessions.targets);
     const tables = compareTables(options, snapshot ? sources.checksums : undefined, targets.results);
     const references = await checkReferences(options, sessions);
     return {
@@ -200,10 +206,16 @@ async function structuralProblems(
   const problems: string[] = [];
   if (snapshot && options.plan)
     problems.push(...planDrift(options.plan, await fingerprintTargets(snapshot.client)));
+  // Hashed beside the keys' validation: the sessions' snapshot predates it, the catalogue is read after.
+  if (options.keysRestored) await options.keysRestored;
   for (const [kind, client] of targets) {
-    const unvalidated = await client.query<{ name: string }>(
-      `SELECT k.conrelid::regclass::text || '.' || k.conname AS name FROM pg_constraint k WHERE k.contype = 'f' AND NOT k.convalidated`,
-    );
+    const unvalidatedKeys = () =>
+      client.query<{ name: string }>(
+        `SELECT k.conrelid::regclass::text || '.' || k.conname AS name FROM pg_constraint k WHERE k.contype = 'f' AND NOT k.convalidated`,
+      );
+    const unvalidated = options.keysRestored
+      ? await outsideTransaction(client, unvalidatedKeys)
+      : await unvalidatedKeys();
     for (const row of unvalidated.rows) problems.push(`foreign key ${kind}.${row.name} is not validated`);
   }
   return problems;
