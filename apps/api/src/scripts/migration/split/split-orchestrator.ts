@@ -190,26 +190,47 @@ export class SplitOrchestrator {
     const snapshot = await ExportedSnapshot.open(this.connections, split.monolith, {
       applicationName: 'topsteel-migrate',
     });
+    let started: Promise<CopySnapshotChecksums> | undefined;
     try {
-      const staged = await this.snapshotAndTargets(split, plan, snapshot, targets);
-      const copySnapshot = await CopySnapshotChecksums.start(snapshot, plan.tasks, {
-        societeId: staged.prepared.societeId,
-        sessions: verificationReaders(split.options.jobs),
-        onFailure: (error) =>
-          split.run.log('source checksums beside the copy failed; the verification reads every table', {
-            error: error instanceof Error ? error.message : String(error),
-          }),
+      const staged = await this.snapshotAndTargets(split, plan, snapshot, targets, (prepared) => {
+        // They hash the copy's projection, which holds the société's id: they start as soon as the
+        // targets' preparation has it, beside the rest of the fingerprints and the backup match.
+        started = this.sourceChecksums(split, plan, snapshot, prepared.societeId);
+        started.catch(() => undefined);
       });
+      const copySnapshot = await (started ??= this.sourceChecksums(
+        split,
+        plan,
+        snapshot,
+        staged.prepared.societeId,
+      ));
       const copy = await this.copy(split, plan, snapshot, staged, () =>
         onCopied({ prepared: staged.prepared, copySnapshot }),
-      ).catch(async (error: unknown) => {
-        await copySnapshot.abandon();
-        throw error;
-      });
+      );
       return { staged, copy, copySnapshot };
+    } catch (error) {
+      await started?.then((checksums) => checksums.abandon()).catch(() => undefined);
+      throw error;
     } finally {
       await snapshot.close();
     }
+  }
+
+  /** The verification's source side, read in the copy's snapshot by sessions of its own while the copy runs. */
+  private sourceChecksums(
+    split: SplitRun,
+    plan: ResolvedPlan,
+    snapshot: ExportedSnapshot,
+    societeId: string,
+  ): Promise<CopySnapshotChecksums> {
+    return CopySnapshotChecksums.start(snapshot, plan.tasks, {
+      societeId,
+      sessions: verificationReaders(split.options.jobs),
+      onFailure: (error) =>
+        split.run.log('source checksums beside the copy failed; the verification reads every table', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    });
   }
 
   /** The snapshot's fingerprints while the targets are prepared, then the backup, then the journal says "in progress". */
@@ -218,14 +239,24 @@ export class SplitOrchestrator {
     plan: ResolvedPlan,
     snapshot: ExportedSnapshot,
     targets: SplitTargets,
+    onPrepared: (prepared: PreparedTargets) => void,
   ): Promise<Staged> {
     const { run, lock, monolith } = split;
     const prepareTime = timer();
     const sourceTables = await assertPlanMatchesSnapshot(plan, snapshot);
-    const [content, prepared] = await Promise.all([
+    // Both settle before anything fails: nothing started here goes on unobserved.
+    const [fingerprinted, preparing] = await Promise.allSettled([
       fingerprintSnapshot(snapshot, sourceTables, { jobs: split.options.jobs, backups: this.backups }),
-      run.step('prepare databases', () => targets.prepare(run, snapshot.client, lock)),
+      run
+        .step('prepare databases', () => targets.prepare(run, snapshot.client, lock))
+        .then((prepared) => {
+          onPrepared(prepared);
+          return prepared;
+        }),
     ]);
+    if (preparing.status === 'rejected') throw preparing.reason;
+    if (fingerprinted.status === 'rejected') throw fingerprinted.reason;
+    const [content, prepared] = [fingerprinted.value, preparing.value];
     const prepareMs = prepareTime();
     const backupTime = timer();
     const backup = await backupStep(this.backups, monolith, snapshot, content, run);
