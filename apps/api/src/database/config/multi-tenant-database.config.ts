@@ -13,13 +13,13 @@ export type { TenantServer } from './tenant-servers.config';
 
 export type SslMode = false | { rejectUnauthorized: boolean };
 
-/** The validated, typed configuration of DESIGN.md section 3. */
 /**
  * SPLIT_TABLES_LARGER_THAN_KB, in bytes, and whether it was left unset: then the 64 MB default is
  * only a floor, and a table must also dominate the copy to be split (copy/range-policy.ts).
  */
 export type SplitTablesPolicy = { largerThan: number; onlyWhenDominant: boolean };
 
+/** The validated, typed configuration of DESIGN.md section 3. */
 export type MultiTenantDatabaseConfig = {
   host: string;
   port: number;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { cpus } from 'node:os';
-import { SCHEMA_KINDS } from '../../../database/migrations/migration-sets';
+import { SCHEMA_KINDS, SchemaKind } from '../../../database/migrations/migration-sets';
 import { DatabaseConfigService } from '../../../modules/database/database-config.service';
 import { PostgresConnectionFactory } from '../../../modules/database/postgres-connection.factory';
 
@@ -46,16 +46,33 @@ export const sessionsNeeded = (jobs: number): number =>
   jobs * SESSIONS_PER_WORKER + SESSIONS_BESIDES_WORKERS + verificationReaders(jobs) - 1;
 
 /**
+ * Sessions validating a database's foreign keys: the tenant's (the large tables) one per worker,
+ * AUTH's and SHARED's one each (CopyEngine.restoreConstraints).
+ */
+export const keyValidationSessions = (kind: SchemaKind, jobs: number): number =>
+  kind === 'tenant' ? Math.max(1, jobs) : 1;
+
+/**
+ * Sessions hashing a target database in the verification, all in its snapshot: a second one on
+ * the tenant from two workers up, where the copy's workers left room (verify/verify-sessions.ts).
+ */
+export const targetHashSessions = (kind: SchemaKind, jobs: number): number =>
+  kind === 'tenant' && jobs >= 2 ? 2 : 1;
+
+const sumOverDatabases = (sessions: (kind: SchemaKind) => number): number =>
+  SCHEMA_KINDS.reduce((sum, kind) => sum + sessions(kind), 0);
+
+/**
  * Sessions open at once when the verification starts beside the foreign keys' validation: the
  * run's lock, journal and snapshot, the source readers beside the copy (still finishing, at
- * worst), the keys' sessions (one per worker on the tenant, one on AUTH and SHARED), ANALYZE's
- * (one per database), the link of the users, and the verification's (a read session per
- * database, a second on the tenant, its source readers and the monolith's fresh snapshot).
+ * worst), the keys' sessions, ANALYZE's (one per database), the link of the users, and the
+ * verification's (its target sessions, its source readers and the monolith's fresh snapshot).
  */
 export const sessionsVerifyingBesideKeys = (jobs: number): number => {
   const readers = verificationReaders(jobs);
-  const verification = SCHEMA_KINDS.length + (jobs >= 2 ? 1 : 0) + readers + 1;
-  return 3 + readers + (jobs + 2) + SCHEMA_KINDS.length + 1 + verification;
+  const keys = sumOverDatabases((kind) => keyValidationSessions(kind, jobs));
+  const verification = sumOverDatabases((kind) => targetHashSessions(kind, jobs)) + readers + 1;
+  return 3 + readers + keys + SCHEMA_KINDS.length + 1 + verification;
 };
 
 /** Whether the connections free leave room for the verification beside the keys' validation. */

@@ -1,8 +1,10 @@
 import {
   fitJobs,
+  keyValidationSessions,
   roomToVerifyBesideKeys,
   sessionsNeeded,
   sessionsVerifyingBesideKeys,
+  targetHashSessions,
 } from './connection-budget.service';
 
 const room = (free: number) => ({ free, limitedBy: 'role' as const, detail: `${free} free` });
@@ -12,6 +14,15 @@ describe('the connection budget of the verification beside the keys', () => {
     // lock, journal, snapshot, 1 reader beside the copy; keys 2 + 2; ANALYZE 3; link 1;
     // verification: 3 databases, 1 more on the tenant, 1 source reader, 1 fresh snapshot.
     expect(sessionsVerifyingBesideKeys(2)).toBe(4 + 4 + 3 + 1 + 6);
+  });
+
+  it('counts the sessions the keys and the hashes open per database as those steps open them', () => {
+    expect([keyValidationSessions('tenant', 4), keyValidationSessions('auth', 4)]).toEqual([4, 1]);
+    expect([
+      targetHashSessions('tenant', 1),
+      targetHashSessions('tenant', 2),
+      targetHashSessions('shared', 8),
+    ]).toEqual([1, 2, 1]);
   });
 
   it('keeps the verification after the keys for a role whose limit only fits the copy', () => {

@@ -1,5 +1,5 @@
-import { SplitTablesPolicy } from '../../../database/config/multi-tenant-database.config';
 import { Client } from 'pg';
+import { SplitTablesPolicy } from '../../../database/config/multi-tenant-database.config';
 import { RunContext } from '../../../common/run/run-context';
 import { SchemaKind } from '../../../database/migrations/migration-sets';
 import { HeldLock } from '../../../modules/database/migration-lock.service';
@@ -15,6 +15,7 @@ import { MigrationException, MigrationExceptionCode } from '../migration.excepti
 import { CopyTask } from '../plan/plan-resolver';
 import { ExportedSnapshot } from '../snapshot/exported-snapshot';
 import { CopiedTable } from './copied-table.types';
+import { keyValidationSessions } from './connection-budget.service';
 import { CopyJob, runCopyJobs } from './copy-scheduler';
 import { rangedTableJob } from './ranged-copy';
 import { tablesInRanges } from './range-policy';
@@ -245,7 +246,7 @@ export class CopyEngine {
   async restoreConstraints(kinds: SchemaKind[]): Promise<number> {
     this.options.lock.assertHeld();
     const outcomes = await Promise.allSettled(
-      kinds.map((kind) => this.restoreIn(kind, kind === 'tenant' ? Math.max(1, this.options.jobs) : 1)),
+      kinds.map((kind) => this.restoreIn(kind, keyValidationSessions(kind, this.options.jobs))),
     );
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;

@@ -62,7 +62,7 @@ export function projectionExpressions(task: CopyTask, societeId: string): string
 }
 
 /** `where`: a block range of the source (a condition on `t.ctid` only), for a table copied in ranges. */
-export function sourceProjection(task: CopyTask, societeId: string, where?: string): string {
+function sourceProjection(task: CopyTask, societeId: string, where?: string): string {
   const names = targetColumnNames(task).map(quoteIdentifier);
   const select = projectionExpressions(task, societeId).map(
     (expression, index) => `${expression} AS ${names[index]}`,
@@ -76,7 +76,7 @@ export function targetColumnNames(task: CopyTask): string[] {
   return [...task.columns.map((column) => column.name), ...task.addedColumns.map((column) => column.name)];
 }
 
-export function targetColumnList(task: CopyTask): string {
+function targetColumnList(task: CopyTask): string {
   return targetColumnNames(task).map(quoteIdentifier).join(', ');
 }
 

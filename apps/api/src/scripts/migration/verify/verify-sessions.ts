@@ -5,7 +5,7 @@ import {
   DETERMINISTIC_SESSION_SETTINGS,
   PostgresConnectionFactory,
 } from '../../../modules/database/postgres-connection.factory';
-import { verificationReaders } from '../copy/connection-budget.service';
+import { targetHashSessions, verificationReaders } from '../copy/connection-budget.service';
 import { ExportedSnapshot, joinSnapshot } from '../snapshot/exported-snapshot';
 import type { VerifyOptions } from './split-verifier';
 
@@ -36,8 +36,11 @@ export async function openSessions(
     // The tenant holds the big tables: hashed by one session, they were the verification's tail,
     // one core idle. A second session in the same snapshot, where the copy's workers (now done)
     // left room for it.
-    if (kind === 'tenant' && options.jobs >= 2)
-      sessions.helpers.set(kind, [await joinTransaction(connections, options.locations[kind], client)]);
+    // Registered before they open, so that the caller releases every one that did.
+    const helpers: Client[] = [];
+    sessions.helpers.set(kind, helpers);
+    while (helpers.length + 1 < targetHashSessions(kind, options.jobs))
+      helpers.push(await joinTransaction(connections, options.locations[kind], client));
   }
   if (!snapshot) return;
   const sourceCount = verificationReaders(options.jobs);
