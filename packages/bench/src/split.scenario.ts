@@ -1,5 +1,6 @@
 import { Distribution, generateMonolith } from '@topsteel/legacy-fixture';
 import { existsSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BenchInstallation, CLI } from './bench-environment';
 import { checked, figure, Figure, run } from './measure';
@@ -123,11 +124,6 @@ export async function splitScenario(
     pipe.push(await dumpRestoreOnce(installation));
     if (hasPgcopydb) clone.push(await pgcopydbOnce(installation));
   }
-  await installation.query(
-    'postgres',
-    `DROP DATABASE IF EXISTS "${restoreTarget(installation)}" WITH (FORCE)`,
-  );
-  rmSync(join(installation.directory, 'pgcopydb'), { recursive: true, force: true });
   const pgcopydb: Figure | null = hasPgcopydb ? figure(clone) : null;
   if (existsSync(join(installation.directory, 'plain.dump')))
     rmSync(join(installation.directory, 'plain.dump'));
@@ -169,7 +165,10 @@ async function dumpRestoreOnce(installation: BenchInstallation): Promise<number>
   return result.seconds;
 }
 
-/** The monolith into an empty database through `pgcopydb clone`, two table jobs and two index jobs. */
+/**
+ * The monolith into an empty database through `pgcopydb clone`, with as many table jobs and index
+ * jobs as db:migrate's default workers (the CPU count, 2 to 8).
+ */
 async function pgcopydbOnce(installation: BenchInstallation): Promise<number> {
   const target = restoreTarget(installation);
   const work = join(installation.directory, 'pgcopydb');
@@ -178,22 +177,19 @@ async function pgcopydbOnce(installation: BenchInstallation): Promise<number> {
   rmSync(work, { recursive: true, force: true });
   const uri = (database: string) =>
     `postgres://${installation.server.user}@${installation.server.host}:${installation.server.port}/${database}`;
+  const jobs = String(Math.max(2, Math.min(8, cpus().length)));
   const result = await checked(
     run(
       'pgcopydb',
-      ['clone', '--source', uri(installation.monolith), '--target', uri(target)].concat([
-        '--table-jobs',
-        '2',
-        '--index-jobs',
-        '2',
-        '--dir',
-        work,
-        '--no-owner',
-      ]),
+      [
+        ...['clone', '--source', uri(installation.monolith), '--target', uri(target)],
+        ...['--table-jobs', jobs, '--index-jobs', jobs, '--dir', work, '--no-owner'],
+      ],
       installation.pgEnv(),
     ),
     'pgcopydb clone',
   );
   await installation.query('postgres', `DROP DATABASE IF EXISTS "${target}" WITH (FORCE)`);
+  rmSync(work, { recursive: true, force: true });
   return result.seconds;
 }
